@@ -1,0 +1,30 @@
+# paywatch: the two commands are `make up` (the local stack and a portal simulation) and
+# `make test` (the whole test suite on the real servers). See README.md.
+SHELL := /bin/bash
+VENV := .venv/bin
+
+.PHONY: up down status test lint bench services
+
+up:            ## Run the main job: Kafka, Redis, Prometheus, Alertmanager, a worker, the simulator
+	@bash deploy/local/stack.sh up
+
+down:          ## Stop everything `make up` started
+	@bash deploy/local/stack.sh down
+
+status:        ## Show which parts of the local stack run
+	@bash deploy/local/stack.sh status
+
+services:      ## Only the servers the tests need (Kafka, Redis) and the .venv
+	@bash deploy/local/stack.sh services
+
+lint:          ## ruff and mypy
+	@bash deploy/local/python-env.sh
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+	$(VENV)/mypy
+
+test: services lint  ## Run the whole test suite (starts what it needs)
+	$(VENV)/pytest $(PYTEST_ARGS)
+
+bench: services  ## Benchmarks that print figures (not part of the test suite)
+	$(VENV)/python -m bench $(BENCH_ARGS)

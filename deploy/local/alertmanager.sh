@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Alertmanager for the local stack: Debian's prometheus-alertmanager with the project's config.
+# Usage: alertmanager.sh start|stop|status
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+AM_LOG="$LOGS/alertmanager.log"
+AM_CONFIG="$ROOT/deploy/alertmanager/alertmanager.yml"
+
+start() {
+    if pid_alive alertmanager; then
+        say "Alertmanager already running (pid $(cat "$RUN/alertmanager.pid")) on http://127.0.0.1:$ALERTMANAGER_PORT"
+        return 0
+    fi
+    need_cmd prometheus-alertmanager "install it with: apt-get install prometheus-alertmanager (or run deploy/local/install-packages.sh)"
+    require_free_port "$ALERTMANAGER_PORT" "Alertmanager"
+    amtool check-config "$AM_CONFIG" >"$LOGS/amtool-check.log" 2>&1 \
+        || die "amtool rejects $AM_CONFIG; see $LOGS/amtool-check.log"
+    mkdir -p "$STACK/data/alertmanager"
+    say "starting Alertmanager on http://127.0.0.1:$ALERTMANAGER_PORT (log: $AM_LOG)"
+    nohup prometheus-alertmanager --config.file="$AM_CONFIG" \
+        --storage.path="$STACK/data/alertmanager" \
+        --web.listen-address="127.0.0.1:$ALERTMANAGER_PORT" \
+        --cluster.listen-address="" >>"$AM_LOG" 2>&1 </dev/null &
+    echo $! >"$RUN/alertmanager.pid"
+    wait_port "$ALERTMANAGER_PORT" "Alertmanager" 30 "$AM_LOG"
+    say "Alertmanager ready on http://127.0.0.1:$ALERTMANAGER_PORT"
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop_pid alertmanager ;;
+    status) if pid_alive alertmanager; then say "alertmanager: running (pid $(cat "$RUN/alertmanager.pid"))"; else say "alertmanager: stopped"; fi ;;
+    *) die "usage: alertmanager.sh start|stop|status" ;;
+esac

@@ -1,0 +1,77 @@
+# shellcheck shell=bash
+# Shared settings and checks for the local stack scripts. Sourced, never run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STACK="${PAYWATCH_STACK_DIR:-$ROOT/.stack}"
+LOGS="$STACK/logs"
+RUN="$STACK/run"
+mkdir -p "$LOGS" "$RUN"
+
+KAFKA_VERSION="${PAYWATCH_KAFKA_VERSION:-4.4.0}"
+KAFKA_PORT="${PAYWATCH_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${PAYWATCH_KAFKA_CONTROLLER_PORT:-9097}"
+REDIS_PORT="${PAYWATCH_REDIS_PORT:-6380}"
+REDIS_PASSWORD="${PAYWATCH_REDIS_PASSWORD:-paywatch-local}"
+PROMETHEUS_PORT="${PAYWATCH_PROMETHEUS_PORT:-9090}"
+ALERTMANAGER_PORT="${PAYWATCH_ALERTMANAGER_PORT:-9093}"
+ALERTMANAGER_CLUSTER_PORT="${PAYWATCH_ALERTMANAGER_CLUSTER_PORT:-9094}"
+WORKER_WEB_PORT="${PAYWATCH_WEB_PORT:-6066}"
+
+say() { printf '[paywatch] %s\n' "$*"; }
+die() { printf '[paywatch] error: %s\n' "$*" >&2; exit 1; }
+
+need_cmd() { # need_cmd CMD "how to get it"
+    command -v "$1" >/dev/null 2>&1 || die "$1 is needed but not found; $2"
+}
+
+# pid_alive NAME: true when the pid file of NAME names a running process.
+pid_alive() {
+    local f="$RUN/$1.pid"
+    [[ -f "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+# port_holder PORT: prints the pid listening on 127.0.0.1:PORT, if any.
+port_holder() {
+    ss -ltnpH "sport = :$1" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n1
+}
+
+port_in_use() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
+
+# require_free_port PORT WHAT: fail with the holder's pid when the port is taken.
+require_free_port() {
+    if port_in_use "$1"; then
+        local pid; pid="$(port_holder "$1")"
+        die "port $1 (for $2) is in use by pid ${pid:-unknown} ($(ps -o comm= -p "${pid:-0}" 2>/dev/null || echo '?')); stop it or set the port variable (see README, Configuration)"
+    fi
+}
+
+# wait_port PORT WHAT SECONDS LOGFILE: wait until something listens on PORT.
+wait_port() {
+    local port=$1 what=$2 secs=$3 log=$4 i
+    for ((i = 0; i < secs * 4; i++)); do
+        port_in_use "$port" && return 0
+        sleep 0.25
+    done
+    die "$what did not start listening on port $port within ${secs}s; see $log"
+}
+
+# stop_pid NAME: TERM the process of NAME, then KILL after a grace period.
+stop_pid() {
+    local name=$1 f="$RUN/$1.pid" pid i
+    [[ -f "$f" ]] || return 0
+    pid="$(cat "$f")"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < 120; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.25
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            say "$name (pid $pid) did not stop in 30s; killing it"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        say "stopped $name (pid $pid)"
+    fi
+    rm -f "$f"
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The whole local stack. `up`: packages, .venv, Kafka, Redis, Prometheus, Alertmanager, topics,
+# one paywatch worker and the portal simulator, then where to look. `services`: only the servers
+# the tests need. `down`: everything stopped, no process of ours left, no port held.
+# Usage: stack.sh up|services|down|status
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+PAYWATCH="$ROOT/.venv/bin/paywatch"
+SIM_RATE="${PAYWATCH_SIM_RATE:-20}"
+SIM_DURATION="${PAYWATCH_SIM_DURATION:-8h}"
+
+services() {
+    bash "$ROOT/deploy/local/install-packages.sh"
+    bash "$ROOT/deploy/local/python-env.sh"
+    bash "$ROOT/deploy/local/kafka.sh" start
+    bash "$ROOT/deploy/local/redis.sh" start
+}
+
+start_bg() { # start_bg NAME LOGFILE CMD...: a process of ours, with a pid file and a log.
+    local name=$1 log=$2
+    shift 2
+    if pid_alive "$name"; then
+        say "$name already running (pid $(cat "$RUN/$name.pid"))"
+        return 0
+    fi
+    nohup "$@" >>"$log" 2>&1 </dev/null &
+    echo $! >"$RUN/$name.pid"
+    say "started $name (pid $!, log: $log)"
+}
+
+up() {
+    services
+    bash "$ROOT/deploy/local/prometheus.sh" start
+    bash "$ROOT/deploy/local/alertmanager.sh" start
+    "$PAYWATCH" topics >>"$LOGS/topics.log" 2>&1 || die "creating topics failed; see $LOGS/topics.log"
+    if ! pid_alive worker; then require_free_port "$WORKER_WEB_PORT" "the paywatch worker"; fi
+    start_bg worker "$LOGS/worker.log" "$PAYWATCH" worker
+    wait_port "$WORKER_WEB_PORT" "the paywatch worker" 120 "$LOGS/worker.log"
+    start_bg simulator "$LOGS/simulator.log" \
+        "$PAYWATCH" simulate --rate "$SIM_RATE" --duration "$SIM_DURATION" --no-progress
+    cat <<MSG
+
+paywatch is running. Where to look:
+  Worker metrics     http://127.0.0.1:$WORKER_WEB_PORT/metrics
+  Worker counters    http://127.0.0.1:$WORKER_WEB_PORT/counters/
+  Prometheus UI      http://127.0.0.1:$PROMETHEUS_PORT   (try: paywatch:workers_up:sum)
+  Alertmanager UI    http://127.0.0.1:$ALERTMANAGER_PORT
+  Redis live view    REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p $REDIS_PORT --scan --pattern 'pw:*'
+  Kafka              127.0.0.1:$KAFKA_PORT (topics: payments, payments-dlq, unit-deltas, ...)
+  Logs               $LOGS/{kafka,redis,prometheus,alertmanager,worker,simulator}.log
+The simulator sends about $SIM_RATE events/s for $SIM_DURATION. Stop everything with: make down
+MSG
+}
+
+down() {
+    stop_pid simulator
+    stop_pid worker
+    bash "$ROOT/deploy/local/alertmanager.sh" stop
+    bash "$ROOT/deploy/local/prometheus.sh" stop
+    bash "$ROOT/deploy/local/redis.sh" stop
+    bash "$ROOT/deploy/local/kafka.sh" stop
+    local port held=()
+    for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$REDIS_PORT" "$PROMETHEUS_PORT" \
+        "$ALERTMANAGER_PORT" "$WORKER_WEB_PORT"; do
+        port_in_use "$port" && held+=("$port (pid $(port_holder "$port"))")
+    done
+    ((${#held[@]} == 0)) || die "still held after stopping: ${held[*]}"
+    say "all stopped"
+}
+
+status() {
+    local name
+    for name in kafka redis prometheus alertmanager worker simulator; do
+        if pid_alive "$name"; then say "$name: running (pid $(cat "$RUN/$name.pid"))"; else say "$name: stopped"; fi
+    done
+}
+
+case "${1:-}" in
+    up) up ;;
+    services) services ;;
+    down) down ;;
+    status) status ;;
+    *) die "usage: stack.sh up|services|down|status" ;;
+esac

@@ -1,0 +1,100 @@
+"""Runtime settings, read from PAYWATCH_* environment variables and checked at start-up.
+
+Defaults match the local stack that `make up` starts (deploy/local/), so a worker started there
+needs no configuration at all.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(SystemExit):
+    """A configuration a person must fix before paywatch can start."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAYWATCH_", frozen=True, extra="ignore")
+
+    app_id: str = Field("paywatch", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    broker: str = "kafka://127.0.0.1:9092"
+    topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
+    partitions: int = Field(6, ge=1, le=1024)
+    store: str = "rocksdb://"
+    data_dir: Path = ROOT / ".stack" / "worker"
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(6066, ge=1, le=65535)
+    redis_url: str = "redis://:paywatch-local@127.0.0.1:6380/0"
+    redis_prefix: str = Field("pw", pattern=r"^[A-Za-z0-9._-]+$")
+    provinces: str = Field("17", description="comma-separated GSO province codes, or 'all'")
+    targets_dir: Path = ROOT / "deploy" / "targets"
+    dedup_retention_days: int = Field(400, ge=1, le=3650)
+    processing_guarantee: str = Field("exactly_once", pattern=r"^(exactly_once|at_least_once)$")
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        for url in value.split(";"):
+            parts = urlsplit(url)
+            if parts.scheme not in {"kafka", "aiokafka"} or not parts.hostname or not parts.port:
+                raise ValueError(f"expected kafka://HOST:PORT, got {url!r}")
+        return value
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, value: str) -> str:
+        if value not in {"rocksdb://", "memory://"}:
+            raise ValueError(f"expected rocksdb:// or memory://, got {value!r}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("expected redis://[:PASSWORD@]HOST:PORT/DB or rediss:// for TLS")
+        return value
+
+    @field_validator("provinces")
+    @classmethod
+    def _provinces(cls, value: str) -> str:
+        value = value.strip()
+        if value == "all":
+            return value
+        codes = [c.strip() for c in value.split(",") if c.strip()]
+        if not codes or not all(c.isdigit() and len(c) == 2 for c in codes):
+            raise ValueError(f"expected 'all' or two-digit GSO codes such as '17' or '17,25', got {value!r}")
+        return ",".join(codes)
+
+    @cached_property
+    def province_codes(self) -> frozenset[str] | None:
+        """The configured provinces, or None for the whole country."""
+        return None if self.provinces == "all" else frozenset(self.provinces.split(","))
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The broker list as aiokafka wants it (host:port,host:port)."""
+        return ",".join(urlsplit(url).netloc for url in self.broker.split(";"))
+
+
+def load_settings() -> Settings:
+    """Read the settings, or stop with a message that names each bad variable and its value."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            lines.append(
+                f"  PAYWATCH_{field.upper()}={err.get('input')!r}: {err['msg']}"
+            )
+        raise SettingsError("paywatch: bad configuration\n" + "\n".join(lines)) from None

@@ -1,0 +1,108 @@
+"""docker-compose.yml agrees with the project (no Docker engine here, so it is checked, not run)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from streams.cli import app as cli_app
+from streams.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
+
+
+def _readme_services() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("<!-- compose-services -->")[1].split("<!-- /compose-services -->")[0]
+    return re.findall(r"^\| `([a-z0-9-]+)` \|", section, flags=re.M)
+
+
+def _env(service: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in service.get("environment", {}).items()}
+
+
+def test_every_service_the_readme_names_exists(compose: dict[str, Any]) -> None:
+    named = _readme_services()
+    assert {"kafka", "redis", "prometheus", "alertmanager", "grafana", "simulator"} <= set(named)
+    assert len([n for n in named if n.startswith("worker-")]) == 2
+    assert set(named) <= set(compose["services"])
+
+
+def test_every_image_is_pinned(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        if "build" in service:
+            continue
+        image = service["image"]
+        repo, _, tag = image.rpartition(":")
+        assert repo and re.search(r"\d", tag) and tag != "latest", f"{name}: {image} is not pinned"
+
+
+def test_kafka_is_the_official_image_of_the_local_version(compose: dict[str, Any]) -> None:
+    common = (ROOT / "deploy/local/common.sh").read_text()
+    local_version = re.search(r'KAFKA_VERSION="\$\{PAYWATCH_KAFKA_VERSION:-([0-9.]+)\}"', common)
+    assert local_version
+    kafka = compose["services"]["kafka"]
+    assert kafka["image"] == f"apache/kafka:{local_version.group(1)}"
+    env = _env(kafka)
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"] == "1"
+    assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "1"
+
+
+def test_workers_and_simulator_point_at_the_compose_servers(compose: dict[str, Any]) -> None:
+    defaults = Settings()
+    services = compose["services"]
+    for name in ("topics", "worker-1", "worker-2", "simulator"):
+        env = _env(services[name])
+        settings = Settings(**{k.removeprefix("PAYWATCH_").lower(): v for k, v in env.items()})
+        broker = urlsplit(settings.broker)
+        assert broker.hostname in services and broker.port == urlsplit(defaults.broker).port
+        redis = urlsplit(settings.redis_url)
+        assert redis.hostname in services
+        assert redis.password == urlsplit(defaults.redis_url).password
+        assert settings.topic("payments") == defaults.topic("payments") == "payments"
+        assert settings.partitions == defaults.partitions
+        assert "PAYWATCH_WEB_PORT" not in env  # the default port, which Prometheus scrapes
+    assert "PLAINTEXT://:9092" in _env(services["kafka"])["KAFKA_LISTENERS"]
+    assert "--requirepass" in services["redis"]["command"]
+
+
+def test_commands_are_real_cli_commands(compose: dict[str, Any]) -> None:
+    commands = {c.name or (c.callback.__name__ if c.callback else "") for c in cli_app.registered_commands}
+    for name, service in compose["services"].items():
+        if "build" in service:
+            assert service["command"][0] in commands, f"{name}: {service['command']}"
+
+
+def test_prometheus_mounts_the_deploy_config(compose: dict[str, Any]) -> None:
+    prometheus = compose["services"]["prometheus"]
+    mounts = dict(v.rsplit(":", 1)[0].split(":", 1) for v in prometheus["volumes"] if v.startswith("./"))
+    assert mounts["./deploy/prometheus"] == "/etc/prometheus"
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    assert (ROOT / "deploy/prometheus/prometheus.yml").is_file()
+    targets_dir = mounts["./deploy/prometheus/targets-compose"]
+    assert targets_dir == "/etc/prometheus/targets"
+    scraped = json.loads((ROOT / "deploy/prometheus/targets-compose/paywatch.json").read_text())
+    worker_targets = {t for group in scraped for t in group["targets"]}
+    workers = {n for n in compose["services"] if n.startswith("worker-")}
+    assert worker_targets == {f"{w}:{Settings().web_port}" for w in workers}
+
+
+def test_alertmanager_and_grafana_mount_existing_files(compose: dict[str, Any]) -> None:
+    for name in ("alertmanager", "grafana"):
+        for volume in compose["services"][name]["volumes"]:
+            source = volume.split(":", 1)[0]
+            assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+    assert (ROOT / "deploy/alertmanager/alertmanager.yml").is_file()

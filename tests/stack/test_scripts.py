@@ -1,0 +1,51 @@
+"""The stack scripts check what they need first and say what to do."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_port_in_use_names_the_holder(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = {
+            **os.environ,
+            "PAYWATCH_STACK_DIR": str(tmp_path),
+            "PAYWATCH_REDIS_PORT": str(port),
+        }
+        result = subprocess.run(
+            ["bash", str(ROOT / "deploy/local/redis.sh"), "start"],
+            env=env, capture_output=True, text=True, timeout=30,
+        )
+    assert result.returncode != 0
+    assert f"port {port} (for Redis) is in use by pid {os.getpid()}" in result.stderr
+
+
+def test_old_java_is_refused(tmp_path: Path) -> None:
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    java = fake / "java"
+    java.write_text(
+        "#!/bin/sh\necho '    java.specification.version = 11' >&2\n"
+        "echo 'openjdk version \"11.0.2\"' >&2\n"
+    )
+    java.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{fake}:{os.environ['PATH']}",
+        "PAYWATCH_STACK_DIR": str(tmp_path / "stack"),
+        "PAYWATCH_KAFKA_PORT": "1",
+    }
+    result = subprocess.run(
+        ["bash", str(ROOT / "deploy/local/kafka.sh"), "start"],
+        env=env, capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode != 0
+    assert "java 17 or newer is needed for Kafka 4.4.0; found 11" in result.stderr

@@ -1,0 +1,51 @@
+"""Settings: defaults match the local stack; a bad value stops start-up naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.settings import Settings, SettingsError, load_settings
+
+
+def test_defaults_match_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(Settings.model_fields):
+        monkeypatch.delenv(f"PAYWATCH_{name.upper()}", raising=False)
+    settings = load_settings()
+    assert settings.bootstrap_servers == "127.0.0.1:9092"
+    assert settings.redis_url == "redis://:paywatch-local@127.0.0.1:6380/0"
+    assert settings.web_port == 6066
+    assert settings.partitions == 6
+    assert settings.store == "rocksdb://"
+    assert settings.processing_guarantee == "exactly_once"
+    assert settings.province_codes == frozenset({"17"})
+    assert settings.topic("payments") == "payments"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("PAYWATCH_BROKER", "localhost:9092", "expected kafka://HOST:PORT, got 'localhost:9092'"),
+        ("PAYWATCH_PARTITIONS", "zero", "PAYWATCH_PARTITIONS='zero'"),
+        ("PAYWATCH_PARTITIONS", "0", "greater than or equal to 1"),
+        ("PAYWATCH_STORE", "redis://", "expected rocksdb:// or memory://, got 'redis://'"),
+        ("PAYWATCH_REDIS_URL", "http://x", "PAYWATCH_REDIS_URL='http://x'"),
+        ("PAYWATCH_PROVINCES", "Hoa Binh", "two-digit GSO codes"),
+        ("PAYWATCH_WEB_PORT", "70000", "PAYWATCH_WEB_PORT='70000'"),
+        ("PAYWATCH_PROCESSING_GUARANTEE", "maybe", "PAYWATCH_PROCESSING_GUARANTEE='maybe'"),
+    ],
+)
+def test_bad_value_names_variable_and_value(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("paywatch: bad configuration")
+    assert variable in message
+    assert expected in message
+
+
+def test_province_list_and_whole_country() -> None:
+    assert Settings(provinces=" 17, 25 ").province_codes == frozenset({"17", "25"})
+    assert Settings(provinces="all").province_codes is None

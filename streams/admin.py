@@ -8,6 +8,7 @@ configured partition count before the first event; Faust creates its own interna
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -30,10 +31,9 @@ async def ensure_topics(settings: Settings, names: tuple[str, ...] = EXTERNAL_TO
             if topic not in existing
         ]
         if new:
-            try:
+            # Another process may create them between the list and the create.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass  # another process created them between the list and the create
         return [t.name for t in new]
     finally:
         await admin.close()

@@ -69,7 +69,9 @@ class Settings(BaseSettings):
             return value
         codes = [c.strip() for c in value.split(",") if c.strip()]
         if not codes or not all(c.isdigit() and len(c) == 2 for c in codes):
-            raise ValueError(f"expected 'all' or two-digit GSO codes such as '17' or '17,25', got {value!r}")
+            raise ValueError(
+                f"expected 'all' or two-digit GSO codes such as '17' or '17,25', got {value!r}"
+            )
         return ",".join(codes)
 
     @cached_property
@@ -94,7 +96,5 @@ def load_settings() -> Settings:
         lines = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])
-            lines.append(
-                f"  PAYWATCH_{field.upper()}={err.get('input')!r}: {err['msg']}"
-            )
+            lines.append(f"  PAYWATCH_{field.upper()}={err.get('input')!r}: {err['msg']}")
         raise SettingsError("paywatch: bad configuration\n" + "\n".join(lines)) from None

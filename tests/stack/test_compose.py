@@ -80,7 +80,9 @@ def test_workers_and_simulator_point_at_the_compose_servers(compose: dict[str, A
 
 
 def test_commands_are_real_cli_commands(compose: dict[str, Any]) -> None:
-    commands = {c.name or (c.callback.__name__ if c.callback else "") for c in cli_app.registered_commands}
+    commands = {
+        c.name or (c.callback.__name__ if c.callback else "") for c in cli_app.registered_commands
+    }
     for name, service in compose["services"].items():
         if "build" in service:
             assert service["command"][0] in commands, f"{name}: {service['command']}"
@@ -88,7 +90,9 @@ def test_commands_are_real_cli_commands(compose: dict[str, Any]) -> None:
 
 def test_prometheus_mounts_the_deploy_config(compose: dict[str, Any]) -> None:
     prometheus = compose["services"]["prometheus"]
-    mounts = dict(v.rsplit(":", 1)[0].split(":", 1) for v in prometheus["volumes"] if v.startswith("./"))
+    mounts = dict(
+        v.rsplit(":", 1)[0].split(":", 1) for v in prometheus["volumes"] if v.startswith("./")
+    )
     assert mounts["./deploy/prometheus"] == "/etc/prometheus"
     assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
     assert (ROOT / "deploy/prometheus/prometheus.yml").is_file()

@@ -22,7 +22,10 @@ def test_port_in_use_names_the_holder(tmp_path: Path) -> None:
         }
         result = subprocess.run(
             ["bash", str(ROOT / "deploy/local/redis.sh"), "start"],
-            env=env, capture_output=True, text=True, timeout=30,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     assert result.returncode != 0
     assert f"port {port} (for Redis) is in use by pid {os.getpid()}" in result.stderr
@@ -45,7 +48,10 @@ def test_old_java_is_refused(tmp_path: Path) -> None:
     }
     result = subprocess.run(
         ["bash", str(ROOT / "deploy/local/kafka.sh"), "start"],
-        env=env, capture_output=True, text=True, timeout=30,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode != 0
     assert "java 17 or newer is needed for Kafka 4.4.0; found 11" in result.stderr

@@ -36,10 +36,14 @@ def test_topics_created_once(settings_factory: Callable[..., Any], kafka_bootstr
         "PAYWATCH_PARTITIONS": "4",
     }
     paywatch = str(ROOT / ".venv" / "bin" / "paywatch")
-    first = subprocess.run([paywatch, "topics"], env=env, capture_output=True, text=True, timeout=60)
+    first = subprocess.run(
+        [paywatch, "topics"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert first.returncode == 0, first.stderr
     assert f"created topic {settings.topic('payments')} (4 partitions)" in first.stdout
     assert f"created topic {settings.topic('payments-dlq')} (4 partitions)" in first.stdout
-    second = subprocess.run([paywatch, "topics"], env=env, capture_output=True, text=True, timeout=60)
+    second = subprocess.run(
+        [paywatch, "topics"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert second.stdout.strip() == "topics already exist"
     assert _partitions(kafka_bootstrap, settings.topic("payments")) == 4

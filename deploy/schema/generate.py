@@ -1,0 +1,26 @@
+"""Write payment-event.v1.schema.json from the model: `python deploy/schema/generate.py`.
+
+Run from the project root with the project's venv (.venv/bin/python). The test
+tests/models/test_model_schema.py fails when the committed file differs from the model.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+from models.schema import render  # noqa: E402
+
+TARGET = HERE / "payment-event.v1.schema.json"
+
+
+def main() -> None:
+    TARGET.write_text(render(), encoding="utf-8")
+    print(f"wrote {TARGET}")
+
+
+if __name__ == "__main__":
+    main()

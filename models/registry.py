@@ -1,0 +1,180 @@
+"""The unit registry: effective-dated units and hierarchy, with fast look-ups.
+
+Every unit version and every parent link carries validity dates, so an event maps
+to the hierarchy in force on its (Vietnam) date, and a GSO code reused by another
+unit after a reform resolves to the right unit on each date. Chains of ancestors
+are precomputed per code as date segments: :meth:`Registry.chain` is one dict
+look-up plus a date comparison per segment (usually one).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from models.departments import department_rows
+from models.gso import gso_rows
+from models.units import (
+    Level,
+    ParentLink,
+    RegistryError,
+    Unit,
+    end_of,
+    validate_rows,
+)
+
+__all__ = ["Level", "ParentLink", "Registry", "RegistryError", "Unit", "validate_rows"]
+
+_LEVEL_ORDER: Final = {
+    Level.PROVINCE: 0,
+    Level.DEPARTMENT: 1,
+    Level.DISTRICT: 2,
+    Level.COMMUNE: 3,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    start: date
+    stop: date  # inclusive; date.max when open
+    chain: tuple[str, ...]
+    unit: Unit
+
+
+class Registry:
+    """Units and their hierarchy over time. Build with :meth:`load` or :meth:`from_rows`."""
+
+    def __init__(self, units: Sequence[Unit], links: Sequence[ParentLink]) -> None:
+        validate_rows(units, links)
+        self._versions: dict[str, tuple[Unit, ...]] = {}
+        grouped: dict[str, list[Unit]] = defaultdict(list)
+        for unit in units:
+            grouped[unit.code].append(unit)
+        for code, rows in grouped.items():
+            self._versions[code] = tuple(sorted(rows, key=lambda u: u.valid_from))
+        self._links: dict[str, tuple[ParentLink, ...]] = {}
+        by_child: dict[str, list[ParentLink]] = defaultdict(list)
+        for link in links:
+            by_child[link.child].append(link)
+        for code, rows2 in by_child.items():
+            self._links[code] = tuple(sorted(rows2, key=lambda k: k.valid_from))
+        self._segments: dict[str, tuple[_Segment, ...]] = {}
+        for code in self._versions:
+            self._segments_of(code)
+        self._all: tuple[Unit, ...] = tuple(
+            sorted(
+                (u for rows3 in self._versions.values() for u in rows3),
+                key=lambda u: (u.province_code, _LEVEL_ORDER[u.level], u.code, u.valid_from),
+            )
+        )
+
+    @classmethod
+    def from_rows(cls, units: Sequence[Unit], links: Sequence[ParentLink]) -> Registry:
+        """A registry from explicit rows (validated; raises :class:`RegistryError`)."""
+        return cls(units, links)
+
+    @classmethod
+    def load(cls, provinces: Collection[str] | None = None) -> Registry:
+        """The pre-2025 structure from ``vietnam-provinces`` plus the shipped departments.
+
+        ``provinces=None`` loads the whole country; ``{"17"}`` loads Hòa Bình only.
+        Codes are GSO's zero-padded strings ("01", "17"); "1" is read as "01".
+        """
+        wanted = None if provinces is None else {p.zfill(2) for p in provinces}
+        units, links = gso_rows(wanted)
+        dept_units, dept_links = department_rows(wanted)
+        return cls(units + dept_units, links + dept_links)
+
+    def _segments_of(self, code: str) -> tuple[_Segment, ...]:
+        done = self._segments.get(code)
+        if done is not None:
+            return done
+        segments: list[_Segment] = []
+        links = self._links.get(code, ())
+        for unit in self._versions.get(code, ()):
+            u_start, u_stop = unit.valid_from, end_of(unit.valid_to)
+            if not links:
+                segments.append(_Segment(u_start, u_stop, (code,), unit))
+                continue
+            for link in links:
+                start = max(u_start, link.valid_from)
+                stop = min(u_stop, end_of(link.valid_to))
+                if start > stop:
+                    continue
+                for above in self._segments_of(link.parent):
+                    s, e = max(start, above.start), min(stop, above.stop)
+                    if s <= e:
+                        segments.append(_Segment(s, e, (code, *above.chain), unit))
+        result = tuple(sorted(segments, key=lambda seg: seg.start))
+        self._segments[code] = result
+        return result
+
+    def _segment(self, code: str, on: date) -> _Segment | None:
+        for segment in self._segments.get(code, ()):
+            if segment.start <= on <= segment.stop:
+                return segment
+        return None
+
+    def chain(self, code: str, on: date) -> tuple[str, ...]:
+        """``(code, parent, ..., province)`` in force on ``on``; ``()`` if unknown on that day."""
+        for segment in self._segments.get(code, ()):
+            if segment.start <= on <= segment.stop:
+                return segment.chain
+        return ()
+
+    def resolve(self, code: str, on: date) -> Unit | None:
+        """The unit that carries ``code`` on ``on``, or None."""
+        segment = self._segment(code, on)
+        return None if segment is None else segment.unit
+
+    def parent(self, code: str, on: date) -> str | None:
+        """The parent's code on ``on`` (None for a province or an unknown code)."""
+        segment = self._segment(code, on)
+        if segment is None or len(segment.chain) < 2:
+            return None
+        return segment.chain[1]
+
+    def name(self, code: str, on: date) -> str | None:
+        """Display name of ``code`` on ``on``."""
+        unit = self.resolve(code, on)
+        return None if unit is None else unit.name
+
+    def versions(self, code: str) -> tuple[Unit, ...]:
+        """Every version of ``code``, oldest first (empty if never known)."""
+        return self._versions.get(code, ())
+
+    def units(
+        self,
+        level: Level | None = None,
+        province: str | None = None,
+        on: date | None = None,
+    ) -> list[Unit]:
+        """Units (versions) filtered by level, province and day in force (None = any).
+
+        Ordered by province, level (province, departments, districts, communes), code.
+        """
+        return [
+            u
+            for u in self._all
+            if (level is None or u.level is level)
+            and (province is None or u.province_code == province)
+            and (on is None or u.valid_from <= on <= end_of(u.valid_to))
+        ]
+
+    def children(self, code: str, on: date) -> list[str]:
+        """Codes whose parent is ``code`` on ``on``."""
+        return sorted(
+            child
+            for child, segments in self._segments.items()
+            for s in segments
+            if s.start <= on <= s.stop and len(s.chain) > 1 and s.chain[1] == code
+        )
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in self._versions.values())
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._versions

@@ -1,0 +1,17 @@
+"""Shared fixtures for the pure models tests (no broker, no Redis, no event loop)."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.registry import Registry
+
+
+@pytest.fixture(scope="session")
+def hoa_binh() -> Registry:
+    return Registry.load({"17"})
+
+
+@pytest.fixture(scope="session")
+def vietnam() -> Registry:
+    return Registry.load()

@@ -112,6 +112,8 @@ def diagnose(raw: bytes, exc: Exception | None = None) -> EventError:
         doc = msgspec.json.decode(raw)
     except msgspec.DecodeError as decode_exc:
         return _malformed(raw, decode_exc)
+    except UnicodeDecodeError as decode_exc:  # a JSON string holding bytes that are not UTF-8
+        return _malformed(raw, ValueError(f"a string is not UTF-8: {decode_exc.reason}"))
     if not isinstance(doc, dict):
         return EventError(
             "wrong_type",

@@ -228,7 +228,7 @@ def decode_event(raw: bytes) -> PaymentEvent:
         return _DECODER.decode(raw)
     except EventError:  # pragma: no cover - msgspec wraps __post_init__ errors
         raise
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
         from models.event_errors import diagnose  # slow path only
 
         raise diagnose(raw, exc) from None

@@ -297,6 +297,7 @@ def test_unknown_field_is_named_but_its_value_withheld() -> None:
         (b"\xff\xfe\x00", "malformed"),
         (b"", "truncated"),
         (b'{"a": 1} trailing', "trailing"),
+        (b'{"transaction_id": "\xff\xfe\xfa"}', "not utf-8"),
     ],
 )
 def test_malformed_json(raw: bytes, needle: str) -> None:

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     targets_dir: Path = ROOT / "deploy" / "targets"
     dedup_retention_days: int = Field(400, ge=1, le=3650)
     processing_guarantee: str = Field("exactly_once", pattern=r"^(exactly_once|at_least_once)$")
+    batch_size: int = Field(1000, ge=1, le=100_000, description="events per stream step")
+    batch_within: float = Field(0.05, gt=0, le=10, description="seconds to fill a step")
+    standby_replicas: int = Field(1, ge=0, le=3)
+    log_level: str = Field("warning", pattern=r"^(debug|info|warning|error)$")
 
     @field_validator("broker")
     @classmethod

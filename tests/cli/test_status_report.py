@@ -1,0 +1,116 @@
+"""`paywatch status` and `paywatch report` read what the Redis live view holds."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from models.kpi import Counters
+from models.registry import Registry
+from models.targets import Targets
+from sinks.redis_view import RedisView
+from sinks.units import UnitDirectory
+
+ROOT = Path(__file__).resolve().parents[2]
+PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
+
+# (district, year 2022 paid, paid online, December paid, December online)
+DISTRICTS = [
+    ("148", 1000, 450, 100, 30),  # 45% for the year, December 30%: going down
+    ("150", 200, 40, 20, 10),  # 20%, December 50%: going up
+    ("152", 500, 150, 50, 15),  # 30% exactly, December 30%: flat
+]
+
+
+def _fill(redis_url: str, prefix: str) -> None:
+    registry = Registry.load({"17"})
+    directory = UnitDirectory(registry, Targets.load(ROOT / "deploy" / "targets", registry))
+
+    async def run() -> None:
+        view = RedisView(redis_url, prefix, directory)
+        await view.start()
+        for code, paid, online, dec_paid, dec_online in DISTRICTS:
+            view.update(code, "2022", Counters(paid=paid, paid_online=online))
+            view.update(code, "2022-12", Counters(paid=dec_paid, paid_online=dec_online))
+        view.update("17", "2022", Counters(paid=1700, paid_online=640))
+        assert await view.wait_idle(20)
+        await view.stop()
+
+    asyncio.run(run())
+
+
+def _run(*args: str, redis_url: str, prefix: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PAYWATCH_REDIS_URL": redis_url, "PAYWATCH_REDIS_PREFIX": prefix}
+    return subprocess.run([PAYWATCH, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_status_lists_districts_best_first_with_rank_target_gap_trend(
+    redis_server_url: str, redis_prefix: str
+) -> None:
+    _fill(redis_server_url, redis_prefix)
+    result = _run("status", "--json", redis_url=redis_server_url, prefix=redis_prefix)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert len(rows) == 10  # every district of Hòa Bình, with or without data
+    top = [(r["code"], r["ratio"], r["rank"], r["ranked"], r["trend"]) for r in rows[:3]]
+    assert top == [
+        ("148", 0.45, 1, 3, "down"),
+        ("152", 0.3, 2, 3, "flat"),
+        ("150", 0.2, 3, 3, "up"),
+    ]
+    first = rows[0]
+    assert first["period"] == "2022"  # the newest year the view holds
+    assert first["target"] == 0.3
+    assert abs(first["gap"] - 0.15) < 1e-12
+    assert (first["transactions"], first["transactions_online"]) == (1000, 450)
+    assert first["name"] == "Thành phố Hòa Bình"
+    no_data = rows[3:]
+    assert all(r["ratio"] is None and r["rank"] is None for r in no_data)
+
+    table = _run("status", redis_url=redis_server_url, prefix=redis_prefix)
+    assert table.returncode == 0, table.stderr
+    assert "45.0" in table.stdout and "+15.0" in table.stdout and "1/3" in table.stdout
+
+
+def test_status_says_what_to_run_when_redis_is_empty_or_down(
+    redis_server_url: str, redis_prefix: str
+) -> None:
+    empty = _run("status", redis_url=redis_server_url, prefix=redis_prefix)
+    assert empty.returncode == 2
+    assert "no paywatch data in Redis for province 17" in empty.stderr
+    assert "make up" in empty.stderr and "paywatch replay" in empty.stderr
+    down = _run("status", redis_url="redis://:x@127.0.0.1:1/0", prefix=redis_prefix)
+    assert down.returncode == 2
+    assert "cannot reach Redis" in down.stderr and "make up" in down.stderr
+
+
+def test_report_writes_csv_of_every_unit_and_a_chart(
+    redis_server_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    _fill(redis_server_url, redis_prefix)
+    result = _run(
+        "report",
+        "2022",
+        "--out-dir",
+        str(tmp_path),
+        redis_url=redis_server_url,
+        prefix=redis_prefix,
+    )
+    assert result.returncode == 0, result.stderr
+    with (tmp_path / "paywatch-17-2022.csv").open(encoding="utf-8") as handle:
+        rows = {row["code"]: row for row in csv.DictReader(handle)}
+    assert len(rows) == 1 + 15 + 10 + 151  # province, departments, districts, communes
+    assert rows["148"]["ratio_transactions"] == "0.45"
+    assert rows["148"]["target"] == "0.3"
+    assert rows["148"]["on_track"] == "1"
+    assert rows["150"]["on_track"] == "0"
+    assert rows["17"]["transactions"] == "1700"
+    assert rows["04789"]["transactions"] == ""  # no data: an empty cell, not a zero
+    png = (tmp_path / "paywatch-17-2022.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    bad = _run("report", "2022-03-01", redis_url=redis_server_url, prefix=redis_prefix)
+    assert bad.returncode != 0 and "a report covers a month" in bad.stderr

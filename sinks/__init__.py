@@ -1,0 +1,10 @@
+"""Sinks of the counters: the Redis live view and the Prometheus metrics.
+
+Wiring for the stream (see .notes/readme-sinks.md):
+
+* :class:`sinks.redis_view.RedisView` — ``update(unit, period, counters)`` (a
+  ``streams.hooks.Listener``), ``start()``/``stop()``, ``discard(units)`` on revocation.
+* :func:`sinks.metrics.install` — ``/metrics`` on the Faust web server, returns the
+  :class:`sinks.pipeline_metrics.PipelineMetrics` the stream increments.
+* :class:`sinks.units.UnitDirectory` — unit metadata and targets, shared by both.
+"""

@@ -1,0 +1,96 @@
+"""Unit metadata and targets as the sinks need them, looked up once and cached.
+
+The registry is effective-dated (GSO reused codes after the 2025 reform), so metadata is
+asked for a date: the live view uses the date of the period it writes, the metrics use today.
+A code unknown on that date falls back to its latest version, and a code the registry never
+knew gets empty metadata (the stream dead-letters unknown units, so this is a safety net).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from functools import lru_cache
+from typing import Protocol
+
+from models.periods import period_kind
+from models.registry import Unit
+
+__all__ = ["RegistryLike", "TargetsLike", "UnitDirectory", "UnitInfo", "period_start"]
+
+
+class RegistryLike(Protocol):
+    """The part of :class:`models.registry.Registry` the sinks use."""
+
+    def resolve(self, code: str, on: date) -> Unit | None: ...
+
+    def parent(self, code: str, on: date) -> str | None: ...
+
+    def versions(self, code: str) -> tuple[Unit, ...]: ...
+
+
+class TargetsLike(Protocol):
+    """The part of :class:`models.targets.Targets` the sinks use."""
+
+    def target(self, unit_code: str, year: int) -> Fraction | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UnitInfo:
+    """What the sinks show about a unit: codes and level are labels, name only in the info."""
+
+    code: str
+    name: str
+    level: str
+    division_type: str
+    parent: str  # "" for a province
+    province: str
+
+    @property
+    def rank_scope(self) -> str:
+        """The ranking a unit belongs to: provinces rank country-wide, others per province."""
+        return "all" if self.level == "province" else self.province
+
+
+def period_start(period: str) -> date:
+    """The first day of a period key ("2022", "2022-03", "2022-03-01")."""
+    kind = period_kind(period)
+    if kind == "day":
+        return date.fromisoformat(period)
+    if kind == "month":
+        return date(int(period[:4]), int(period[5:7]), 1)
+    return date(int(period), 1, 1)
+
+
+class UnitDirectory:
+    """Cached unit metadata (:meth:`info`) and yearly targets (:meth:`target`)."""
+
+    def __init__(
+        self, registry: RegistryLike, targets: TargetsLike | None = None, cache_size: int = 1 << 16
+    ) -> None:
+        self._registry = registry
+        self._targets = targets
+        self.info = lru_cache(maxsize=cache_size)(self._info)
+        self.target = lru_cache(maxsize=cache_size)(self._target)
+
+    def _info(self, code: str, on: date) -> UnitInfo:
+        unit = self._registry.resolve(code, on)
+        when = on
+        if unit is None:
+            versions = self._registry.versions(code)
+            if not versions:
+                return UnitInfo(code, "", "unknown", "", "", "")
+            unit = versions[-1]
+            when = unit.valid_from
+        return UnitInfo(
+            code=code,
+            name=unit.name,
+            level=str(unit.level),
+            division_type=unit.division_type,
+            parent=self._registry.parent(code, when) or "",
+            province=unit.province_code,
+        )
+
+    def _target(self, code: str, year: int) -> Fraction | None:
+        return None if self._targets is None else self._targets.target(code, year)

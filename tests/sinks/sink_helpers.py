@@ -1,0 +1,54 @@
+"""Helpers of the sinks tests (imported as a plain module: tests/sinks is on sys.path)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import redis
+
+from models.kpi import Counters
+
+#: 2022-03-15 10:00 in Vietnam: windows are year 2022, month 2022-03, day 2022-03-15.
+NOW = datetime(2022, 3, 15, 3, 0, tzinfo=UTC)
+
+T = TypeVar("T")
+
+
+def run(factory: Callable[[], Awaitable[T]], timeout: float = 60) -> T:
+    async def main() -> T:
+        return await asyncio.wait_for(factory(), timeout)
+
+    return asyncio.run(main())
+
+
+def c(
+    paid: int = 0, online: int = 0, amount: int = 0, online_amount: int = 0, **more: int
+) -> Counters:
+    return Counters(
+        paid=paid, paid_online=online, paid_amount=amount, paid_online_amount=online_amount, **more
+    )
+
+
+def dump(url: str, prefix: str, skip_changes: bool = True) -> dict[str, Any]:
+    """Every key under ``prefix`` and its value (the change stream and meta left out)."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        out: dict[str, Any] = {}
+        for key in sorted(client.scan_iter(match=f"{prefix}:*", count=1000)):
+            if skip_changes and (key.endswith(":changes") or key.endswith(":meta")):
+                continue
+            kind = client.type(key)
+            if kind == "hash":
+                out[key] = client.hgetall(key)
+            elif kind == "zset":
+                out[key] = client.zrange(key, 0, -1, withscores=True)
+            elif kind == "stream":
+                out[key] = [fields for _id, fields in client.xrange(key)]
+            else:
+                raise AssertionError(f"unexpected {kind} at {key}")
+        return out
+    finally:
+        client.close()

@@ -1,0 +1,214 @@
+"""The Redis live view on the real Redis: absolute, idempotent, coalesced, ranked, notified."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from fractions import Fraction
+
+import redis
+import redis.asyncio as aioredis
+from sink_helpers import NOW, c, dump, run
+
+from models.kpi import Counters
+from sinks.redis_view import RedisView
+from sinks.units import UnitDirectory
+
+
+def view(url: str, prefix: str, directory: UnitDirectory, **kw: object) -> RedisView:
+    return RedisView(url, prefix, directory, clock=lambda: NOW, **kw)  # type: ignore[arg-type]
+
+
+def write(
+    url: str, prefix: str, directory: UnitDirectory, *rows: tuple[str, str, Counters]
+) -> None:
+    async def go() -> None:
+        v = view(url, prefix, directory)
+        v.update_many(rows)
+        await v.flush()
+        await v.stop()
+
+    run(go)
+
+
+def test_kpi_hash_unit_hash_and_meta_exact(
+    redis_server_url: str, redis_prefix: str, directory: UnitDirectory
+) -> None:
+    counters = c(10, 4, 1000, 300, reversed=2, reversed_online=1, reversed_amount=100,
+                 reversed_online_amount=50, dossiers=5, dossiers_online=2)  # fmt: skip
+    write(redis_server_url, redis_prefix, directory, ("04789", "2022", counters))
+    state = dump(redis_server_url, redis_prefix, skip_changes=False)
+    p = f"{redis_prefix}:v1"
+    kpi = state[f"{p}:kpi:04789:2022"]
+    assert {k: kpi[k] for k in ("paid", "paid_online", "reversed", "dossiers_online")} == {
+        "paid": "10", "paid_online": "4", "reversed": "2", "dossiers_online": "2",
+    }  # fmt: skip
+    assert kpi["transactions"] == "8" and kpi["transactions_online"] == "3"
+    assert kpi["amount"] == "900" and kpi["amount_online"] == "250"
+    assert float(kpi["ratio_transactions"]) == float(Fraction(3, 8))
+    assert float(kpi["ratio_amount"]) == float(Fraction(250, 900))
+    assert float(kpi["ratio_dossiers"]) == 0.4
+    assert kpi["target"] == "0.4"  # Phường Thái Bình's own 2022 target: 40%
+    assert float(kpi["gap"]) == float(Fraction(3, 8) - Fraction(2, 5))
+    assert kpi["on_track"] == "0" and kpi["on_track_dossiers"] == "1"
+    assert kpi["projection_on"] == "2022-03-15"  # the current year is projected from today
+    assert float(kpi["projected_total"]) == float(Fraction(8 * 365, 74))
+    assert kpi["updated_at"] == "2022-03-15T03:00:00.000Z"
+    assert state[f"{p}:unit:04789"] == {
+        "code": "04789", "name": "Phường Thái Bình", "level": "commune",
+        "division_type": "phường", "parent": "148", "province": "17",
+    }  # fmt: skip
+    assert state[f"{p}:periods:04789"] == [("2022", 0.0)]
+    assert state[f"{p}:rank:commune:17:2022:transactions"] == [("04789", float(Fraction(3, 8)))]
+    assert state[f"{p}:meta"] == {"schema_version": "1", "last_flush": "2022-03-15T03:00:00.000Z"}
+    assert state[f"{p}:changes"] == [
+        {"unit": "04789", "period": "2022", "updated_at": "2022-03-15T03:00:00.000Z"}
+    ]
+
+
+def test_same_update_twice_gives_the_same_state(
+    redis_server_url: str, redis_prefix: str, directory: UnitDirectory
+) -> None:
+    rows = [("04789", "2022-03-15", c(3, 1, 30, 10)), ("148", "2022-03", c(0, 0)),
+            ("17", "2022", c(5, 5, 50, 50, dossiers=1, dossiers_online=1))]  # fmt: skip
+    write(redis_server_url, redis_prefix, directory, *rows)
+    first = dump(redis_server_url, redis_prefix)
+    write(redis_server_url, redis_prefix, directory, *rows)
+    assert dump(redis_server_url, redis_prefix) == first
+    assert len(first) > 5
+
+
+def test_updates_coalesce_to_the_latest_value(
+    redis_server_url: str, redis_prefix: str, directory: UnitDirectory
+) -> None:
+    async def go() -> RedisView:
+        v = view(redis_server_url, redis_prefix, directory)
+        for n in range(1, 501):
+            v.update("04789", "2022-03", c(n, n // 2))
+        assert v.pending == 1
+        await v.flush()
+        await v.stop()
+        return v
+
+    v = run(go)
+    assert v.pending == 0 and v.flushes == 1
+    state = dump(redis_server_url, redis_prefix, skip_changes=False)
+    assert state[f"{redis_prefix}:v1:kpi:04789:2022-03"]["paid"] == "500"
+    assert len(state[f"{redis_prefix}:v1:changes"]) == 1
+
+
+def test_rankings_order_and_undefined_ratios_are_absent(
+    redis_server_url: str, redis_prefix: str, directory: UnitDirectory
+) -> None:
+    rows = [
+        ("04789", "2022", c(10, 9)),  # 0.9
+        ("04792", "2022", c(10, 2)),  # 0.2
+        ("04795", "2022", c(10, 5)),  # 0.5
+        ("04798", "2022", c(0, 0)),  # undefined
+        ("148", "2022", c(30, 16)),
+        ("150", "2022", c(4, 1)),
+        ("17", "2022", c(34, 17)),
+    ]
+    write(redis_server_url, redis_prefix, directory, *rows)
+    client = redis.Redis.from_url(redis_server_url, decode_responses=True)
+    p = f"{redis_prefix}:v1"
+    try:
+        assert client.zrevrange(f"{p}:rank:commune:17:2022:transactions", 0, -1) == [
+            "04789", "04795", "04792",
+        ]  # fmt: skip
+        assert client.zrevrange(f"{p}:rank:district:17:2022:transactions", 0, -1) == ["148", "150"]
+        assert client.zrange(f"{p}:rank:province:all:2022:transactions", 0, -1) == ["17"]
+        assert not client.exists(f"{p}:rank:commune:17:2022:dossiers")  # no dossiers anywhere
+        undefined = client.hgetall(f"{p}:kpi:04798:2022")
+        assert undefined["transactions"] == "0"
+        assert not {"ratio_transactions", "ratio_amount", "gap", "on_track"} & set(undefined)
+        assert undefined["target"] == "0.3"  # inherited from the province
+    finally:
+        client.close()
+    # the best commune loses every payment: its ratio becomes undefined -> out of the ranking
+    write(redis_server_url, redis_prefix, directory,
+          ("04789", "2022", c(10, 9, reversed=10, reversed_online=9)))  # fmt: skip
+    client = redis.Redis.from_url(redis_server_url, decode_responses=True)
+    try:
+        assert client.zrevrange(f"{p}:rank:commune:17:2022:transactions", 0, -1) == [
+            "04795", "04792",
+        ]  # fmt: skip
+        fields = client.hgetall(f"{p}:kpi:04789:2022")
+        assert "ratio_transactions" not in fields and "gap" not in fields
+        assert fields["reversed"] == "10"
+    finally:
+        client.close()
+
+
+def test_change_stream_and_pubsub_deliver_every_change(
+    redis_server_url: str, redis_prefix: str, directory: UnitDirectory
+) -> None:
+    channel = f"{redis_prefix}:v1:changes"
+    changed = {(u, p) for u in ("04789", "148", "17") for p in ("2022", "2022-03", "2022-03-15")}
+
+    async def go() -> list[dict[str, str]]:
+        sub_client = aioredis.Redis.from_url(redis_server_url, decode_responses=True)
+        pubsub = sub_client.pubsub()
+        await pubsub.subscribe(channel)
+        await pubsub.get_message(timeout=1.0)  # the subscribe confirmation
+        v = view(redis_server_url, redis_prefix, directory, flush_interval=0.05)
+        await v.start()
+        for n in range(3):  # three rounds of changes; each round is flushed
+            for unit, period in sorted(changed):
+                v.update(unit, period, c(n + 1, n))
+            assert await v.wait_idle(10)
+        await v.stop()
+        got: list[dict[str, str]] = []
+        while True:
+            msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if msg is None:
+                break
+            got.append(json.loads(msg["data"]))
+        await pubsub.aclose()
+        await sub_client.aclose()
+        return got
+
+    messages = run(go)
+    assert {(m["unit"], m["period"]) for m in messages} == changed
+    assert len(messages) == 3 * len(changed)
+    stream = dump(redis_server_url, redis_prefix, skip_changes=False)[channel]
+    assert stream == messages  # the stream holds the same notifications, in the same order
+
+
+def test_discard_forgets_revoked_units(directory: UnitDirectory) -> None:
+    async def go() -> RedisView:
+        v = view("redis://127.0.0.1:1/0", "unused", directory)
+        v.update("04789", "2022", c(1, 1))
+        v.update("148", "2022", c(1, 1))
+        assert v.discard({"04789"}) == 1
+        return v
+
+    v = run(go)
+    assert v.pending == 1
+
+
+def test_tls_url_uses_an_ssl_connection(directory: UnitDirectory) -> None:
+    from redis.asyncio.connection import SSLConnection
+
+    async def go() -> RedisView:
+        return view("rediss://:secret@redis.example:6380/0", "pw", directory)
+
+    v = run(go)
+    pool = v._client.connection_pool
+    assert pool.connection_class is SSLConnection
+    assert pool.connection_kwargs["password"] == "secret"
+
+
+def test_update_is_cheap_without_redis(directory: UnitDirectory) -> None:
+    """update() never touches Redis: nothing listens on the port and it still returns at once."""
+
+    async def go() -> float:
+        v = view("redis://:x@127.0.0.1:1/0", "unused", directory)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for n in range(20_000):
+            v.update(f"{n % 100:05d}", "2022", c(n, 0))
+        assert v.pending == 100
+        return loop.time() - start
+
+    assert run(go) < 2.0

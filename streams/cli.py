@@ -37,7 +37,7 @@ def config() -> None:
 @app.command()
 def worker() -> None:
     """Start a stream worker; workers with the same PAYWATCH_APP_ID share the partitions."""
-    from streams.app import run_worker
+    from streams.observe import run_worker
     from streams.settings import load_settings
 
     run_worker(load_settings())

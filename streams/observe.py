@@ -1,0 +1,236 @@
+"""Wires the sinks to a running pipeline: the Redis live view and the Prometheus metrics.
+
+- Every stored counter change goes to the Redis view (absolute values, coalesced) and to the
+  worker's owned-rows cache, which `/metrics` renders at scrape time.
+- The cache holds what the metrics need: every year row (for the monotonic totals) and the
+  rows of the current Vietnam month and day. It is rebuilt from the table after each
+  rebalance, so a worker exposes exactly the units of the partitions it owns.
+- After each rebalance (once the tables are recovered) every owned row is pushed to Redis
+  again: absolute writes, so this is harmless, and it heals a Redis that lost data.
+- A one-second timer moves the pipeline's in-process counts to the Prometheus counters and
+  reads the consumer lag of every assigned partition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from models.kpi import Counters
+from models.periods import VN_TZ, period_kind
+from models.targets import Targets
+from sinks.metrics import PipelineMetrics, install
+from sinks.redis_view import RedisView
+from sinks.units import UnitDirectory
+from streams import counters as rows
+from streams.admin import ensure_topics
+from streams.app import TOPICS, Pipeline
+from streams.ingest import partition_for
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SYNC_INTERVAL = 1.0
+
+
+def _current(now: datetime) -> tuple[str, str]:
+    local = now.astimezone(VN_TZ)
+    return local.strftime("%Y-%m"), local.strftime("%Y-%m-%d")
+
+
+class EventClock:
+    """The stream's event-time "now": the newest day this worker has counted, never later than
+    today in Vietnam. Live, that is today; while a backfill of 2022 runs, it is the 2022 day
+    being replayed, so "year to date" and "today" mean the same thing in both cases."""
+
+    def __init__(self) -> None:
+        self.newest_day = ""
+
+    def saw(self, period: str) -> None:
+        if len(period) == 10 and period > self.newest_day:
+            self.newest_day = period
+
+    def __call__(self) -> datetime:
+        now = datetime.now(UTC)
+        today = now.astimezone(VN_TZ).strftime("%Y-%m-%d")
+        if not self.newest_day or self.newest_day >= today:
+            return now
+        return datetime.fromisoformat(self.newest_day + "T12:00:00").replace(tzinfo=VN_TZ)
+
+
+class Observers:
+    """The sinks of one worker, attached to its pipeline."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        settings = pipeline.settings
+        self.pipeline = pipeline
+        targets = Targets.load(settings.targets_dir, pipeline.registry)
+        self.directory = UnitDirectory(pipeline.registry, targets)
+        self.registry = CollectorRegistry()
+        self.clock = EventClock()
+        app = pipeline.app
+        self.metrics: PipelineMetrics = install(
+            app, self.registry, view=self.owned_rows, directory=self.directory, clock=self.clock
+        )
+        self.redis = RedisView(
+            settings.redis_url, settings.redis_prefix, self.directory, observer=self.metrics
+        )
+        self.metrics.watch_sink("redis", lambda: self.redis.pending, lambda: self.redis.lag)
+        self._cache: dict[tuple[str, str], Counters] = {}
+        self._synced: dict[str, int] = {}
+        self._lagging: set[tuple[str, str]] = set()
+        self._window = ("", "")
+        pipeline.listeners.add(self.redis.update)
+        pipeline.listeners.add(self._remember)
+        # mode's Signal.connect is typed for plain functions; async receivers work at runtime.
+        app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
+        app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
+        app.on_rebalance_complete.connect(self._on_recovered)  # type: ignore[arg-type]
+        app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]
+        app.task(self._start_redis)
+        app.timer(SYNC_INTERVAL)(self._sync)
+
+    # -- the owned rows -----------------------------------------------------------------------
+    def _keep(self, period: str, month: str, day: str) -> bool:
+        kind = period_kind(period)
+        return kind == "year" or period in (month, day)
+
+    def _remember(self, unit: str, period: str, counters: Counters) -> None:
+        self.clock.saw(period)
+        month, day = _current(self.clock())
+        if self._keep(period, month, day):
+            self._cache[(unit, period)] = counters
+
+    def owned_rows(self) -> Iterator[tuple[str, str, Counters]]:
+        month, day = _current(self.clock())
+        for (unit, period), counters in self._cache.items():
+            if self._keep(period, month, day):
+                yield unit, period, counters
+
+    def _table_rows(self) -> Iterator[tuple[str, str, Counters]]:
+        for key, value in self.pipeline.counters.items():
+            name = key.decode() if isinstance(key, bytes) else str(key)
+            unit, period = rows.split_key(name)
+            yield unit, period, rows.as_counters(rows.load(value).values)
+
+    # -- rebalances ---------------------------------------------------------------------------
+    def _units_topic(self) -> str:
+        return self.pipeline.settings.topic("unit-deltas")
+
+    async def _on_revoked(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        revoked = args[0] if args else kwargs.get("revoked", ())
+        lost = {tp.partition for tp in revoked if tp.topic == self._units_topic()}
+        if not lost:
+            return
+        n = self.pipeline.settings.partitions
+        gone = {u for (u, _) in self._cache if partition_for(u, n) in lost}
+        self._cache = {k: v for k, v in self._cache.items() if k[0] not in gone}
+        dropped = self.redis.discard(gone)
+        log.info(
+            "revoked %d unit partitions: %d units, %d pending writes", len(lost), len(gone), dropped
+        )
+
+    async def _on_assigned(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        assigned = args[0] if args else kwargs.get("assigned", ())
+        self.metrics.rebalances.inc()
+        by_topic: dict[str, int] = {}
+        for tp in assigned:
+            by_topic[tp.topic] = by_topic.get(tp.topic, 0) + 1
+        for topic in self._topics():
+            self.metrics.assigned_partitions.labels(topic).set(by_topic.get(topic, 0))
+
+    async def _on_recovered(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        every = list(self._table_rows())
+        for _, period, _ in every:
+            self.clock.saw(period)
+        month, day = _current(self.clock())
+        cache: dict[tuple[str, str], Counters] = {}
+        for unit, period, counters in every:
+            if self._keep(period, month, day):
+                cache[(unit, period)] = counters
+        self._cache = cache
+        self.redis.update_many(every)
+        log.info("recovered %d counter rows; %d kept for metrics", len(every), len(cache))
+
+    def _topics(self) -> list[str]:
+        topic = self.pipeline.settings.topic
+        return [
+            topic(n) for n in ("payments", "payments-by-tx", "payments-by-dossier", "unit-deltas")
+        ]
+
+    # -- lifecycle and the periodic sync ------------------------------------------------------
+    async def _start_redis(self) -> None:
+        await self.redis.start()
+
+    async def _on_shutdown(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        await self.redis.stop()
+
+    async def _sync(self) -> None:
+        stats = self.pipeline.stats
+        self._move("counted", stats.facts)
+        self._move("duplicate", stats.duplicates)
+        self._move("dead_letter", sum(stats.dead_letters.values()))
+        for reason, count in stats.dead_letters.items():
+            self._move_to(self.metrics.dead_letters.labels(reason), f"dl:{reason}", count)
+        self._consumer_lag()
+        self._prune()
+
+    def _prune(self) -> None:
+        """Forget month and day rows once the clock has moved past them."""
+        month, day = _current(self.clock())
+        if (month, day) == self._window:
+            return
+        self._window = (month, day)
+        self._cache = {k: v for k, v in self._cache.items() if self._keep(k[1], month, day)}
+
+    def _move(self, outcome: str, total: int) -> None:
+        self._move_to(self.metrics.events.labels(outcome), outcome, total)
+
+    def _move_to(self, counter: Any, name: str, total: int) -> None:
+        seen = self._synced.get(name, 0)
+        if total > seen:
+            counter.inc(total - seen)
+            self._synced[name] = total
+
+    def _consumer_lag(self) -> None:
+        consumer = self.pipeline.app.consumer
+        committed_offsets = getattr(consumer, "_committed_offset", {})
+        try:
+            assignment = consumer.assignment()
+        except Exception:  # the consumer is not started yet or is rebalancing
+            return
+        current = set()
+        sources = set(self._topics())
+        for tp in assignment:
+            if tp.topic not in sources:
+                continue  # changelog partitions kept as standbys are not consumed work
+            committed = committed_offsets.get(tp)
+            try:
+                end = consumer.highwater(tp)
+            except Exception:
+                continue
+            if end is None:
+                continue
+            labels = (tp.topic, str(tp.partition))
+            current.add(labels)
+            self.metrics.consumer_lag.labels(*labels).set(max(0, end - (committed or 0)))
+        for labels in self._lagging - current:
+            self.metrics.consumer_lag.remove(*labels)
+        self._lagging = current
+
+
+def run_worker(settings: Settings) -> None:
+    """Start a worker with its sinks in this process (blocks until stopped)."""
+    import asyncio
+
+    from faust.worker import Worker
+
+    pipeline = Pipeline(settings)
+    Observers(pipeline)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(ensure_topics(settings, TOPICS))
+    Worker(pipeline.app, loglevel=settings.log_level.upper()).execute_from_commandline()

@@ -1,0 +1,181 @@
+"""The sinks agree with the counters: a real worker fed by the simulator, its Redis live view
+and its /metrics scrape, against the offline recount (tests/recount.py).
+
+Size: PAYWATCH_TEST_E2E_EVENTS (default 8,000), over two months of 2022 for Hòa Bình; the
+year/month/day gauges follow the stream's event-time clock (the newest day counted)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from recount import recount
+from sink_checks import (
+    ChangeFeed,
+    check_rankings,
+    expected_totals,
+    expected_windows,
+    scrape,
+    unit_totals,
+    wait_for_redis,
+    window_gauges,
+)
+from stream_harness import Worker, create_topics, diff, produce, wait_for_counters
+
+from models.registry import Registry
+from streams.simulator import SimConfig, generate
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = int(os.environ.get("PAYWATCH_TEST_E2E_EVENTS", "8000"))
+
+
+def _input(seed: int) -> tuple[list[tuple[bytes | None, bytes]], Any, Registry]:
+    registry = Registry.load({"17"})
+    config = SimConfig(count=EVENTS, seed=seed, start=date(2022, 1, 1), end=date(2022, 2, 28))
+    records = [(r.key, r.value) for r in generate(config, registry)]
+    return records, recount([v for _, v in records], registry), registry
+
+
+def _worker(settings_factory: Callable[..., Any], tmp_path: Path, name: str, **extra: Any) -> Any:
+    return settings_factory(processing_guarantee="at_least_once", data_dir=tmp_path / name, **extra)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_redis_and_metrics_equal_the_recount(
+    settings_factory: Callable[..., Any],
+    kafka_bootstrap: str,
+    redis_server_url: str,
+    redis_prefix: str,
+    tmp_path: Path,
+) -> None:
+    records, expected, registry = _input(seed=21)
+    settings = _worker(settings_factory, tmp_path, "w1")
+    create_topics(settings)
+    feed = ChangeFeed(redis_server_url, settings.redis_prefix)
+    worker = Worker(settings, tmp_path / "w1.log").start()
+    try:
+        produce(kafka_bootstrap, settings.topic("payments"), records)
+        got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 600)
+        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        view = wait_for_redis(redis_server_url, settings.redis_prefix, expected.counters, 120)
+        assert view == expected.counters, "\n".join(diff(expected.counters, view))
+        assert check_rankings(redis_server_url, settings.redis_prefix, expected.counters, registry)
+        time.sleep(2)  # the last pub/sub messages
+        assert feed.seen >= set(expected.counters)
+        samples = scrape(settings.web_port)
+        assert unit_totals(samples) == expected_totals(expected.counters)
+        gauges = window_gauges(samples)
+        want = expected_windows(expected.counters)
+        assert want, "no event fell in the current year"
+        assert {k: v for k, v in gauges.items() if k in want or v} == want
+        promtool = subprocess.run(
+            ["promtool", "check", "metrics"],
+            input=_raw_scrape(settings.web_port),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert promtool.returncode == 0, promtool.stdout + promtool.stderr
+    finally:
+        feed.close()
+        worker.stop()
+
+
+def _raw_scrape(port: int) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
+        return response.read().decode()
+
+
+def _redis(command: str) -> None:
+    subprocess.run(["bash", str(ROOT / "deploy/local/redis.sh"), command], check=True, timeout=60)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_redis_down_for_30_seconds_then_converges(
+    settings_factory: Callable[..., Any],
+    kafka_bootstrap: str,
+    redis_server_url: str,
+    redis_prefix: str,
+    tmp_path: Path,
+) -> None:
+    records, expected, _ = _input(seed=22)
+    settings = _worker(settings_factory, tmp_path, "w1")
+    create_topics(settings)
+    worker = Worker(settings, tmp_path / "w1.log").start()
+    half = len(records) // 2
+    try:
+        produce(kafka_bootstrap, settings.topic("payments"), records[:half])
+        time.sleep(5)
+        _redis("stop")
+        try:
+            produce(kafka_bootstrap, settings.topic("payments"), records[half:])
+            time.sleep(30)
+            errors = _sample(settings.web_port, "paywatch_sink_errors_total", sink="redis")
+            assert errors > 0
+        finally:
+            _redis("start")
+        got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 600)
+        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        view = wait_for_redis(redis_server_url, settings.redis_prefix, expected.counters, 180)
+        assert view == expected.counters, "\n".join(diff(expected.counters, view))
+        assert _sample(settings.web_port, "paywatch_sink_pending_updates", sink="redis") == 0
+    finally:
+        worker.stop()
+
+
+def _sample(port: int, name: str, **labels: str) -> float:
+    wanted = tuple(sorted(labels.items()))
+    return scrape(port).get((name, wanted), 0.0)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_two_workers_after_a_rebalance_sum_to_the_truth(
+    settings_factory: Callable[..., Any],
+    kafka_bootstrap: str,
+    redis_server_url: str,
+    redis_prefix: str,
+    tmp_path: Path,
+) -> None:
+    records, expected, _ = _input(seed=23)
+    first = _worker(settings_factory, tmp_path, "w1")
+    second = first.model_copy(
+        update={"data_dir": tmp_path / "w2", "web_port": settings_factory().web_port}
+    )
+    create_topics(first)
+    workers = [Worker(first, tmp_path / "w1.log").start()]
+    half = len(records) // 2
+    try:
+        produce(kafka_bootstrap, first.topic("payments"), records[:half])
+        time.sleep(10)
+        workers.append(Worker(second, tmp_path / "w2.log").start())  # a rebalance mid-stream
+        produce(kafka_bootstrap, first.topic("payments"), records[half:])
+        got = wait_for_counters(kafka_bootstrap, first.app_id, expected.counters, 600)
+        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        want = expected_totals(expected.counters)
+        deadline = time.monotonic() + 120
+        while True:
+            a, b = unit_totals(scrape(first.web_port)), unit_totals(scrape(second.web_port))
+            both = set(a) & set(b)
+            merged = {**a, **b}
+            if (not both and merged == want) or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        assert not both, f"units exposed by both workers: {sorted(both)[:10]}"
+        assert a and b, "one worker exposes nothing: no rebalance happened"
+        assert merged == want
+        view = wait_for_redis(redis_server_url, first.redis_prefix, expected.counters, 120)
+        assert view == expected.counters, "\n".join(diff(expected.counters, view))
+    finally:
+        for worker in workers:
+            worker.stop()

@@ -1,25 +1,23 @@
 """Fixtures for the deploy/ tests: a private Prometheus with the project's rules, scraping a
-paywatch metrics target.
-
-`metrics_target` is the one place that decides WHAT Prometheus scrapes. Today it is a stand-in
-process (tests/deploy/deploy_standin.py) that serves the real exporter's output (sinks.metrics)
-for counters fed by a seeded random portal, because the stream and the sinks wiring are being
-finished in parallel.
-
-TODO(lead): switch `metrics_target` to the real thing once `paywatch worker` serves /metrics:
-start a worker with `settings_factory(...)` (own topic prefix, app id and web port), run
-`paywatch simulate` (or produce events with the simulator) into its `payments` topic, wait
-until its /metrics shows paywatch_unit_payments_total, and yield f"127.0.0.1:{web_port}".
-Nothing else in tests/deploy needs to change: the dashboard harness only sees `prometheus_url`.
-"""
+real paywatch worker fed by a real stream (`metrics_target`)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deploy_stack import prometheus, standin_target, wait_for
+from deploy_stack import free_port, prometheus, wait_for
+
+from streams.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "streams"))
+from stream_harness import PAYWATCH, Worker, create_topics, worker_env
 
 #: Series the recording rules must have produced before the dashboards are evaluated: the
 #: increase()-based ones need at least two scrapes.
@@ -34,11 +32,79 @@ READY_SERIES = (
 
 
 @pytest.fixture(scope="session")
-def metrics_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """host:port of a process serving paywatch's /metrics (today: the stand-in; see TODO)."""
-    workdir: Path = tmp_path_factory.mktemp("standin")
-    with standin_target(workdir) as target:
+def metrics_target(
+    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, redis_server_url: str
+) -> Iterator[str]:
+    """host:port of a real `paywatch worker` (with its sinks) fed by a real stream: the portal
+    simulator producing 2022 events for Hòa Bình into the worker's own topics while the
+    dashboard tests run."""
+    unique = uuid.uuid4().hex[:8]
+    workdir: Path = tmp_path_factory.mktemp("worker")
+    settings = Settings(
+        app_id=f"pwdeploy-{unique}",
+        broker=f"kafka://{kafka_bootstrap}",
+        topic_prefix=f"d{unique}.",
+        redis_url=redis_server_url,
+        redis_prefix=f"test-d{unique}",
+        data_dir=workdir / "data",
+        web_port=free_port(),
+        processing_guarantee="at_least_once",
+    )
+    create_topics(settings)
+    worker = Worker(settings, workdir / "worker.log").start()
+    simulate = [
+        PAYWATCH,
+        "simulate",
+        "--seed",
+        "5",
+        "--rate",
+        "200",
+        "--duration",
+        "300",
+        "--from",
+        "2022-05-01",
+        "--to",
+        "2022-06-30",
+        "--scenario",
+        "bank-outage",
+        "--quiet",
+    ]
+    with (workdir / "simulate.log").open("ab") as log:
+        simulator = subprocess.Popen(simulate, env=worker_env(settings), stdout=log, stderr=log)
+    target = f"127.0.0.1:{settings.web_port}"
+    try:
+        deadline = time.monotonic() + 120
+        while b"paywatch_unit_payments_total{" not in _scrape(target):
+            assert worker.alive, (workdir / "worker.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the worker shows no counted payment after 120s"
+            time.sleep(1)
         yield target
+    finally:
+        simulator.terminate()
+        simulator.wait(timeout=30)
+        worker.stop()
+        _drop_keys(redis_server_url, settings.redis_prefix)
+
+
+def _scrape(target: str) -> bytes:
+    try:
+        with urllib.request.urlopen(f"http://{target}/metrics", timeout=10) as response:
+            body: bytes = response.read()
+            return body
+    except OSError:
+        return b""
+
+
+def _drop_keys(url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=2000))
+        for i in range(0, len(keys), 1000):
+            client.delete(*keys[i : i + 1000])
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")
@@ -49,5 +115,5 @@ def prometheus_url(metrics_target: str, tmp_path_factory: pytest.TempPathFactory
     workdir: Path = tmp_path_factory.mktemp("prometheus")
     with prometheus(workdir, [metrics_target]) as url:
         for expr in READY_SERIES:
-            assert wait_for(url, expr, timeout=60), f"{expr} has no data after 60s"
+            assert wait_for(url, expr, timeout=90), f"{expr} has no data after 90s"
         yield url

@@ -107,7 +107,7 @@ def read_status(
     parent: str | None,
     kpi: str,
 ) -> list[UnitStatus]:
-    """The status rows, best ratio first (units with no payments last)."""
+    """The status rows in ranking order (best ratio first; units with no payments last)."""
     try:
         view.ping()
     except redis.AuthenticationError as exc:
@@ -156,5 +156,5 @@ def read_status(
                 transactions_online=int(fields.get("transactions_online", 0)),
             )
         )
-    rows.sort(key=lambda r: (r.ratio is None, -(r.ratio or 0.0), r.code))
+    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, -(r.ratio or 0.0), r.code))
     return rows

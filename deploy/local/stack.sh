@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PAYWATCH="$ROOT/.venv/bin/paywatch"
 SIM_RATE="${PAYWATCH_SIM_RATE:-20}"
-SIM_DURATION="${PAYWATCH_SIM_DURATION:-8h}"
+SIM_DURATION="${PAYWATCH_SIM_DURATION:-28800}"
 
 services() {
     bash "$ROOT/deploy/local/install-packages.sh"
@@ -37,7 +37,7 @@ up() {
     start_bg worker "$LOGS/worker.log" "$PAYWATCH" worker
     wait_port "$WORKER_WEB_PORT" "the paywatch worker" 120 "$LOGS/worker.log"
     start_bg simulator "$LOGS/simulator.log" \
-        "$PAYWATCH" simulate --rate "$SIM_RATE" --duration "$SIM_DURATION" --no-progress
+        "$PAYWATCH" simulate --rate "$SIM_RATE" --duration "$SIM_DURATION" --quiet
     cat <<MSG
 
 paywatch is running. Where to look:
@@ -48,7 +48,7 @@ paywatch is running. Where to look:
   Redis live view    REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p $REDIS_PORT --scan --pattern 'pw:*'
   Kafka              127.0.0.1:$KAFKA_PORT (topics: payments, payments-dlq, unit-deltas, ...)
   Logs               $LOGS/{kafka,redis,prometheus,alertmanager,worker,simulator}.log
-The simulator sends about $SIM_RATE events/s for $SIM_DURATION. Stop everything with: make down
+The simulator sends about $SIM_RATE events/s for $SIM_DURATION s (Oct 2022 to Feb 2023, Hòa Bình). Stop everything with: make down
 MSG
 }
 

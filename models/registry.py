@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
+from models import gso, gso2025
 from models.departments import department_rows
 from models.gso import gso_rows
+from models.gso2025 import reform_rows
 from models.units import (
     Level,
     ParentLink,
@@ -26,7 +28,15 @@ from models.units import (
     validate_rows,
 )
 
-__all__ = ["Level", "ParentLink", "Registry", "RegistryError", "Unit", "validate_rows"]
+__all__ = [
+    "Level",
+    "ParentLink",
+    "Registry",
+    "RegistryError",
+    "Unit",
+    "national_provinces",
+    "validate_rows",
+]
 
 _LEVEL_ORDER: Final = {
     Level.PROVINCE: 0,
@@ -47,8 +57,15 @@ class _Segment:
 class Registry:
     """Units and their hierarchy over time. Build with :meth:`load` or :meth:`from_rows`."""
 
-    def __init__(self, units: Sequence[Unit], links: Sequence[ParentLink]) -> None:
+    def __init__(
+        self,
+        units: Sequence[Unit],
+        links: Sequence[ParentLink],
+        scope: Collection[str] | None = None,
+    ) -> None:
         validate_rows(units, links)
+        #: The province codes the registry was loaded for; None = all (whole country or rows).
+        self.scope: frozenset[str] | None = None if scope is None else frozenset(scope)
         self._versions: dict[str, tuple[Unit, ...]] = {}
         grouped: dict[str, list[Unit]] = defaultdict(list)
         for unit in units:
@@ -78,15 +95,33 @@ class Registry:
 
     @classmethod
     def load(cls, provinces: Collection[str] | None = None) -> Registry:
-        """The pre-2025 structure from ``vietnam-provinces`` plus the shipped departments.
+        """Both structures: pre-2025 and from 1 July 2025, plus the shipped departments.
 
-        ``provinces=None`` loads the whole country; ``{"17"}`` loads Hòa Bình only.
-        Codes are GSO's zero-padded strings ("01", "17"); "1" is read as "01".
+        The pre-reform units (``vietnam-provinces`` 0.5.0: provinces, districts, communes)
+        are valid 2020-01-01..2025-06-30; the post-reform ones (``vietnamadminunits``
+        1.0.4: provinces and communes directly under them) from 2025-07-01, open-ended.
+        A code in both is two versions of that code.
+
+        ``provinces=None`` loads the whole country; ``{"17"}`` loads every unit version
+        that belongs to province 17 (Hòa Bình, pre-reform only: code 17 was retired);
+        ``{"25"}`` loads old Phú Thọ and the new Phú Thọ (which took in Hòa Bình and Vĩnh
+        Phúc). A unit belongs to the province of its version. Codes are GSO's zero-padded
+        strings ("01", "17"); "1" is read as "01".
         """
         wanted = None if provinces is None else {p.zfill(2) for p in provinces}
-        units, links = gso_rows(wanted)
+        old_codes = set(gso.province_codes())
+        new_codes = set(gso2025.province_codes())
+        if wanted is not None:
+            unknown = sorted(wanted - old_codes - new_codes)
+            if unknown:
+                raise RegistryError(
+                    f"unknown province code(s) {unknown}; known: 01..96 as in GSO "
+                    f"(before 2025-07-01: {len(old_codes)}, from then: {len(new_codes)})"
+                )
+        units, links = gso_rows(None if wanted is None else wanted & old_codes)
+        new_units, new_links = reform_rows(None if wanted is None else wanted & new_codes)
         dept_units, dept_links = department_rows(wanted)
-        return cls(units + dept_units, links + dept_links)
+        return cls(units + new_units + dept_units, links + new_links + dept_links, wanted)
 
     def _segments_of(self, code: str) -> tuple[_Segment, ...]:
         done = self._segments.get(code)
@@ -173,8 +208,26 @@ class Registry:
             if s.start <= on <= s.stop and len(s.chain) > 1 and s.chain[1] == code
         )
 
+    def provinces(self) -> frozenset[str]:
+        """Codes of every province version in the registry (any date)."""
+        return frozenset(u.code for u in self._all if u.level is Level.PROVINCE)
+
     def __len__(self) -> int:
         return sum(len(rows) for rows in self._versions.values())
 
     def __contains__(self, code: object) -> bool:
         return code in self._versions
+
+
+def national_provinces(first: date, last: date) -> frozenset[str]:
+    """Province codes in force somewhere in Vietnam on some day of ``first..last``.
+
+    From the package data, whatever a registry was loaded for: lets a registry of one
+    province tell another real province (out of its scope) from an unknown code.
+    """
+    codes: set[str] = set()
+    if first <= gso.PACKAGE_VALID_TO and last >= gso.PACKAGE_VALID_FROM:
+        codes.update(gso.province_codes())
+    if last >= gso2025.REFORM_VALID_FROM:
+        codes.update(gso2025.province_codes())
+    return frozenset(codes)

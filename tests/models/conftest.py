@@ -15,3 +15,8 @@ def hoa_binh() -> Registry:
 @pytest.fixture(scope="session")
 def vietnam() -> Registry:
     return Registry.load()
+
+
+@pytest.fixture(scope="session")
+def phu_tho() -> Registry:
+    return Registry.load({"25"})

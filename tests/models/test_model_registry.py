@@ -53,11 +53,11 @@ def test_whole_country_counts(vietnam: Registry) -> None:
 
 
 def test_whole_country_division_types(vietnam: Registry) -> None:
-    communes = Counter(u.division_type for u in vietnam.units(Level.COMMUNE))
+    communes = Counter(u.division_type for u in vietnam.units(Level.COMMUNE, on=D2022))
     assert communes == {"xã": 8207, "phường": 1771, "thị trấn": 620}
     districts = Counter(u.division_type for u in vietnam.units(Level.DISTRICT))
     assert districts == {"huyện": 524, "thành phố": 83, "thị xã": 52, "quận": 46}
-    provinces = Counter(u.division_type for u in vietnam.units(Level.PROVINCE))
+    provinces = Counter(u.division_type for u in vietnam.units(Level.PROVINCE, on=D2022))
     assert provinces == {"tỉnh": 58, "thành phố trung ương": 5}
 
 

@@ -119,8 +119,16 @@ def test_inheritance_follows_dates(tmp_path: Path, hoa_binh: Registry) -> None:
         ("year: 2022\ntarget: 30\n", ["unknown top-level keys ['target']"]),
         ('year: 2022\nprovinces:\n  "17": {districts: [1, 2]}\n', ["districts", "mapping"]),
         (
-            'year: 2022\nprovinces:\n  "17": {districts: {"148": 30}}\n  "01": {}\n',
-            ["'01'", "unknown unit"],
+            'year: 2022\nprovinces:\n  "17": {districts: {"148": 30}}\n  "99": {}\n',
+            ["'99'", "unknown unit"],
+        ),
+        (  # another province's section is skipped, but its values are still checked
+            'year: 2022\nprovinces:\n  "01": {default: 130}\n',
+            ["provinces.'01'.default", "130", "0..100"],
+        ),
+        (
+            'year: 2022\nprovinces:\n  "01": {communes: {"001": {"00001": "x"}}}\n',
+            ["provinces.'01'.communes.'001'.'00001'", "number"],
         ),
     ],
 )

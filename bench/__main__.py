@@ -1,0 +1,74 @@
+"""`make bench` (python -m bench): run every benchmark, print a summary, write JSON.
+
+Each benchmark is its own script under bench/ and runs in its own process against the local
+stack (Kafka, Redis); this runner only orders them, sizes them and collects what they print.
+Results: bench/results/<timestamp>.json. Never part of `make test`.
+
+    python -m bench            # the sizes the issues ask for (long: the stream runs 1M events)
+    python -m bench --quick    # smaller sizes, a few minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def plan(quick: bool) -> list[tuple[str, list[str]]]:
+    events = "100000" if quick else "1000000"
+    seconds = "20" if quick else "60"
+    return [
+        ("decode", ["bench_decode.py"]),
+        ("stream", ["bench_stream.py", "--events", events]),
+        ("latency", ["bench_latency.py", "--rate", "1000", "--seconds", seconds]),
+        ("scrape", ["bench_scrape.py"]),
+        ("replay", ["bench_replay.py", "--events", "100000" if quick else "500000"]),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--only", nargs="*", help="run only these benchmarks")
+    args = parser.parse_args()
+    results: dict[str, dict[str, object]] = {}
+    for name, command in plan(args.quick):
+        if args.only and name not in args.only:
+            continue
+        print(f"== {name}: {' '.join(command)}", flush=True)
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, str(HERE / command[0]), *command[1:]],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        print(done.stdout.rstrip())
+        if done.returncode != 0:
+            print(done.stderr.rstrip()[-2000:])
+        results[name] = {
+            "command": command,
+            "exit_code": done.returncode,
+            "seconds": round(time.perf_counter() - started, 1),
+            "output": done.stdout.strip().splitlines(),
+        }
+    out_dir = HERE / "results"
+    out_dir.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = out_dir / f"{stamp}.json"
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(f"\nsummary written to {path}")
+    failed = [name for name, r in results.items() if r["exit_code"] != 0]
+    if failed:
+        sys.exit(f"benchmarks failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Benchmark: latency from produce to the Redis live view at a steady rate.
+
+Starts one `paywatch worker` (with its sinks) on fresh topics, produces clean simulator payments
+(no duplicates, reversals or bad records) at a steady rate, and listens to the live view's
+change channel. An event is "visible" when the `paid` count of its (commune, day) in Redis first
+reaches the number of events sent for that key up to and including it. Prints p50/p90/p99 and
+the maximum, after a warm-up.
+
+    .venv/bin/python bench/bench_latency.py --rate 1000 --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import sys
+import time
+import uuid
+from collections import defaultdict, deque
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
+
+import redis.asyncio as aioredis  # noqa: E402
+from aiokafka import AIOKafkaProducer  # noqa: E402
+from stream_harness import Worker, create_topics  # noqa: E402
+
+from models.events import decode_event  # noqa: E402
+from models.periods import period_keys  # noqa: E402
+from models.registry import Registry  # noqa: E402
+from sinks.redis_schema import Keys  # noqa: E402
+from streams.settings import Settings  # noqa: E402
+from streams.simulator import SimConfig, generate  # noqa: E402
+
+CLEAN = {
+    name: 0.0
+    for name in (
+        "duplicate_rate",
+        "reversal_rate",
+        "malformed_rate",
+        "conflict_rate",
+        "unknown_unit_rate",
+        "already_reversed_rate",
+        "invalid_reversal_rate",
+        "late_share",
+    )
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def run(
+    settings: Settings, records: list[tuple[bytes, bytes]], rate: float, warmup: float
+) -> dict[str, Any]:
+    keys = Keys(settings.redis_prefix)
+    client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(keys.changes)
+    pending: dict[tuple[str, str], deque[tuple[int, float]]] = defaultdict(deque)
+    sent: dict[tuple[str, str], int] = defaultdict(int)
+    latencies: list[tuple[float, float]] = []  # (send time, latency)
+    done = asyncio.Event()
+
+    async def listen() -> None:
+        while not done.is_set() or any(pending.values()):
+            message = await pubsub.get_message(timeout=0.5)
+            if not message:
+                if done.is_set() and time.monotonic() > listen_deadline:
+                    return
+                continue
+            data = json.loads(message["data"])
+            key = (data["unit"], data["period"])
+            waiting = pending.get(key)
+            if not waiting:
+                continue
+            paid = int(await client.hget(keys.kpi(*key), "paid") or 0)
+            now = time.monotonic()
+            while waiting and waiting[0][0] <= paid:
+                _, at = waiting.popleft()
+                latencies.append((at, now - at))
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=2, acks=1)
+    await producer.start()
+    listen_deadline = float("inf")
+    listener = asyncio.create_task(listen())
+    started = time.monotonic()
+    try:
+        for i, (key, value) in enumerate(records):
+            due = started + i / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            event = decode_event(value)
+            target = (event.unit_code, period_keys(event.event_time)[0])
+            sent[target] += 1
+            pending[target].append((sent[target], time.monotonic()))
+            await producer.send(settings.topic("payments"), value, key=key)
+        await producer.flush()
+        listen_deadline = time.monotonic() + 30
+        done.set()
+        await listener
+    finally:
+        await producer.stop()
+        await pubsub.aclose()
+        await client.aclose()
+    measured = [lat for at, lat in latencies if at - started >= warmup]
+    lost = sum(len(q) for q in pending.values())
+    return {
+        "events": len(records),
+        "rate_target": rate,
+        "rate_achieved": len(records) / (time.monotonic() - started),
+        "measured": len(measured),
+        "not_visible_after_30s": lost,
+        "p50_s": _percentile(measured, 0.50),
+        "p90_s": _percentile(measured, 0.90),
+        "p99_s": _percentile(measured, 0.99),
+        "max_s": max(measured),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--redis", default="redis://:paywatch-local@127.0.0.1:6380/0")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    unique = uuid.uuid4().hex[:8]
+    registry = Registry.load({"17"})
+    count = int(args.rate * args.seconds)
+    config = replace(
+        SimConfig(count=count, seed=13, start=date(2022, 3, 1), end=date(2022, 3, 31)), **CLEAN
+    )
+    records = [(r.key or b"", r.value) for r in generate(config, registry)]
+    settings = Settings(
+        app_id=f"bench-lat-{unique}",
+        broker=f"kafka://{args.bootstrap}",
+        topic_prefix=f"lat{unique}.",
+        redis_url=args.redis,
+        redis_prefix=f"bench-lat-{unique}",
+        data_dir=Path(f"/tmp/paywatch-bench-lat-{unique}"),
+        web_port=_free_port(),
+        processing_guarantee="at_least_once",
+    )
+    create_topics(settings)
+    worker = Worker(settings, Path(f"/tmp/paywatch-bench-lat-{unique}.log")).start()
+    try:
+        time.sleep(15)  # join the group and recover (empty) tables before the clock starts
+        figures = asyncio.run(run(settings, records, args.rate, args.warmup))
+    finally:
+        worker.stop()
+    print(
+        f"produce -> Redis at {figures['rate_achieved']:,.0f} events/s "
+        f"({figures['measured']:,} events measured): "
+        f"p50 {figures['p50_s'] * 1000:.0f} ms, p90 {figures['p90_s'] * 1000:.0f} ms, "
+        f"p99 {figures['p99_s'] * 1000:.0f} ms, max {figures['max_s'] * 1000:.0f} ms; "
+        f"not visible after 30 s: {figures['not_visible_after_30s']}"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+"""The paywatch Faust app: one app object, its topics, tables and three agents.
+
+Data flow (see .notes/readme-streams.md):
+
+    payments ─┐                      (key = transaction id)
+    payments-by-tx ─┴─► ingest ──► payments-by-dossier ──► dossier ──► unit-deltas ──► tally
+              ▲          │  │        (key = dossier code)             (key = unit code)
+              └─claims───┘  └─► payments-dlq
+
+Every agent works in steps of up to ``settings.batch_size`` events. A step computes its
+outputs from the table state, sends them and waits for the broker's acks, and only then writes
+its table changes. So stored state never runs ahead of the outputs it implies: a crash replays
+a step, and a replayed step re-sends identical messages that the next stage recognises
+(ingest by transaction id, dossier by transaction id, tally by per-row source offset marks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import faust
+from faust.streams import _current_event as _CURRENT_EVENT
+from faust.types import EventT, StreamT
+
+from models.registry import Registry
+from streams import counters as rows
+from streams import dossiers, ingest
+from streams.admin import ensure_topics
+from streams.deadletter import encode_dead_letter
+from streams.hooks import Listeners, Stats
+from streams.ingest import Ingest, Outcome, TxRecord
+from streams.settings import Settings
+from streams.wire import BY_TX, FACT, UNIT_DELTA, Claim, Source, UnitDelta, encode
+
+log = logging.getLogger(__name__)
+
+#: Every topic the pipeline reads or writes (before the prefix); the worker creates them all
+#: with ``settings.partitions`` partitions before it starts, so they are co-partitioned.
+TOPICS = ("payments", "payments-dlq", "payments-by-tx", "payments-by-dossier", "unit-deltas")
+RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+BYTES: dict[str, Any] = {"key_type": bytes, "value_type": bytes, **RAW}
+
+
+class Pipeline:
+    """The app and everything declared on it, built from settings."""
+
+    def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
+        self.settings = settings
+        self.registry = registry or Registry.load(settings.province_codes)
+        self.logic = Ingest(self.registry, settings.partitions)
+        self.stats = Stats()
+        self.listeners = Listeners()
+        self._horizon: dict[int, int] = {}
+        self._purged: dict[int, int] = {}
+        n = settings.partitions
+        self.app = app = faust.App(
+            settings.app_id,
+            broker=settings.broker,
+            store=settings.store,
+            datadir=str(settings.data_dir),
+            processing_guarantee=settings.processing_guarantee,
+            topic_partitions=n,
+            topic_replication_factor=1,
+            table_standby_replicas=settings.standby_replicas,
+            web_host=settings.web_host,
+            web_port=settings.web_port,
+            web_bind=settings.web_host,
+            stream_buffer_maxsize=max(4096, settings.batch_size * 2),
+            autodiscover=False,
+            **RAW,
+        )
+        topic = settings.topic
+        self.payments_name = topic("payments")
+        self.source = app.topic(self.payments_name, topic("payments-by-tx"), partitions=n, **BYTES)
+        self.by_tx = app.topic(topic("payments-by-tx"), partitions=n, internal=True, **BYTES)
+        self.by_dossier = app.topic(
+            topic("payments-by-dossier"), partitions=n, internal=True, **BYTES
+        )
+        self.unit_deltas = app.topic(topic("unit-deltas"), partitions=n, internal=True, **BYTES)
+        self.dlq = app.topic(topic("payments-dlq"), partitions=n, **BYTES)
+        self.txns = app.Table("txns", partitions=n, key_type=bytes, value_type=bytes)
+        self.dossiers = app.Table("dossiers", partitions=n, key_type=bytes, value_type=bytes)
+        self.counters = app.Table("counters", partitions=n, key_type=bytes, value_type=bytes)
+        app.agent(self.source, name="ingest")(self._ingest)
+        app.agent(self.by_dossier, name="dossier")(self._dossier)
+        app.agent(self.unit_deltas, name="tally")(self._tally)
+        self._add_views()
+
+    # -- agents ------------------------------------------------------------------------------
+
+    async def _steps(self, stream: StreamT[bytes]) -> AsyncIterator[list[EventT[bytes]]]:
+        within = self.settings.batch_within
+        take = stream.take_events  # type: ignore[attr-defined]  # missing from StreamT
+        async for events in take(self.settings.batch_size, within=within):
+            yield list(events)
+
+    async def _ingest(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+        async for events in self._steps(stream):
+            overlay: dict[str, tuple[EventT[bytes], TxRecord]] = {}
+            acks: list[Awaitable[Any]] = []
+            for event in events:
+                _enter(stream, event)
+                outcome, key = self._ingest_one(event, overlay)
+                if outcome.record is not None and key is not None:
+                    overlay[key] = (event, outcome.record)
+                await self._send_outcome(outcome, acks)
+            await _all(acks)
+            for key, (event, record) in overlay.items():
+                _enter(stream, event)
+                self.txns[key.encode()] = ingest.dump(record)
+            self._maybe_purge(stream, events)
+            yield None
+
+    def _ingest_one(
+        self, event: EventT[bytes], overlay: dict[str, tuple[EventT[bytes], TxRecord]]
+    ) -> tuple[Outcome, str | None]:
+        msg = event.message
+        partition = msg.partition
+        raw: bytes = event.value
+        source = Source(msg.topic, partition, msg.offset, msg.key)
+        if msg.topic != self.payments_name:
+            envelope = BY_TX.decode(raw)
+            if isinstance(envelope, Claim):
+                current = self._record(envelope.target, overlay)
+                return self.logic.on_claim(envelope, current, partition), envelope.target
+            raw, source = envelope.raw, envelope.source
+        else:
+            self.stats.events += 1
+        decoded, early = self.logic.route(raw, source, partition)
+        if early is not None:
+            return early, None
+        assert decoded is not None
+        key = decoded.transaction_id
+        current = self._record(key, overlay)
+        outcome = self.logic.on_event(decoded, raw, source, current, partition)
+        if outcome.record is not None:
+            seen = outcome.record.seen
+            self._horizon[partition] = max(self._horizon.get(partition, seen), seen)
+        return outcome, key
+
+    def _record(
+        self, key: str, overlay: dict[str, tuple[EventT[bytes], TxRecord]]
+    ) -> TxRecord | None:
+        held = overlay.get(key)
+        if held is not None:
+            return held[1]
+        return ingest.load(self.txns.get(key.encode()))
+
+    async def _send_outcome(self, out: Outcome, acks: list[Awaitable[Any]]) -> None:
+        if out.duplicate:
+            self.stats.duplicates += 1
+        for fact in out.facts:
+            self.stats.facts += 1
+            acks.append(await self.by_dossier.send(key=fact.dossier, value=encode(fact)))
+        for claim in out.claims:
+            home = ingest.partition_for(claim.target, self.settings.partitions)
+            sent = await self.by_tx.send(key=claim.target, value=encode(claim), partition=home)
+            acks.append(sent)
+        for home, reroute in out.reroutes:
+            acks.append(await self.by_tx.send(value=encode(reroute), partition=home))
+        for dead in out.dead:
+            self.stats.dead_letters[dead.reason] += 1
+            acks.append(await self.dlq.send(key=dead.source.key, value=encode_dead_letter(dead)))
+
+    def _maybe_purge(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
+        """Forget transaction records older than the retention, counted in event-date days
+        behind the newest event date seen in the same partition (see the readme notes)."""
+        retention = self.settings.dedup_retention_days
+        step = max(1, retention // 8)
+        last: dict[int, EventT[bytes]] = {e.message.partition: e for e in events}
+        for partition, event in last.items():
+            horizon = self._horizon.get(partition)
+            if horizon is None:
+                continue
+            purged = self._purged.setdefault(partition, horizon)
+            if horizon - purged < step:
+                continue
+            self._purged[partition] = horizon
+            cutoff = horizon - retention
+            _enter(stream, event)
+            stale = []
+            for key, value in self.txns.items():
+                record = ingest.load(value)
+                if record is not None and record.partition == partition and record.seen < cutoff:
+                    stale.append(key)
+            for key in stale:
+                del self.txns[key]
+            log.info("purged %d transaction records in partition %d", len(stale), partition)
+
+    async def _dossier(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+        async for events in self._steps(stream):
+            overlay: dict[str, tuple[EventT[bytes], dossiers.Dossier]] = {}
+            acks: list[Awaitable[Any]] = []
+            for event in events:
+                _enter(stream, event)
+                fact = FACT.decode(event.value)
+                held = overlay.get(fact.dossier)
+                state = held[1] if held else dossiers.load(self.dossiers.get(fact.dossier.encode()))
+                changes = dossiers.apply_fact(state, fact)
+                if not changes:
+                    continue
+                overlay[fact.dossier] = (event, state)
+                msg = event.message
+                for unit, items in changes.items():
+                    merged = dossiers.merged(items)
+                    if merged:
+                        delta = UnitDelta(unit, msg.partition, msg.offset, merged)
+                        acks.append(await self.unit_deltas.send(key=unit, value=encode(delta)))
+            await _all(acks)
+            for key, (event, state) in overlay.items():
+                _enter(stream, event)
+                self.dossiers[key.encode()] = dossiers.dump(state)
+            yield None
+
+    async def _tally(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+        async for events in self._steps(stream):
+            overlay: dict[str, tuple[EventT[bytes], rows.Row]] = {}
+            for event in events:
+                _enter(stream, event)
+                delta = UNIT_DELTA.decode(event.value)
+                by_period: dict[str, list[tuple[int, int]]] = {}
+                for period, index, amount in delta.changes:
+                    by_period.setdefault(period, []).append((index, amount))
+                for period, changes in by_period.items():
+                    key = rows.row_key(delta.unit, period)
+                    held = overlay.get(key)
+                    row = held[1] if held else rows.load(self.counters.get(key.encode()))
+                    if rows.apply(row, delta.sp, delta.so, changes):
+                        self.stats.deltas_applied += 1
+                        overlay[key] = (event, row)
+                    else:
+                        self.stats.deltas_replayed += 1
+            for key, (event, row) in overlay.items():
+                _enter(stream, event)
+                self.counters[key.encode()] = rows.dump(row)
+            for key, (_, row) in overlay.items():
+                unit, period = rows.split_key(key)
+                self.listeners.notify(unit, period, rows.as_counters(row.values))
+            yield None
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def local_counters(self) -> dict[str, dict[str, int]]:
+        """This worker's counter rows (its active partitions), "unit|period" -> fields."""
+        out = {}
+        for key, value in self.counters.items():
+            name = key.decode() if isinstance(key, bytes) else str(key)
+            out[name] = rows.as_dict(rows.load(value).values)
+        return out
+
+    def _add_views(self) -> None:
+        pipeline = self
+
+        async def counters(view: Any, request: Any) -> Any:
+            """This worker's counters as JSON: {"unit|period": {field: value}}."""
+            return view.json(pipeline.local_counters())
+
+        async def stats(view: Any, request: Any) -> Any:
+            """This process's simple counts (events, duplicates, dead letters by reason)."""
+            return view.json(pipeline.stats.as_dict())
+
+        self.app.page("/counters/")(counters)
+        self.app.page("/stats/")(stats)
+
+
+def _enter(stream: StreamT[bytes], event: EventT[bytes]) -> None:
+    """Make ``event`` the current event of this task, so table reads and writes use its
+    partition. Only the context variable is set: ``Stream._set_current_event`` would also set
+    ``stream.current_event``, which ``take_events``'s background buffer reads to know which
+    event it is adding, and so would make it drop one event and repeat another."""
+    _CURRENT_EVENT.set(weakref.ref(event))
+
+
+async def _all(acks: list[Awaitable[Any]]) -> None:
+    if acks:
+        await asyncio.gather(*acks)
+
+
+def run_worker(settings: Settings) -> None:
+    """Start a worker in this process (blocks until stopped)."""
+    from faust.worker import Worker
+
+    pipeline = Pipeline(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(ensure_topics(settings, TOPICS))
+    Worker(pipeline.app, loglevel=settings.log_level.upper()).execute_from_commandline()
+
+
+Factory = Callable[[Settings], Pipeline]

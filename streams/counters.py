@@ -1,0 +1,78 @@
+"""Counter rows: the contract's Counters fields as a fixed-order list of ints, plus the
+idempotence marks that make applying a delta twice impossible.
+
+A stored row is ``[values, marks]``: ``values`` the ten counters, ``marks`` a map from source
+partition (of ``payments-by-dossier``) to the last source offset applied to this row. A delta
+whose source offset is not above the mark is a replay and is dropped. Values and marks live in
+one table value, so they are written (and recovered) together.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+
+from models.kpi import Counters
+
+FIELDS: Final = (
+    "paid",
+    "paid_online",
+    "paid_amount",
+    "paid_online_amount",
+    "reversed",
+    "reversed_online",
+    "reversed_amount",
+    "reversed_online_amount",
+    "dossiers",
+    "dossiers_online",
+)
+INDEX: Final = {name: i for i, name in enumerate(FIELDS)}
+
+
+class Row(msgspec.Struct, array_like=True):
+    values: list[int]
+    marks: dict[int, int]
+
+
+_ENC = msgspec.msgpack.Encoder()
+_DEC = msgspec.msgpack.Decoder(Row)
+
+
+def empty() -> Row:
+    return Row([0] * len(FIELDS), {})
+
+
+def load(raw: bytes | None) -> Row:
+    return empty() if raw is None else _DEC.decode(raw)
+
+
+def dump(row: Row) -> bytes:
+    return _ENC.encode(row)
+
+
+def apply(row: Row, partition: int, offset: int, changes: list[tuple[int, int]]) -> bool:
+    """Add ``changes`` (field index, delta) unless this source offset was applied already."""
+    if row.marks.get(partition, -1) >= offset:
+        return False
+    for index, delta in changes:
+        row.values[index] += delta
+    row.marks[partition] = offset
+    return True
+
+
+def as_counters(values: list[int]) -> Counters:
+    return Counters(**dict(zip(FIELDS, values, strict=True)))
+
+
+def as_dict(values: list[int]) -> dict[str, int]:
+    return dict(zip(FIELDS, values, strict=True))
+
+
+def row_key(unit: str, period: str) -> str:
+    return f"{unit}|{period}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    unit, _, period = key.partition("|")
+    return unit, period

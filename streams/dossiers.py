@@ -1,0 +1,124 @@
+"""Dossier stage logic (pure): rules 5 and 6 of the counting spec, per dossier.
+
+The state of a dossier is the set of its counted payments (each with its unit chain, day,
+event time, channel and amount) and which of them are reversed. Applying a :class:`Fact` is an
+upsert: a payment already known is not counted again, a reversal already applied is not applied
+again, so a replayed fact changes nothing. The Decision 766 dossier count is emitted as the
+difference between the dossier's contribution before and after the fact, so the final counts
+depend only on the set of facts, never on their order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import msgspec
+
+from streams.counters import INDEX
+from streams.wire import Fact
+
+
+class Payment(msgspec.Struct, array_like=True):
+    chain: tuple[str, ...]
+    day: str
+    ts: int
+    online: bool
+    amount: int
+    reversed: bool
+
+
+class Dossier(msgspec.Struct, array_like=True):
+    payments: dict[str, Payment]
+
+
+_ENC = msgspec.msgpack.Encoder()
+_DEC = msgspec.msgpack.Decoder(Dossier)
+
+#: unit -> list of (period key, field index, delta)
+Changes = dict[str, list[tuple[str, int, int]]]
+
+_PAID = (INDEX["paid"], INDEX["paid_online"], INDEX["paid_amount"], INDEX["paid_online_amount"])
+_REV = (
+    INDEX["reversed"],
+    INDEX["reversed_online"],
+    INDEX["reversed_amount"],
+    INDEX["reversed_online_amount"],
+)
+_DOSSIERS, _DOSSIERS_ONLINE = INDEX["dossiers"], INDEX["dossiers_online"]
+
+
+def load(raw: bytes | None) -> Dossier:
+    return Dossier({}) if raw is None else _DEC.decode(raw)
+
+
+def dump(dossier: Dossier) -> bytes:
+    return _ENC.encode(dossier)
+
+
+def periods(day: str) -> tuple[str, str, str]:
+    return day, day[:7], day[:4]
+
+
+Contribution = tuple[tuple[str, ...], str, bool] | None
+
+
+def contribution(dossier: Dossier) -> Contribution:
+    """Where the dossier counts (chain, day, online) under Decision 766, or None."""
+    live = [(p.ts, tx, p) for tx, p in dossier.payments.items() if not p.reversed]
+    if sum(p.amount for _, _, p in live) <= 0:
+        return None
+    _, _, first = min(live, key=lambda item: (item[0], item[1]))
+    online = any(p.online and p.amount > 0 for _, _, p in live)
+    return first.chain, first.day, online
+
+
+def _add(changes: Changes, chain: tuple[str, ...], day: str, items: list[tuple[int, int]]) -> None:
+    for unit in chain:
+        out = changes[unit]
+        for period in periods(day):
+            for index, delta in items:
+                if delta:
+                    out.append((period, index, delta))
+
+
+def _money(fields: tuple[int, int, int, int], payment: Payment) -> list[tuple[int, int]]:
+    online = 1 if payment.online else 0
+    return [
+        (fields[0], 1),
+        (fields[1], online),
+        (fields[2], payment.amount),
+        (fields[3], payment.amount * online),
+    ]
+
+
+def apply_fact(dossier: Dossier, fact: Fact) -> Changes:
+    """Apply ``fact`` to ``dossier`` in place; return the counter changes per unit."""
+    changes: Changes = defaultdict(list)
+    before = contribution(dossier)
+    known = dossier.payments.get(fact.tx)
+    if known is None:
+        payment = Payment(fact.chain, fact.day, fact.ts, fact.online, fact.amount, fact.reversed)
+        dossier.payments[fact.tx] = payment
+        _add(changes, payment.chain, payment.day, _money(_PAID, payment))
+        if payment.reversed:
+            _add(changes, payment.chain, payment.day, _money(_REV, payment))
+    elif fact.reversed and not known.reversed:
+        known.reversed = True
+        _add(changes, known.chain, known.day, _money(_REV, known))
+    else:
+        return {}
+    after = contribution(dossier)
+    if before != after:
+        if before is not None:
+            _add(changes, before[0], before[1], [(_DOSSIERS, -1), (_DOSSIERS_ONLINE, -before[2])])
+        if after is not None:
+            _add(changes, after[0], after[1], [(_DOSSIERS, 1), (_DOSSIERS_ONLINE, after[2])])
+    return changes
+
+
+def merged(changes: list[tuple[str, int, int]]) -> tuple[tuple[str, int, int], ...]:
+    """Sum changes to the same (period, field); drop zeros."""
+    total: dict[tuple[str, int], int] = defaultdict(int)
+    for period, index, delta in changes:
+        total[(period, index)] += delta
+    return tuple((p, i, d) for (p, i), d in total.items() if d)

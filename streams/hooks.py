@@ -1,0 +1,47 @@
+"""In-process counts and change listeners: the hook the sinks part (Redis, Prometheus) plugs
+into. Nothing here does I/O."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from models.kpi import Counters
+
+#: Called with (unit code, period key, counters) after a counter row changed and was stored.
+Listener = Callable[[str, str, Counters], None]
+
+
+@dataclass
+class Stats:
+    """Simple counts since this process started (not persisted; for metrics)."""
+
+    events: int = 0  # raw records read from `payments` (and rerouted ones)
+    duplicates: int = 0
+    facts: int = 0  # counted payments / reversals forwarded to the dossier stage
+    deltas_applied: int = 0
+    deltas_replayed: int = 0  # deltas dropped by the idempotence marks
+    dead_letters: Counter[str] = field(default_factory=Counter)  # by reason
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "events": self.events,
+            "duplicates": self.duplicates,
+            "facts": self.facts,
+            "deltas_applied": self.deltas_applied,
+            "deltas_replayed": self.deltas_replayed,
+            "dead_letters": dict(self.dead_letters),
+        }
+
+
+class Listeners:
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def add(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def notify(self, unit: str, period: str, counters: Counters) -> None:
+        for listener in self._listeners:
+            listener(unit, period, counters)

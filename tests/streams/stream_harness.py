@@ -1,0 +1,170 @@
+"""Helpers for stream tests on the real broker: run `paywatch worker` subprocesses, produce
+records, and read the results back exactly (counters from the table's changelog topic, dead
+letters from the dead-letter topic)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streams.admin import ensure_topics
+from streams.counters import FIELDS
+from streams.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
+
+Record = tuple[bytes | None, bytes]
+Counts = dict[tuple[str, str], dict[str, int]]
+
+
+def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYWATCH_")}
+    for name, value in settings.model_dump().items():
+        env[f"PAYWATCH_{name.upper()}"] = str(value)
+    env.update(extra)
+    return env
+
+
+class Worker:
+    """One `paywatch worker` subprocess with its own data dir and web port."""
+
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.settings = settings
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [PAYWATCH, "worker"], env=worker_env(self.settings), stdout=out, stderr=out
+        )
+        return self
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def create_topics(settings: Settings) -> None:
+    asyncio.run(ensure_topics(settings))
+
+
+async def _produce(bootstrap: str, topic: str, records: Sequence[Record]) -> list[tuple[int, int]]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks="all")
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value=v, key=k) for k, v in records]
+        metas = await asyncio.gather(*futures)
+        return [(m.partition, m.offset) for m in metas]
+    finally:
+        await producer.stop()
+
+
+def produce(bootstrap: str, topic: str, records: Sequence[Record]) -> list[tuple[int, int]]:
+    """Send ``records`` in order (key = transaction id); return each one's (partition, offset)."""
+    return asyncio.run(_produce(bootstrap, topic, records))
+
+
+async def _read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        metadata = await consumer._client.fetch_all_metadata()
+        parts = metadata.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        out: list[tuple[bytes | None, bytes | None]] = []
+        pending = {tp for tp in tps if ends[tp] > 0}
+        while pending:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for msgs in batch.values():
+                out.extend((m.key, m.value) for m in msgs)
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+        return out
+    finally:
+        await consumer.stop()
+
+
+_ROW = msgspec.msgpack.Decoder(tuple[list[int], dict[int, int]])
+
+
+def read_counters(bootstrap: str, app_id: str) -> Counts:
+    """The counters table as its changelog holds it (last value per key), zero rows left out."""
+    latest: dict[bytes, bytes | None] = {}
+    for key, value in asyncio.run(_read_all(bootstrap, f"{app_id}-counters-changelog")):
+        assert key is not None
+        latest[key] = value
+    out: Counts = {}
+    for key, value in latest.items():
+        if value is None:
+            continue
+        values, _ = _ROW.decode(value)
+        if any(values):
+            unit, _, period = key.decode().partition("|")
+            out[(unit, period)] = dict(zip(FIELDS, values, strict=True))
+    return out
+
+
+def read_dead_letters(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    return [json.loads(v) for _, v in asyncio.run(_read_all(bootstrap, topic)) if v is not None]
+
+
+def wait_for_counters(
+    bootstrap: str, app_id: str, expected: Counts, timeout: float, settle: float = 3.0
+) -> Counts:
+    """Poll the changelog until it equals ``expected`` and stays equal for ``settle`` seconds
+    (or the timeout passes); return the last reading."""
+    deadline = time.monotonic() + timeout
+    got: Counts = {}
+    while time.monotonic() < deadline:
+        got = read_counters(bootstrap, app_id)
+        if got == expected:
+            time.sleep(settle)
+            got = read_counters(bootstrap, app_id)
+            if got == expected:
+                return got
+        time.sleep(1.0)
+    return got
+
+
+def diff(expected: Counts, got: Counts, limit: int = 10) -> list[str]:
+    lines = []
+    for key in sorted(set(expected) | set(got)):
+        if expected.get(key) != got.get(key):
+            lines.append(f"{key}: expected {expected.get(key)} got {got.get(key)}")
+            if len(lines) >= limit:
+                break
+    return lines

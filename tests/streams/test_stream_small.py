@@ -1,0 +1,93 @@
+"""Small deterministic cases on the real broker, one `paywatch worker` subprocess, RocksDB."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from recount import recount
+from stream_harness import (
+    Worker,
+    create_topics,
+    diff,
+    produce,
+    read_dead_letters,
+    wait_for_counters,
+)
+
+from models.registry import Registry
+
+COMMUNE = "04789"  # a commune of TP Hòa Bình (148), province 17
+OTHER_COMMUNE = "04792"
+DEPT = "17.SCT"
+
+
+def ev(tx: str, **over: Any) -> tuple[bytes, bytes]:
+    doc: dict[str, Any] = {
+        "schema_version": 1,
+        "transaction_id": tx,
+        "kind": "payment",
+        "dossier_code": "D-" + tx,
+        "procedure_code": "1.000001",
+        "unit_code": COMMUNE,
+        "channel": "online_portal",
+        "provider": "vnpay",
+        "amount": 50_000,
+        "fee_type": "le_phi",
+        "event_time": "2022-03-01T10:00:00+07:00",
+    }
+    doc.update(over)
+    doc = {k: v for k, v in doc.items() if v is not None}
+    return tx.encode(), json.dumps(doc).encode()
+
+
+def cases() -> list[tuple[bytes | None, bytes]]:
+    offline = {"channel": "offline_cash", "provider": None}
+    return [
+        ev("p1"),  # plain online payment
+        ev("p1"),  # exact duplicate
+        ev("p1", amount=60_000),  # conflict
+        (b"bad", b"{not json"),  # malformed
+        ev("p2", unit_code="99999"),  # unknown unit
+        ev("p3", dossier_code="D-x", **offline),  # offline payment in dossier D-x
+        ev("r3", kind="refund", reverses="p3", dossier_code="D-x", **offline),  # refund after
+        ev("r4", kind="cancellation", reverses="p4", dossier_code="D-y", **offline),  # before
+        ev("p4", dossier_code="D-y", unit_code=DEPT, amount=10_000),  # its payment
+        ev("r4b", kind="refund", reverses="p4", dossier_code="D-y", **offline),  # 2nd reversal
+        ev("r5", kind="refund", reverses="r3", dossier_code="D-x", **offline),  # reverses a refund
+        ev("p6", dossier_code="D-z", event_time="2022-06-01T08:00:00+07:00"),
+        ev("r6", kind="refund", reverses="p6", dossier_code="D-other", **offline),  # other dossier
+        ev("p7", event_time="2021-12-31T23:30:00Z", **offline),  # 2022-01-01 in Vietnam
+        ev("p8", dossier_code="D-z", event_time="2022-01-15T08:00:00+07:00", **offline),  # late
+        ev("p9", dossier_code="D-z", amount=0, event_time="2021-01-01T08:00:00+07:00"),  # free
+        ev("p10", dossier_code="D-0", amount=0),  # a dossier of zero fees: counts nowhere
+    ]
+
+
+@pytest.mark.timeout(300)
+def test_small_cases_exact(
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    settings = settings_factory(partitions=3, processing_guarantee="at_least_once")
+    create_topics(settings)
+    records = cases()
+    expected = recount([v for _, v in records], Registry.load({"17"}))
+    assert expected.counters[(COMMUNE, "2022-01-01")]["paid"] == 1  # the year-end case
+    worker = Worker(settings, tmp_path / "worker.log").start()
+    try:
+        positions = produce(kafka_bootstrap, settings.topic("payments"), records)
+        got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 120)
+        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        dead = read_dead_letters(kafka_bootstrap, settings.topic("payments-dlq"))
+        index = {pos: i for i, pos in enumerate(positions)}
+        seen = sorted({(index[(d["partition"], d["offset"])], d["reason"]) for d in dead})
+        assert seen == expected.dead_letters
+        malformed = next(d for d in dead if d["reason"] == "malformed_json")
+        assert base64.b64decode(malformed["value_b64"]) == b"{not json"
+        assert malformed["topic"] == settings.topic("payments")
+    finally:
+        worker.stop()

@@ -137,6 +137,8 @@ class Pipeline:
         key = decoded.transaction_id
         current = self._record(key, overlay)
         outcome = self.logic.on_event(decoded, raw, source, current, partition)
+        if outcome.facts and msg.topic == self.payments_name:
+            self.stats.accepted(decoded.event_time.timestamp(), msg.timestamp / 1000.0)
         if outcome.record is not None:
             seen = outcome.record.seen
             self._horizon[partition] = max(self._horizon.get(partition, seen), seen)

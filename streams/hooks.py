@@ -3,7 +3,8 @@ into. Nothing here does I/O."""
 
 from __future__ import annotations
 
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,13 @@ class Stats:
     deltas_applied: int = 0
     deltas_replayed: int = 0  # deltas dropped by the idempotence marks
     dead_letters: Counter[str] = field(default_factory=Counter)  # by reason
+    #: (event time, Kafka record time, accepted at), epoch seconds, for the delay histograms;
+    #: bounded, drained by the metrics side every second.
+    delays: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=100_000))
+
+    def accepted(self, event_time: float, record_time: float) -> None:
+        """An event was counted (accepted by ingest and forwarded to the counting stages)."""
+        self.delays.append((event_time, record_time, time.time()))
 
     def as_dict(self) -> dict[str, object]:
         return {

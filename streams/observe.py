@@ -176,6 +176,10 @@ class Observers:
         self._move("dead_letter", sum(stats.dead_letters.values()))
         for reason, count in stats.dead_letters.items():
             self._move_to(self.metrics.dead_letters.labels(reason), f"dl:{reason}", count)
+        while stats.delays:
+            event_time, record_time, accepted = stats.delays.popleft()
+            self.metrics.event_time_delay.observe(max(0.0, accepted - event_time))
+            self.metrics.produce_delay.observe(max(0.0, accepted - record_time))
         self._consumer_lag()
         self._prune()
 

@@ -16,7 +16,7 @@ def test_defaults_match_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.web_port == 6066
     assert settings.partitions == 6
     assert settings.store == "rocksdb://"
-    assert settings.processing_guarantee == "exactly_once"
+    assert settings.processing_guarantee == "at_least_once"
     assert settings.province_codes == frozenset({"17"})
     assert settings.topic("payments") == "payments"
 

@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: up down status test lint bench services
+.PHONY: up down status test test-faults lint bench services
 
 up:            ## Run the main job: Kafka, Redis, Prometheus, Alertmanager, a worker, the simulator
 	@bash deploy/local/stack.sh up
@@ -25,6 +25,9 @@ lint:          ## ruff and mypy
 
 test: services lint  ## Run the whole test suite (starts what it needs)
 	$(VENV)/pytest $(PYTEST_ARGS)
+
+test-faults: services  ## The kill -9 and scale-out fault tests (long; not part of `make test`)
+	$(VENV)/pytest -m faults tests/streams/test_stream_faults.py $(PYTEST_ARGS)
 
 bench: services  ## Benchmarks that print figures (not part of the test suite)
 	$(VENV)/python -m bench $(BENCH_ARGS)

@@ -22,8 +22,17 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date
 from enum import StrEnum
 from fractions import Fraction
+from typing import Final
 
-__all__ = ["Counters", "Kpi", "Projection", "gap_to_target", "project", "ratio"]
+__all__ = [
+    "COUNTER_FIELDS",
+    "Counters",
+    "Kpi",
+    "Projection",
+    "gap_to_target",
+    "project",
+    "ratio",
+]
 
 
 class Kpi(StrEnum):
@@ -199,3 +208,7 @@ def project(counters: Counters, kpi: Kpi, target: Fraction, on: date) -> Project
         on_track=on_track,
         reachable=reachable,
     )
+
+
+#: The ten counter fields, in storage order (the order of :class:`Counters`).
+COUNTER_FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in fields(Counters))

@@ -13,7 +13,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Final
 
-from models.kpi import Counters, Kpi, gap_to_target, project
+from models.kpi import COUNTER_FIELDS, Counters, Kpi, gap_to_target, project
 from models.periods import period_kind
 
 __all__ = [
@@ -28,18 +28,6 @@ __all__ = [
 
 SCHEMA_VERSION: Final = 1
 
-COUNTER_FIELDS: Final = (
-    "paid",
-    "paid_online",
-    "paid_amount",
-    "paid_online_amount",
-    "reversed",
-    "reversed_online",
-    "reversed_amount",
-    "reversed_online_amount",
-    "dossiers",
-    "dossiers_online",
-)
 
 #: Ranked KPIs: the name in the ranking key and how to get the ratio.
 RANKED: Final[Mapping[str, Callable[[Counters], Fraction | None]]] = {

@@ -13,20 +13,9 @@ from typing import Final
 
 import msgspec
 
-from models.kpi import Counters
+from models.kpi import COUNTER_FIELDS, Counters
 
-FIELDS: Final = (
-    "paid",
-    "paid_online",
-    "paid_amount",
-    "paid_online_amount",
-    "reversed",
-    "reversed_online",
-    "reversed_amount",
-    "reversed_online_amount",
-    "dossiers",
-    "dossiers_online",
-)
+FIELDS = COUNTER_FIELDS
 INDEX: Final = {name: i for i, name in enumerate(FIELDS)}
 
 

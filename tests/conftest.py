@@ -64,16 +64,16 @@ def redis_prefix(redis_server_url: str, unique: str) -> Iterator[str]:
     yield prefix
     client = redis.Redis.from_url(redis_server_url)
     try:
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            client.delete(*keys)
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=2000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
     finally:
         client.close()
 
 
 @pytest.fixture
 def settings_factory(
-    kafka_bootstrap: str, redis_server_url: str, unique: str, tmp_path: Path
+    kafka_bootstrap: str, redis_server_url: str, redis_prefix: str, unique: str, tmp_path: Path
 ) -> Callable[..., Any]:
     """Build paywatch Settings isolated to this test; keyword arguments override fields."""
     from streams.settings import Settings
@@ -84,7 +84,7 @@ def settings_factory(
             "broker": f"kafka://{kafka_bootstrap}",
             "topic_prefix": f"t{unique}.",
             "redis_url": redis_server_url,
-            "redis_prefix": f"test-{unique}",
+            "redis_prefix": redis_prefix,  # its keys are deleted after the test
             "data_dir": tmp_path / "worker",
             "web_port": _free_port(),
         }

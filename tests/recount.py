@@ -16,21 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from models.events import EventError, Kind, PaymentEvent, decode_event, fingerprint
+from models.kpi import COUNTER_FIELDS
 from models.periods import local_date, period_keys
 from models.registry import Registry
 
-FIELDS = (
-    "paid",
-    "paid_online",
-    "paid_amount",
-    "paid_online_amount",
-    "reversed",
-    "reversed_online",
-    "reversed_amount",
-    "reversed_online_amount",
-    "dossiers",
-    "dossiers_online",
-)
+FIELDS = COUNTER_FIELDS
 
 
 @dataclass

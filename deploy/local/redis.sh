@@ -23,8 +23,13 @@ start() {
     wait_port "$REDIS_PORT" "Redis" 20 "$REDIS_LOG"
     local i
     for ((i = 0; i < 40; i++)); do [[ -s "$RUN/redis.pid" ]] && break; sleep 0.25; done
-    REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" ping | grep -q PONG \
-        || die "Redis does not answer PING on port $REDIS_PORT; see $REDIS_LOG"
+    # Redis answers LOADING while it reads its snapshot back; wait for PONG.
+    for ((i = 0; i < 120; i++)); do
+        REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG \
+            && break
+        sleep 0.25
+    done
+    ((i < 120)) || die "Redis does not answer PING on port $REDIS_PORT within 30s; see $REDIS_LOG"
     say "Redis ready on 127.0.0.1:$REDIS_PORT"
 }
 

@@ -12,22 +12,13 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
+
+from models.kpi import COUNTER_FIELDS
 
 __all__ = ["FIELDS", "PaymentFacts", "Truth"]
 
-FIELDS: Final = (
-    "paid",
-    "paid_online",
-    "paid_amount",
-    "paid_online_amount",
-    "reversed",
-    "reversed_online",
-    "reversed_amount",
-    "reversed_online_amount",
-    "dossiers",
-    "dossiers_online",
-)
+FIELDS = COUNTER_FIELDS
 _PAID, _REVERSED = 0, 4
 _DOSSIERS = 8
 

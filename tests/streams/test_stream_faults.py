@@ -64,7 +64,7 @@ def _check_dlq(
     assert not extra and not missing, f"extra {extra} missing {missing}"  # replays may repeat
 
 
-@pytest.mark.slow
+@pytest.mark.faults
 @pytest.mark.timeout(1500)
 def test_kill_nine_five_times(
     settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
@@ -90,7 +90,7 @@ def test_kill_nine_five_times(
         worker.stop()
 
 
-@pytest.mark.slow
+@pytest.mark.faults
 @pytest.mark.timeout(1500)
 def test_scale_out_and_in(
     settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path

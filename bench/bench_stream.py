@@ -5,7 +5,7 @@ reads and decodes every record (decode_event), the ceiling for any Python consum
 (2) one `paywatch worker` counts them; its time is taken until the counters equal the offline
 recount. Prints both rates and their ratio.
 
-    .venv/bin/python bench/bench_stream.py --events 1000000 [--guarantee at_least_once]
+    .venv/bin/python bench/bench_stream.py --events 1000000 [--batch 1000]
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
-    parser.add_argument("--guarantee", default="at_least_once")
     parser.add_argument("--batch", type=int, default=1000)
     args = parser.parse_args()
     unique = uuid.uuid4().hex[:8]
@@ -75,7 +74,6 @@ def main() -> None:
         topic_prefix=f"bench{unique}.",
         data_dir=Path(f"/tmp/paywatch-bench-{unique}"),
         web_port=6190,
-        processing_guarantee=args.guarantee,
         batch_size=args.batch,
         standby_replicas=0,
     )
@@ -90,7 +88,7 @@ def main() -> None:
         stream = time.perf_counter() - started
     finally:
         worker.stop()
-    print(f"events: {n}  exact: {got == expected}  guarantee: {args.guarantee}")
+    print(f"events: {n}  exact: {got == expected}  batch: {args.batch}")
     print(f"bare aiokafka read+decode: {n / bare:,.0f} events/s ({bare:.1f}s)")
     print(f"paywatch worker (incl. start-up, until counters complete): {n / stream:,.0f} events/s")
     print(f"ratio: {bare / stream:.2f}")

@@ -17,30 +17,49 @@ a step, and a replayed step re-sends identical messages that the next stage reco
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from typing import Any, TypeVar
 
 import faust
+from aiokafka import TopicPartition as KafkaTP
 from faust.streams import _current_event as _CURRENT_EVENT
 from faust.types import EventT, StreamT
 
 from models.registry import Registry
 from streams import counters as rows
 from streams import dossiers, ingest
-from streams.admin import ensure_topics
 from streams.deadletter import encode_dead_letter
 from streams.hooks import Listeners, Stats
 from streams.ingest import Ingest, Outcome, TxRecord
 from streams.settings import Settings
-from streams.wire import BY_TX, FACT, UNIT_DELTA, Claim, Source, UnitDelta, encode
+from streams.wire import (
+    BY_TX,
+    FACTS,
+    UNIT_DELTAS,
+    Claim,
+    Fact,
+    Source,
+    UnitDelta,
+    encode,
+    position,
+)
 
 log = logging.getLogger(__name__)
 
 #: Every topic the pipeline reads or writes (before the prefix); the worker creates them all
 #: with ``settings.partitions`` partitions before it starts, so they are co-partitioned.
 TOPICS = ("payments", "payments-dlq", "payments-by-tx", "payments-by-dossier", "unit-deltas")
+#: The tables; the worker creates their (compacted) changelog topics before it starts.
+TABLES = ("txns", "dossiers", "counters")
+#: Exit status of a worker whose step failed (EX_SOFTWARE): see :func:`_step`.
+EXIT_STEP_FAILED = 70
+#: Facts or unit deltas per message on the internal topics (see :func:`_chunks`).
+ITEMS_PER_MESSAGE = 500
+T = TypeVar("T")
 RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
 BYTES: dict[str, Any] = {"key_type": bytes, "value_type": bytes, **RAW}
 
@@ -85,6 +104,8 @@ class Pipeline:
         self.txns = app.Table("txns", partitions=n, key_type=bytes, value_type=bytes)
         self.dossiers = app.Table("dossiers", partitions=n, key_type=bytes, value_type=bytes)
         self.counters = app.Table("counters", partitions=n, key_type=bytes, value_type=bytes)
+        self._next_offset: dict[Any, int] = {}
+        self._install_seek(app.consumer, {settings.topic(t) for t in TOPICS})
         app.agent(self.source, name="ingest")(self._ingest)
         app.agent(self.by_dossier, name="dossier")(self._dossier)
         app.agent(self.unit_deltas, name="tally")(self._tally)
@@ -100,20 +121,34 @@ class Pipeline:
 
     async def _ingest(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for events in self._steps(stream):
-            overlay: dict[str, tuple[EventT[bytes], TxRecord]] = {}
-            acks: list[Awaitable[Any]] = []
-            for event in events:
-                _enter(stream, event)
-                outcome, key = self._ingest_one(event, overlay)
-                if outcome.record is not None and key is not None:
-                    overlay[key] = (event, outcome.record)
-                await self._send_outcome(outcome, acks)
-            await _all(acks)
-            for key, (event, record) in overlay.items():
-                _enter(stream, event)
-                self.txns[key.encode()] = ingest.dump(record)
-            self._maybe_purge(stream, events)
+            with _step("ingest"):
+                await self._ingest_step(stream, events)
             yield None
+
+    async def _ingest_step(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
+        overlay: dict[str, tuple[EventT[bytes], TxRecord]] = {}
+        acks: list[Awaitable[Any]] = []
+        facts: dict[int, list[Fact]] = {}
+        for event in events:
+            _enter(stream, event)
+            outcome, key = self._ingest_one(event, overlay)
+            if key is not None:
+                # An unchanged record is written again: after a crash the local store can be
+                # ahead of the changelog, and the replayed step must bring the changelog level.
+                record = outcome.record
+                if record is None:
+                    record = self._record(key, overlay)
+                if record is not None:
+                    overlay[key] = (event, record)
+            await self._send_outcome(outcome, acks, facts)
+        for part, items in facts.items():
+            for chunk in _chunks(items):
+                acks.append(await self.by_dossier.send(value=encode(chunk), partition=part))
+        await _all(acks)
+        for key, (event, record) in overlay.items():
+            _enter(stream, event)
+            self.txns[key.encode()] = ingest.dump(record)
+        self._maybe_purge(stream, events)
 
     def _ingest_one(
         self, event: EventT[bytes], overlay: dict[str, tuple[EventT[bytes], TxRecord]]
@@ -152,12 +187,17 @@ class Pipeline:
             return held[1]
         return ingest.load(self.txns.get(key.encode()))
 
-    async def _send_outcome(self, out: Outcome, acks: list[Awaitable[Any]]) -> None:
+    async def _send_outcome(
+        self, out: Outcome, acks: list[Awaitable[Any]], facts: dict[int, list[Fact]]
+    ) -> None:
+        """Send what ``out`` asks for, except its facts, which are added to ``facts`` (by target
+        partition) for the step to send together."""
         if out.duplicate:
             self.stats.duplicates += 1
+        n = self.settings.partitions
         for fact in out.facts:
             self.stats.facts += 1
-            acks.append(await self.by_dossier.send(key=fact.dossier, value=encode(fact)))
+            facts.setdefault(ingest.partition_for(fact.dossier, n), []).append(fact)
         for claim in out.claims:
             home = ingest.partition_for(claim.target, self.settings.partitions)
             sent = await self.by_tx.send(key=claim.target, value=encode(claim), partition=home)
@@ -195,35 +235,49 @@ class Pipeline:
 
     async def _dossier(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for events in self._steps(stream):
-            overlay: dict[str, tuple[EventT[bytes], dossiers.Dossier]] = {}
-            acks: list[Awaitable[Any]] = []
-            for event in events:
-                _enter(stream, event)
-                fact = FACT.decode(event.value)
+            with _step("dossier"):
+                await self._dossier_step(stream, events)
+            yield None
+
+    async def _dossier_step(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
+        overlay: dict[str, tuple[EventT[bytes], dossiers.Dossier]] = {}
+        deltas: dict[int, list[UnitDelta]] = {}
+        n = self.settings.partitions
+        for event in events:
+            _enter(stream, event)
+            msg = event.message
+            for index, fact in enumerate(FACTS.decode(event.value)):
                 held = overlay.get(fact.dossier)
                 state = held[1] if held else dossiers.load(self.dossiers.get(fact.dossier.encode()))
                 changes = dossiers.apply_fact(state, fact)
-                if not changes:
-                    continue
-                overlay[fact.dossier] = (event, state)
-                msg = event.message
+                overlay[fact.dossier] = (event, state)  # written even when unchanged (see ingest)
+                seq = position(msg.offset, index)
                 for unit, items in changes.items():
                     merged = dossiers.merged(items)
                     if merged:
-                        delta = UnitDelta(unit, msg.partition, msg.offset, merged)
-                        acks.append(await self.unit_deltas.send(key=unit, value=encode(delta)))
-            await _all(acks)
-            for key, (event, state) in overlay.items():
-                _enter(stream, event)
-                self.dossiers[key.encode()] = dossiers.dump(state)
-            yield None
+                        delta = UnitDelta(unit, msg.partition, seq, merged)
+                        deltas.setdefault(ingest.partition_for(unit, n), []).append(delta)
+        acks = [
+            await self.unit_deltas.send(value=encode(chunk), partition=part)
+            for part, items in deltas.items()
+            for chunk in _chunks(items)
+        ]
+        await _all(acks)
+        for key, (event, state) in overlay.items():
+            _enter(stream, event)
+            self.dossiers[key.encode()] = dossiers.dump(state)
 
     async def _tally(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for events in self._steps(stream):
-            overlay: dict[str, tuple[EventT[bytes], rows.Row]] = {}
-            for event in events:
-                _enter(stream, event)
-                delta = UNIT_DELTA.decode(event.value)
+            with _step("tally"):
+                self._tally_step(stream, events)
+            yield None
+
+    def _tally_step(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
+        overlay: dict[str, tuple[EventT[bytes], rows.Row]] = {}
+        for event in self._in_order(events):
+            _enter(stream, event)
+            for delta in UNIT_DELTAS.decode(event.value):
                 by_period: dict[str, list[tuple[int, int]]] = {}
                 for period, index, amount in delta.changes:
                     by_period.setdefault(period, []).append((index, amount))
@@ -231,18 +285,63 @@ class Pipeline:
                     key = rows.row_key(delta.unit, period)
                     held = overlay.get(key)
                     row = held[1] if held else rows.load(self.counters.get(key.encode()))
-                    if rows.apply(row, delta.sp, delta.so, changes):
+                    if rows.apply(row, delta.sp, delta.seq, changes):
                         self.stats.deltas_applied += 1
-                        overlay[key] = (event, row)
                     else:
                         self.stats.deltas_replayed += 1
-            for key, (event, row) in overlay.items():
-                _enter(stream, event)
-                self.counters[key.encode()] = rows.dump(row)
-            for key, (_, row) in overlay.items():
-                unit, period = rows.split_key(key)
-                self.listeners.notify(unit, period, rows.as_counters(row.values))
-            yield None
+                    overlay[key] = (event, row)  # a replayed row is written again (see ingest)
+        for key, (event, row) in overlay.items():
+            _enter(stream, event)
+            self.counters[key.encode()] = rows.dump(row)
+        for key, (_, row) in overlay.items():
+            unit, period = rows.split_key(key)
+            self.listeners.notify(unit, period, rows.as_counters(row.values))
+
+    # -- offsets -----------------------------------------------------------------------------
+
+    def _install_seek(self, consumer: Any, topics: set[str]) -> None:
+        """Wrap the consumer's seek after a rebalance, for two of Faust's rebalance behaviours.
+
+        1. Faust seeks each partition to its committed offset, but aiokafka skips partitions
+           whose committed offset is missing or 0 and leaves them where its fetcher was, past
+           events fetched before the rebalance and dropped by it. Those partitions go back to
+           the beginning instead (replaying is harmless).
+        2. Events fetched before that seek are still delivered after it, ahead of the replay.
+           The tally's idempotence marks need each unit-deltas partition in offset order, so
+           the offset each partition was sought to is remembered (see :meth:`_in_order`)."""
+        committed_seek = consumer.perform_seek
+        unit_deltas = self.unit_deltas.get_topic_name()
+
+        async def perform_seek() -> None:
+            await committed_seek()
+            assigned = [tp for tp in consumer.assignment() if tp.topic in topics]
+            unset = [tp for tp in assigned if not consumer._committed_offset.get(tp)]
+            if unset:
+                log.info("%d partitions without a committed offset: from the start", len(unset))
+                await consumer._thread.seek_to_beginning(*(KafkaTP(*tp) for tp in unset))
+                for tp in unset:
+                    consumer._read_offset[tp] = None
+            starts = await consumer._thread.earliest_offsets(*unset) if unset else {}
+            for tp in assigned:
+                if tp.topic == unit_deltas:
+                    self._next_offset[tp] = consumer._committed_offset.get(tp) or starts[tp]
+
+        consumer.perform_seek = perform_seek
+
+    def _in_order(self, events: list[EventT[bytes]]) -> list[EventT[bytes]]:
+        """The events that continue their partition in offset order; others (fetched before
+        a rebalance's seek, delivered ahead of the replay) are dropped: the replay brings them
+        again in order."""
+        kept = []
+        for event in events:
+            msg = event.message
+            expected = self._next_offset.get(msg.tp, msg.offset)
+            if msg.offset == expected:
+                kept.append(event)
+                self._next_offset[msg.tp] = msg.offset + 1
+            else:
+                self.stats.out_of_order += 1
+        return kept
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -282,14 +381,31 @@ async def _all(acks: list[Awaitable[Any]]) -> None:
         await asyncio.gather(*acks)
 
 
-def run_worker(settings: Settings) -> None:
-    """Start a worker in this process (blocks until stopped)."""
-    from faust.worker import Worker
-
-    pipeline = Pipeline(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(ensure_topics(settings, TOPICS))
-    Worker(pipeline.app, loglevel=settings.log_level.upper()).execute_from_commandline()
+def _chunks(items: list[T]) -> Iterator[list[T]]:
+    """``items`` in lists small enough for one Kafka message (a fact or a delta encodes to a
+    few hundred bytes; the broker's default limit is 1 MiB)."""
+    for start in range(0, len(items), ITEMS_PER_MESSAGE):
+        yield items[start : start + ITEMS_PER_MESSAGE]
 
 
-Factory = Callable[[Settings], Pipeline]
+@contextlib.contextmanager
+def _step(agent: str) -> Iterator[None]:
+    """Exit the process at once when a step fails.
+
+    Faust restarts a crashed agent, and ``take_events`` acknowledges the crashed step's events
+    on the way out, so their offsets would be committed unprocessed: counts lost without a
+    trace. Exiting here commits nothing; the supervisor (systemd, compose, a test) starts the
+    worker again and the step is replayed from the last commit, which the idempotent stages
+    make harmless."""
+    try:
+        yield
+    except Exception:
+        log.critical(
+            "agent %s failed in the middle of a step; exiting (status %d) without committing "
+            "it so that it is replayed on restart",
+            agent,
+            EXIT_STEP_FAILED,
+            exc_info=True,
+        )
+        logging.shutdown()
+        os._exit(EXIT_STEP_FAILED)

@@ -2,8 +2,9 @@
 idempotence marks that make applying a delta twice impossible.
 
 A stored row is ``[values, marks]``: ``values`` the ten counters, ``marks`` a map from source
-partition (of ``payments-by-dossier``) to the last source offset applied to this row. A delta
-whose source offset is not above the mark is a replay and is dropped. Values and marks live in
+partition (of ``payments-by-dossier``) to the last source position (``wire.position``: offset
+and index of the fact) applied to this row. A delta whose position is not above the mark is a
+replay and is dropped. Values and marks live in
 one table value, so they are written (and recovered) together.
 """
 
@@ -40,13 +41,13 @@ def dump(row: Row) -> bytes:
     return _ENC.encode(row)
 
 
-def apply(row: Row, partition: int, offset: int, changes: list[tuple[int, int]]) -> bool:
-    """Add ``changes`` (field index, delta) unless this source offset was applied already."""
-    if row.marks.get(partition, -1) >= offset:
+def apply(row: Row, partition: int, seq: int, changes: list[tuple[int, int]]) -> bool:
+    """Add ``changes`` (field index, delta) unless this source position was applied already."""
+    if row.marks.get(partition, -1) >= seq:
         return False
     for index, delta in changes:
         row.values[index] += delta
-    row.marks[partition] = offset
+    row.marks[partition] = seq
     return True
 
 

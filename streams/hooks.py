@@ -23,6 +23,7 @@ class Stats:
     facts: int = 0  # counted payments / reversals forwarded to the dossier stage
     deltas_applied: int = 0
     deltas_replayed: int = 0  # deltas dropped by the idempotence marks
+    out_of_order: int = 0  # unit-delta messages dropped to be read again in order (rebalances)
     dead_letters: Counter[str] = field(default_factory=Counter)  # by reason
     #: (event time, Kafka record time, accepted at), epoch seconds, for the delay histograms;
     #: bounded, drained by the metrics side every second.
@@ -39,6 +40,7 @@ class Stats:
             "facts": self.facts,
             "deltas_applied": self.deltas_applied,
             "deltas_replayed": self.deltas_replayed,
+            "out_of_order": self.out_of_order,
             "dead_letters": dict(self.dead_letters),
         }
 

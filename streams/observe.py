@@ -28,7 +28,7 @@ from sinks.redis_view import RedisView
 from sinks.units import UnitDirectory
 from streams import counters as rows
 from streams.admin import ensure_topics
-from streams.app import TOPICS, Pipeline
+from streams.app import TABLES, TOPICS, Pipeline
 from streams.ingest import partition_for
 from streams.settings import Settings
 
@@ -236,5 +236,5 @@ def run_worker(settings: Settings) -> None:
     pipeline = Pipeline(settings)
     Observers(pipeline)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(ensure_topics(settings, TOPICS))
+    asyncio.run(ensure_topics(settings, TOPICS, TABLES))
     Worker(pipeline.app, loglevel=settings.log_level.upper()).execute_from_commandline()

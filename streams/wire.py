@@ -1,14 +1,20 @@
 """Messages on paywatch's internal topics, encoded with msgpack (fast, exact integers).
 
-- ``Fact``: ingest -> ``payments-by-dossier`` (key = dossier code). One counted payment with
-  everything the dossier stage needs, and whether it is reversed.
+- ``Fact``: ingest -> ``payments-by-dossier``. One counted payment with everything the dossier
+  stage needs, and whether it is reversed. A step sends its facts as one message (a list) per
+  target partition, the partition that the dossier code hashes to.
 - ``Claim``: ingest -> ``payments-by-tx`` (key = the reversed transaction id). A refund or
   cancellation asking to reverse a payment; carries the reversal's raw bytes and source
   coordinates so it can still be dead-lettered later.
 - ``Reroute``: ingest -> ``payments-by-tx`` (key = transaction id). A raw event that arrived in a
   ``payments`` partition other than the one its transaction id hashes to.
-- ``UnitDelta``: dossier -> ``unit-deltas`` (key = unit code). Counter changes for one unit from
-  one source message (source partition, offset) of ``payments-by-dossier``.
+- ``UnitDelta``: dossier -> ``unit-deltas``. Counter changes for one unit from one fact, named
+  by its place in ``payments-by-dossier`` (partition, and :func:`position` of offset and index
+  in the message). Sent as one message (a list) per target partition, the one the unit code
+  hashes to.
+
+Sending lists rather than one message per fact or delta divides the messages a step makes and
+consumes by the step's size: Faust's per-message cost, not the counting, bounds throughput.
 """
 
 from __future__ import annotations
@@ -53,15 +59,24 @@ ByTx = Claim | Reroute
 class UnitDelta(msgspec.Struct, array_like=True, frozen=True):
     unit: str
     sp: int  # source partition (payments-by-dossier)
-    so: int  # source offset
+    seq: int  # the source fact's position in that partition, see position()
     changes: tuple[tuple[str, int, int], ...]  # (period key, field index, delta)
 
 
+#: More items than any message holds (settings.batch_size is at most 100,000).
+MAX_ITEMS = 1 << 20
+
 ENCODER = msgspec.msgpack.Encoder()
-FACT = msgspec.msgpack.Decoder(Fact)
+FACTS = msgspec.msgpack.Decoder(list[Fact])
 BY_TX = msgspec.msgpack.Decoder(ByTx)
-UNIT_DELTA = msgspec.msgpack.Decoder(UnitDelta)
+UNIT_DELTAS = msgspec.msgpack.Decoder(list[UnitDelta])
 
 
-def encode(msg: msgspec.Struct) -> bytes:
+def encode(msg: msgspec.Struct | list[Fact] | list[UnitDelta]) -> bytes:
     return ENCODER.encode(msg)
+
+
+def position(offset: int, index: int) -> int:
+    """Where item ``index`` of the message at ``offset`` stands in its partition: increasing
+    with offset, then index, so a later item always has a larger position."""
+    return offset * MAX_ITEMS + index

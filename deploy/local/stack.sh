@@ -34,7 +34,7 @@ up() {
     bash "$ROOT/deploy/local/alertmanager.sh" start
     "$PAYWATCH" topics >>"$LOGS/topics.log" 2>&1 || die "creating topics failed; see $LOGS/topics.log"
     if ! pid_alive worker; then require_free_port "$WORKER_WEB_PORT" "the paywatch worker"; fi
-    start_bg worker "$LOGS/worker.log" "$PAYWATCH" worker
+    start_bg worker "$LOGS/worker.log" bash "$ROOT/deploy/local/supervise.sh" "$PAYWATCH" worker
     wait_port "$WORKER_WEB_PORT" "the paywatch worker" 120 "$LOGS/worker.log"
     start_bg simulator "$LOGS/simulator.log" \
         "$PAYWATCH" simulate --rate "$SIM_RATE" --duration "$SIM_DURATION" --quiet

@@ -75,6 +75,8 @@ def test_workers_and_simulator_point_at_the_compose_servers(compose: dict[str, A
         assert settings.topic("payments") == defaults.topic("payments") == "payments"
         assert settings.partitions == defaults.partitions
         assert "PAYWATCH_WEB_PORT" not in env  # the default port, which Prometheus scrapes
+    for name in ("worker-1", "worker-2"):  # a worker whose step failed exits to be restarted
+        assert services[name]["restart"] == "unless-stopped"
     assert "PLAINTEXT://:9092" in _env(services["kafka"])["KAFKA_LISTENERS"]
     assert "--requirepass" in services["redis"]["command"]
 

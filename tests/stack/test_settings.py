@@ -32,6 +32,7 @@ def test_defaults_match_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None
         ("PAYWATCH_PROVINCES", "Hoa Binh", "two-digit GSO codes"),
         ("PAYWATCH_WEB_PORT", "70000", "PAYWATCH_WEB_PORT='70000'"),
         ("PAYWATCH_PROCESSING_GUARANTEE", "maybe", "PAYWATCH_PROCESSING_GUARANTEE='maybe'"),
+        ("PAYWATCH_PROCESSING_GUARANTEE", "exactly_once", "only at_least_once is supported"),
     ],
 )
 def test_bad_value_names_variable_and_value(

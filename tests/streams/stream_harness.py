@@ -23,6 +23,7 @@ from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
+SUPERVISE = str(ROOT / "deploy" / "local" / "supervise.sh")
 
 Record = tuple[bytes | None, bytes]
 Counts = dict[tuple[str, str], dict[str, int]]
@@ -37,19 +38,22 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 class Worker:
-    """One `paywatch worker` subprocess with its own data dir and web port."""
+    """One `paywatch worker` subprocess with its own data dir and web port; ``supervised``
+    runs it under deploy/local/supervise.sh, as `make up` does (started again after exit 70)."""
 
-    def __init__(self, settings: Settings, log: Path) -> None:
+    def __init__(self, settings: Settings, log: Path, supervised: bool = False) -> None:
         self.settings = settings
         self.log = log
+        self.supervised = supervised
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Worker:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         out = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            [PAYWATCH, "worker"], env=worker_env(self.settings), stdout=out, stderr=out
-        )
+        command = [PAYWATCH, "worker"]
+        if self.supervised:
+            command = ["bash", SUPERVISE, *command]
+        self.proc = subprocess.Popen(command, env=worker_env(self.settings), stdout=out, stderr=out)
         return self
 
     def kill(self) -> None:

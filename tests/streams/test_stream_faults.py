@@ -1,10 +1,11 @@
-"""Fault tests: kill -9 a worker at random points and restart it; scale out and in. Exact at
-the end. Size: PAYWATCH_TEST_FAULT_EVENTS (default 20,000)."""
+"""Fault tests: kill -9 a worker at random points and restart it; scale out and in; restart the
+broker mid-stream. Exact at the end. Size: PAYWATCH_TEST_FAULT_EVENTS (default 20,000)."""
 
 from __future__ import annotations
 
 import os
 import random
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import date
@@ -27,6 +28,7 @@ from models.registry import Registry
 from streams.simulator import SimConfig, generate
 
 EVENTS = int(os.environ.get("PAYWATCH_TEST_FAULT_EVENTS", "20000"))
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _input() -> tuple[list[tuple[bytes | None, bytes]], Any]:
@@ -122,3 +124,38 @@ def test_scale_out_and_in(
     finally:
         for worker in workers:
             worker.stop()
+
+
+def _kafka(command: str) -> None:
+    script = str(ROOT / "deploy" / "local" / "kafka.sh")
+    subprocess.run(["bash", script, command], check=True, timeout=300)
+
+
+@pytest.mark.faults
+@pytest.mark.timeout(1500)
+def test_broker_restart_mid_stream(
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """The broker stops for 15 s and starts again while a worker counts. The worker runs under
+    supervise.sh, as in `make up`: it reconnects by itself, or, if a step fails while the broker
+    is away, exits with status 70 and is started again. Exact at the end either way."""
+    records, expected = _input()
+    settings = settings_factory(standby_replicas=0)
+    create_topics(settings)
+    half = len(records) // 2
+    positions = produce(kafka_bootstrap, settings.topic("payments"), records[:half])
+    worker = Worker(settings, tmp_path / "worker.log", supervised=True).start()
+    try:
+        time.sleep(3)  # about a third of the first half counted
+        _kafka("stop")
+        try:
+            time.sleep(15)
+        finally:
+            _kafka("start")
+        assert worker.alive, "the supervised worker gave up while the broker was away"
+        positions += produce(kafka_bootstrap, settings.topic("payments"), records[half:])
+        got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 900)
+        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        _check_dlq(kafka_bootstrap, settings.topic("payments-dlq"), positions, expected, records)
+    finally:
+        worker.stop()

@@ -12,7 +12,7 @@ from models.registry import Registry
 from streams import counters as rows
 from streams import dossiers
 from streams.ingest import Ingest, TxRecord
-from streams.wire import Source, UnitDelta
+from streams.wire import Source, UnitDelta, position
 
 REGISTRY = Registry.load({"17"})
 
@@ -43,7 +43,8 @@ def run(records: list[tuple[bytes | None, bytes]], replay: bool = False) -> rows
     for offset, fact in enumerate(facts * (2 if replay else 1)):
         d = state.setdefault(fact.dossier, dossiers.Dossier({}))
         for unit, items in dossiers.apply_fact(d, fact).items():
-            deltas.append(UnitDelta(unit, 0, offset, dossiers.merged(items)))
+            seq = position(offset // 3, offset % 3)  # facts as if sent three to a message
+            deltas.append(UnitDelta(unit, 0, seq, dossiers.merged(items)))
     table: dict[str, rows.Row] = {}
     for delta in deltas * (2 if replay else 1):
         by_period: dict[str, list[tuple[int, int]]] = {}
@@ -51,7 +52,7 @@ def run(records: list[tuple[bytes | None, bytes]], replay: bool = False) -> rows
             by_period.setdefault(period, []).append((index, amount))
         for period, changes in by_period.items():
             row = table.setdefault(rows.row_key(delta.unit, period), rows.empty())
-            rows.apply(row, delta.sp, delta.so, changes)
+            rows.apply(row, delta.sp, delta.seq, changes)
     return {rows.split_key(k): rows.as_dict(r.values) for k, r in table.items() if any(r.values)}
 
 

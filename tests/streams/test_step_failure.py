@@ -1,0 +1,41 @@
+"""A step that fails ends the worker process at once, with status 70 and a log line that says
+why, instead of letting Faust restart the agent (which would acknowledge the failed step's
+events unprocessed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from streams.app import EXIT_STEP_FAILED
+
+SCRIPT = textwrap.dedent(
+    """
+    import logging, sys
+    logging.basicConfig(stream=sys.stderr)
+    from streams.app import _step
+    with _step("tally"):
+        raise ValueError("a broken step")
+    print("still running")
+    """
+)
+
+
+def test_failed_step_exits_without_going_on() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == EXIT_STEP_FAILED == 70
+    assert "still running" not in done.stdout
+    assert "agent tally failed in the middle of a step" in done.stderr
+    assert "ValueError: a broken step" in done.stderr
+
+
+def test_a_good_step_goes_on() -> None:
+    script = SCRIPT.replace('raise ValueError("a broken step")', "pass")
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0
+    assert done.stdout.strip() == "still running"

@@ -26,7 +26,7 @@ lint:          ## ruff and mypy
 test: services lint  ## Run the whole test suite (starts what it needs)
 	$(VENV)/pytest $(PYTEST_ARGS)
 
-test-faults: services  ## The kill -9 and scale-out fault tests (long; not part of `make test`)
+test-faults: services  ## Only the fault tests (kill -9, scale-out, broker restart; also in `make test`)
 	$(VENV)/pytest -m faults tests/streams/test_stream_faults.py $(PYTEST_ARGS)
 
 bench: services  ## Benchmarks that print figures (not part of the test suite)

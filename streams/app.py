@@ -210,9 +210,10 @@ class Pipeline:
 
     def _maybe_purge(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
         """Forget transaction records older than the retention, counted in event-date days
-        behind the newest event date seen in the same partition (see the readme notes)."""
+        behind the newest event date seen in the same partition (README, Deduplication
+        retention)."""
         retention = self.settings.dedup_retention_days
-        step = max(1, retention // 8)
+        step = max(1, retention // 2)  # each purge reads the partition's whole table
         last: dict[int, EventT[bytes]] = {e.message.partition: e for e in events}
         for partition, event in last.items():
             horizon = self._horizon.get(partition)
@@ -270,12 +271,12 @@ class Pipeline:
     async def _tally(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for events in self._steps(stream):
             with _step("tally"):
-                self._tally_step(stream, events)
+                await self._tally_step(stream, events)
             yield None
 
-    def _tally_step(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
+    async def _tally_step(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
         overlay: dict[str, tuple[EventT[bytes], rows.Row]] = {}
-        for event in self._in_order(events):
+        for event in await self._in_order(events):
             _enter(stream, event)
             for delta in UNIT_DELTAS.decode(event.value):
                 by_period: dict[str, list[tuple[int, int]]] = {}
@@ -307,8 +308,8 @@ class Pipeline:
            events fetched before the rebalance and dropped by it. Those partitions go back to
            the beginning instead (replaying is harmless).
         2. Events fetched before that seek are still delivered after it, ahead of the replay.
-           The tally's idempotence marks need each unit-deltas partition in offset order, so
-           the offset each partition was sought to is remembered (see :meth:`_in_order`)."""
+           The tally's idempotence marks need each unit-deltas partition without gaps, so the
+           position each partition really starts from is remembered (see :meth:`_in_order`)."""
         committed_seek = consumer.perform_seek
         unit_deltas = self.unit_deltas.get_topic_name()
 
@@ -321,26 +322,34 @@ class Pipeline:
                 await consumer._thread.seek_to_beginning(*(KafkaTP(*tp) for tp in unset))
                 for tp in unset:
                     consumer._read_offset[tp] = None
-            starts = await consumer._thread.earliest_offsets(*unset) if unset else {}
             for tp in assigned:
                 if tp.topic == unit_deltas:
-                    self._next_offset[tp] = consumer._committed_offset.get(tp) or starts[tp]
+                    # Where the fetcher really starts now (its committed offset, or where the
+                    # seek above put it), not what Faust believes was committed.
+                    position = await consumer._thread.position(KafkaTP(tp.topic, tp.partition))
+                    self._next_offset[tp] = position
 
         consumer.perform_seek = perform_seek
 
-    def _in_order(self, events: list[EventT[bytes]]) -> list[EventT[bytes]]:
-        """The events that continue their partition in offset order; others (fetched before
-        a rebalance's seek, delivered ahead of the replay) are dropped: the replay brings them
-        again in order."""
+    async def _in_order(self, events: list[EventT[bytes]]) -> list[EventT[bytes]]:
+        """The events that continue their partition without a gap; a replay (an offset already
+        passed) is kept, the marks drop its deltas. An event past a gap (fetched before a
+        rebalance's seek and delivered ahead of the replay) is dropped, and the partition is
+        sought back to the gap, so the missing events and then the dropped one come again."""
         kept = []
+        rewind: dict[Any, int] = {}
         for event in events:
             msg = event.message
             expected = self._next_offset.get(msg.tp, msg.offset)
-            if msg.offset == expected:
+            if msg.offset <= expected:
                 kept.append(event)
-                self._next_offset[msg.tp] = msg.offset + 1
+                self._next_offset[msg.tp] = max(expected, msg.offset + 1)
             else:
                 self.stats.out_of_order += 1
+                rewind.setdefault(msg.tp, expected)
+        for tp, offset in rewind.items():
+            log.info("%s: offset %d missing before later ones; reading again from it", tp, offset)
+            await self.app.consumer.seek(tp, offset)
         return kept
 
     # -- reading -----------------------------------------------------------------------------

@@ -233,8 +233,15 @@ def run_worker(settings: Settings) -> None:
 
     from faust.worker import Worker
 
+    class LevelledWorker(Worker):
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            # mode leaves the root logger at DEBUG and filters in the handler, so every
+            # debug call of aiokafka and Faust (several per message) built a log record.
+            super().on_setup_root_logger(logger, level)
+            logger.setLevel(settings.log_level.upper())
+
     pipeline = Pipeline(settings)
     Observers(pipeline)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(ensure_topics(settings, TOPICS, TABLES))
-    Worker(pipeline.app, loglevel=settings.log_level.upper()).execute_from_commandline()
+    LevelledWorker(pipeline.app, loglevel=settings.log_level.upper()).execute_from_commandline()

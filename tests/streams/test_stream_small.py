@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -89,5 +91,44 @@ def test_small_cases_exact(
         malformed = next(d for d in dead if d["reason"] == "malformed_json")
         assert base64.b64decode(malformed["value_b64"]) == b"{not json"
         assert malformed["topic"] == settings.topic("payments")
+    finally:
+        worker.stop()
+
+
+def _live_txns(bootstrap: str, app_id: str) -> set[str]:
+    from stream_harness import _read_all  # the changelog as stored, tombstones included
+
+    latest: dict[bytes, bytes | None] = {}
+    for key, value in asyncio.run(_read_all(bootstrap, f"{app_id}-txns-changelog")):
+        assert key is not None
+        latest[key] = value
+    return {k.decode() for k, v in latest.items() if v is not None}
+
+
+@pytest.mark.timeout(300)
+def test_dedup_records_older_than_the_retention_are_purged(
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Retention 10 days, one partition, a payment a day for 40 days: the purge runs every 5
+    event days and keeps records between 10 and 15 days behind the newest; the counts stay
+    whole."""
+    settings = settings_factory(partitions=1, dedup_retention_days=10, batch_size=1)
+    create_topics(settings)
+    start = date(2022, 3, 1)
+    days = [start + timedelta(days=i) for i in range(40)]
+    records = [
+        ev(f"d{i:02d}", event_time=f"{d.isoformat()}T10:00:00+07:00") for i, d in enumerate(days)
+    ]
+    expected = recount([v for _, v in records], Registry.load({"17"}))
+    worker = Worker(settings, tmp_path / "worker.log").start()
+    try:
+        produce(kafka_bootstrap, settings.topic("payments"), records)
+        got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 120)
+        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        live = _live_txns(kafka_bootstrap, settings.app_id)
+        kept = sorted(int(tx[1:]) for tx in live)
+        assert kept[-1] == 39  # the newest is kept
+        assert 39 - 15 <= kept[0] <= 39 - 10  # nothing older than 15 days, all of the last 10
+        assert kept == list(range(kept[0], 40))
     finally:
         worker.stop()

@@ -2,8 +2,7 @@
 near-midnight and year-end events) through one real worker equals the offline recount exactly,
 and the dead-letter topic holds exactly the bad records.
 
-Size: PAYWATCH_TEST_EVENTS (default 20,000; the issue's goal is 100,000, see the readme notes
-for measured rates)."""
+Size: PAYWATCH_TEST_EVENTS (default 100,000)."""
 
 from __future__ import annotations
 
@@ -28,7 +27,7 @@ from stream_harness import (
 from models.registry import Registry
 from streams.simulator import SimConfig, generate
 
-EVENTS = int(os.environ.get("PAYWATCH_TEST_EVENTS", "20000"))
+EVENTS = int(os.environ.get("PAYWATCH_TEST_EVENTS", "100000"))
 
 
 @pytest.mark.slow

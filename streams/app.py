@@ -57,6 +57,16 @@ TOPICS = ("payments", "payments-dlq", "payments-by-tx", "payments-by-dossier", "
 TABLES = ("txns", "dossiers", "counters")
 #: Exit status of a worker whose step failed (EX_SOFTWARE): see :func:`_step`.
 EXIT_STEP_FAILED = 70
+#: RocksDB memory per table partition (a worker opens up to 3 tables x PAYWATCH_PARTITIONS,
+#: standbys included). Faust's defaults give each one its own 2 GiB block cache and three 64 MiB
+#: write buffers, which is what a worker's memory grew into; these bound a worker near 0.5 GiB.
+ROCKSDB: dict[str, Any] = {
+    "write_buffer_size": 8 * 2**20,
+    "max_write_buffer_number": 2,
+    "target_file_size_base": 16 * 2**20,
+    "block_cache_size": 8 * 2**20,
+    "block_cache_compressed_size": 2 * 2**20,
+}
 #: Facts or unit deltas per message on the internal topics (see :func:`_chunks`).
 ITEMS_PER_MESSAGE = 500
 T = TypeVar("T")
@@ -101,9 +111,10 @@ class Pipeline:
         )
         self.unit_deltas = app.topic(topic("unit-deltas"), partitions=n, internal=True, **BYTES)
         self.dlq = app.topic(topic("payments-dlq"), partitions=n, **BYTES)
-        self.txns = app.Table("txns", partitions=n, key_type=bytes, value_type=bytes)
-        self.dossiers = app.Table("dossiers", partitions=n, key_type=bytes, value_type=bytes)
-        self.counters = app.Table("counters", partitions=n, key_type=bytes, value_type=bytes)
+        self.txns, self.dossiers, self.counters = (
+            app.Table(name, partitions=n, key_type=bytes, value_type=bytes, options=ROCKSDB)
+            for name in TABLES
+        )
         self._next_offset: dict[Any, int] = {}
         self._install_seek(app.consumer, {settings.topic(t) for t in TOPICS})
         app.agent(self.source, name="ingest")(self._ingest)

@@ -1,8 +1,10 @@
 """The sinks agree with the counters: a real worker fed by the simulator, its Redis live view
 and its /metrics scrape, against the offline recount (tests/recount.py).
 
-Size: PAYWATCH_TEST_E2E_EVENTS (default 8,000), over two months of 2022 for Hòa Bình; the
-year/month/day gauges follow the stream's event-time clock (the newest day counted)."""
+Sizes: the ground-truth stream of the counting tests (PAYWATCH_TEST_EVENTS, 100,000 events,
+October 2021 to March 2022) for the equality test; PAYWATCH_TEST_E2E_EVENTS (default 8,000,
+two months of 2022) for the outage and rebalance tests. All for Hòa Bình; the year/month/day
+gauges follow the stream's event-time clock (the newest day counted)."""
 
 from __future__ import annotations
 
@@ -33,11 +35,17 @@ from streams.simulator import SimConfig, generate
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = int(os.environ.get("PAYWATCH_TEST_E2E_EVENTS", "8000"))
+TRUTH_EVENTS = int(os.environ.get("PAYWATCH_TEST_EVENTS", "100000"))
 
 
-def _input(seed: int) -> tuple[list[tuple[bytes | None, bytes]], Any, Registry]:
+def _input(
+    seed: int,
+    count: int = EVENTS,
+    start: date = date(2022, 1, 1),
+    end: date = date(2022, 2, 28),
+) -> tuple[list[tuple[bytes | None, bytes]], Any, Registry]:
     registry = Registry.load({"17"})
-    config = SimConfig(count=EVENTS, seed=seed, start=date(2022, 1, 1), end=date(2022, 2, 28))
+    config = SimConfig(count=count, seed=seed, start=start, end=end)
     records = [(r.key, r.value) for r in generate(config, registry)]
     return records, recount([v for _, v in records], registry), registry
 
@@ -55,7 +63,7 @@ def test_redis_and_metrics_equal_the_recount(
     redis_prefix: str,
     tmp_path: Path,
 ) -> None:
-    records, expected, registry = _input(seed=21)
+    records, expected, registry = _input(21, TRUTH_EVENTS, date(2021, 10, 1), date(2022, 3, 31))
     settings = _worker(settings_factory, tmp_path, "w1")
     create_topics(settings)
     feed = ChangeFeed(redis_server_url, settings.redis_prefix)

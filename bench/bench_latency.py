@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import sys
 import time
 import uuid
@@ -29,7 +28,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
 
 import redis.asyncio as aioredis  # noqa: E402
 from aiokafka import AIOKafkaProducer  # noqa: E402
-from stream_harness import Worker, create_topics  # noqa: E402
+from stream_harness import Worker, create_topics, free_port  # noqa: E402
 
 from models.events import decode_event  # noqa: E402
 from models.periods import period_keys  # noqa: E402
@@ -51,13 +50,6 @@ CLEAN = {
         "late_share",
     )
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -157,7 +149,7 @@ def main() -> None:
         redis_url=args.redis,
         redis_prefix=f"bench-lat-{unique}",
         data_dir=Path(f"/tmp/paywatch-bench-lat-{unique}"),
-        web_port=_free_port(),
+        web_port=free_port(),
         processing_guarantee="at_least_once",
     )
     create_topics(settings)

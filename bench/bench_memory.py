@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import sys
 import time
 import urllib.request
@@ -27,7 +26,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
 
 from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
-from stream_harness import Worker, create_topics, produce  # noqa: E402
+from stream_harness import Worker, create_topics, free_port, produce  # noqa: E402
 
 from models.registry import Registry  # noqa: E402
 from streams.app import TOPICS  # noqa: E402
@@ -35,13 +34,6 @@ from streams.settings import Settings  # noqa: E402
 from streams.simulator import SimConfig, generate  # noqa: E402
 
 CONSUMED = tuple(t for t in TOPICS if t != "payments-dlq")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def lag(bootstrap: str, group: str, topics: set[str]) -> int:

@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -27,6 +28,14 @@ SUPERVISE = str(ROOT / "deploy" / "local" / "supervise.sh")
 
 Record = tuple[bytes | None, bytes]
 Counts = dict[tuple[str, str], dict[str, int]]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for a worker's web server)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -125,14 +134,19 @@ async def _read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, byte
 _ROW = msgspec.msgpack.Decoder(tuple[list[int], dict[int, int]])
 
 
-def read_counters(bootstrap: str, app_id: str) -> Counts:
-    """The counters table as its changelog holds it (last value per key), zero rows left out."""
+def read_table(bootstrap: str, app_id: str, table: str) -> dict[bytes, bytes | None]:
+    """A table as its changelog holds it: the last value per key (None: deleted)."""
     latest: dict[bytes, bytes | None] = {}
-    for key, value in asyncio.run(_read_all(bootstrap, f"{app_id}-counters-changelog")):
+    for key, value in asyncio.run(_read_all(bootstrap, f"{app_id}-{table}-changelog")):
         assert key is not None
         latest[key] = value
+    return latest
+
+
+def read_counters(bootstrap: str, app_id: str) -> Counts:
+    """The counters table as its changelog holds it (last value per key), zero rows left out."""
     out: Counts = {}
-    for key, value in latest.items():
+    for key, value in read_table(bootstrap, app_id, "counters").items():
         if value is None:
             continue
         values, _ = _ROW.decode(value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from stream_harness import (
     diff,
     produce,
     read_dead_letters,
+    read_table,
     wait_for_counters,
 )
 
@@ -96,13 +96,7 @@ def test_small_cases_exact(
 
 
 def _live_txns(bootstrap: str, app_id: str) -> set[str]:
-    from stream_harness import _read_all  # the changelog as stored, tombstones included
-
-    latest: dict[bytes, bytes | None] = {}
-    for key, value in asyncio.run(_read_all(bootstrap, f"{app_id}-txns-changelog")):
-        assert key is not None
-        latest[key] = value
-    return {k.decode() for k, v in latest.items() if v is not None}
+    return {k.decode() for k, v in read_table(bootstrap, app_id, "txns").items() if v is not None}
 
 
 @pytest.mark.timeout(300)

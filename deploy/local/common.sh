@@ -68,7 +68,8 @@ stop_pid() {
             sleep 0.25
         done
         if kill -0 "$pid" 2>/dev/null; then
-            say "$name (pid $pid) did not stop in 30s; killing it"
+            say "$name (pid $pid) did not stop in 30s; killing it and its children"
+            pkill -KILL -P "$pid" 2>/dev/null || true  # a supervisor's worker is not orphaned
             kill -KILL "$pid" 2>/dev/null || true
         fi
         say "stopped $name (pid $pid)"

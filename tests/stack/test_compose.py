@@ -95,15 +95,30 @@ def test_prometheus_mounts_the_deploy_config(compose: dict[str, Any]) -> None:
     mounts = dict(
         v.rsplit(":", 1)[0].split(":", 1) for v in prometheus["volumes"] if v.startswith("./")
     )
-    assert mounts["./deploy/prometheus"] == "/etc/prometheus"
+    assert mounts["./deploy/prometheus/prometheus.yml"] == "/etc/prometheus/prometheus.yml"
+    assert mounts["./deploy/prometheus/rules"] == "/etc/prometheus/rules"
     assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
-    assert (ROOT / "deploy/prometheus/prometheus.yml").is_file()
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    assert config["rule_files"] == ["rules/*.yml"]
     targets_dir = mounts["./deploy/prometheus/targets-compose"]
     assert targets_dir == "/etc/prometheus/targets"
     scraped = json.loads((ROOT / "deploy/prometheus/targets-compose/paywatch.json").read_text())
     worker_targets = {t for group in scraped for t in group["targets"]}
     workers = {n for n in compose["services"] if n.startswith("worker-")}
     assert worker_targets == {f"{w}:{Settings().web_port}" for w in workers}
+
+
+def test_mounts_exist_and_none_is_nested_in_a_read_only_one(compose: dict[str, Any]) -> None:
+    # Docker cannot create a mount point inside a read-only bind mount, so a nested mount only
+    # works when its mount point already exists in the mounted folder.
+    for name, service in compose["services"].items():
+        binds = [v.split(":") for v in service.get("volumes", []) if v.startswith("./")]
+        for source, target, *_ in binds:
+            assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+            for outer_source, outer_target, *outer_mode in binds:
+                if target.startswith(outer_target + "/") and outer_mode == ["ro"]:
+                    inner = ROOT / outer_source / target.removeprefix(outer_target + "/")
+                    assert inner.exists(), f"{name}: {target} is inside read-only {outer_target}"
 
 
 def test_alertmanager_and_grafana_mount_existing_files(compose: dict[str, Any]) -> None:

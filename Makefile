@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: up down status test test-faults lint bench services
+.PHONY: up down status test test-faults lint bench services smoke
 
 up:            ## Run the main job: Kafka, Redis, Prometheus, Alertmanager, a worker, the simulator
 	@bash deploy/local/stack.sh up
@@ -28,6 +28,9 @@ test: services lint  ## Run the whole test suite (starts what it needs)
 
 test-faults: services  ## Only the fault tests (kill -9, scale-out, broker restart; also in `make test`)
 	$(VENV)/pytest -m faults tests/streams/test_stream_faults.py $(PYTEST_ARGS)
+
+smoke:         ## `make up` checked for real (every printed URL answers, events counted), then `make down`
+	@bash deploy/local/smoke.sh
 
 bench: services  ## Benchmarks that print figures (not part of the test suite)
 	$(VENV)/python -m bench $(BENCH_ARGS)

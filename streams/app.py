@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import Any, TypeVar
 
 import faust
+import msgspec
 from aiokafka import TopicPartition as KafkaTP
 from faust.streams import _current_event as _CURRENT_EVENT
 from faust.types import EventT, StreamT
@@ -57,6 +58,9 @@ TOPICS = ("payments", "payments-dlq", "payments-by-tx", "payments-by-dossier", "
 TABLES = ("txns", "dossiers", "counters")
 #: Exit status of a worker whose step failed (EX_SOFTWARE): see :func:`_step`.
 EXIT_STEP_FAILED = 70
+#: Exit status of a worker that cannot read its own internal topics (EX_DATAERR): restarting
+#: does not help, so supervisors do not restart on it.
+EXIT_UNREADABLE = 65
 #: RocksDB memory per table partition (a worker opens up to 3 tables x PAYWATCH_PARTITIONS,
 #: standbys included). Faust's defaults give each one its own 2 GiB block cache and three 64 MiB
 #: write buffers, which is what a worker's memory grew into; these bound a worker near 0.5 GiB.
@@ -419,6 +423,18 @@ def _step(agent: str) -> Iterator[None]:
     make harmless."""
     try:
         yield
+    except msgspec.DecodeError as error:
+        log.critical(
+            "agent %s cannot read a message on its internal topic (%s): it was written by "
+            "another version of paywatch. Let that version finish reading the internal topics, "
+            "or start afresh with a new PAYWATCH_APP_ID and PAYWATCH_TOPIC_PREFIX and replay the "
+            "exports (README, Upgrading). Exiting (status %d) without committing.",
+            agent,
+            error,
+            EXIT_UNREADABLE,
+        )
+        logging.shutdown()
+        os._exit(EXIT_UNREADABLE)
     except Exception:
         log.critical(
             "agent %s failed in the middle of a step; exiting (status %d) without committing "

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import models.targets as targets_module
 from models.registry import Level, Registry
 from models.targets import TargetError, Targets
 
@@ -168,3 +170,55 @@ def test_other_files_ignored_and_empty_dir(tmp_path: Path, hoa_binh: Registry) -
     targets = Targets.load(tmp_path, hoa_binh)
     assert targets.years() == []
     assert targets.target("17", 2022) is None
+
+
+TWICE = """year: 2022
+provinces:
+  "17":
+    default: 30
+    communes:
+      "148":
+        "04789": 40
+      "150":
+        "04789": 45
+"""
+
+
+def test_unit_given_two_targets(
+    tmp_path: Path, hoa_binh: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit given two targets is refused, naming the unit and both entries.
+
+    In a file this is caught before the targets are stored: the same code twice in one
+    mapping is a duplicate key (both lines named), and a commune under two setters is
+    refused at the one that is not its parent. The last guard, ``'X' already has a target
+    at ...`` in ``put``, is reached only if a check before it lets a unit through twice:
+    simulated here by making the commune check accept any setter.
+    """
+    text = 'year: 2022\nprovinces:\n  "17":\n    districts:\n      "148": 30\n      "152": 35\n'
+    folder = write(tmp_path, text + '      "148": 40\n')
+    with pytest.raises(TargetError) as info:
+        Targets.load(folder, hoa_binh)
+    assert str(info.value) == (
+        f"{folder / '2022.yaml'}: duplicate key '148' at line 7 (first at line 5)"
+    )
+
+    folder = write(tmp_path, TWICE)
+    with pytest.raises(TargetError) as info:
+        Targets.load(folder, hoa_binh)
+    path = folder / "2022.yaml"
+    assert str(info.value) == (
+        f"{path}: provinces.'17'.communes.'150'.'04789': commune '04789' belongs to '148', "
+        "not to district '150', which cannot set its target"
+    )
+
+    def any_setter(check: Any, code: str, where: str, setter: str, province: str) -> Any:
+        return check.window(check.versions(code, where, Level.COMMUNE)[-1])
+
+    monkeypatch.setattr(targets_module, "_commune_window", any_setter)
+    with pytest.raises(TargetError) as info:
+        Targets.load(folder, hoa_binh)
+    assert str(info.value) == (
+        f"{path}: provinces.'17'.communes.'150'.'04789': '04789' already has a target at "
+        f"{path}: provinces.'17'.communes.'148'.'04789'"
+    )

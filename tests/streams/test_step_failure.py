@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-from streams.app import EXIT_STEP_FAILED
+from streams.app import EXIT_STEP_FAILED, EXIT_UNREADABLE
 
 SCRIPT = textwrap.dedent(
     """
@@ -39,3 +39,17 @@ def test_a_good_step_goes_on() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.strip() == "still running"
+
+
+def test_an_internal_message_of_another_version_stops_the_worker_for_good() -> None:
+    # What a unit-deltas message of an older wire format looks like to this version.
+    old = "from streams.wire import UNIT_DELTAS, ENCODER\nUNIT_DELTAS.decode(ENCODER.encode(['x']))"
+    script = SCRIPT.replace('raise ValueError("a broken step")', old.replace("\n", "; "))
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == EXIT_UNREADABLE == 65
+    assert "still running" not in done.stdout
+    assert "agent tally cannot read a message on its internal topic" in done.stderr
+    assert "Expected `array`, got `str`" in done.stderr
+    assert "PAYWATCH_APP_ID" in done.stderr

@@ -27,6 +27,10 @@ Json = dict[str, Any]
 
 #: Adds the unit's name to per-unit series (for legends and tables).
 WITH_NAME = " * on (unit, level, parent, province) group_left (name) paywatch:unit_route:info"
+#: A unit is ranked in the "bottom 10" panels only with at least this many payment transactions
+#: this year: the floor of the below-target alert (deploy/prometheus/rules/units.yml), so that a
+#: commune with three payments is not shown as the worst of its province or district.
+MIN_PAYMENTS = 100
 
 
 class Layout:
@@ -180,6 +184,16 @@ def bargauge(
     }
 
 
+def bottom_units(selector: str) -> str:
+    """The ten units of ``selector`` with the lowest online share this year, among those with at
+    least MIN_PAYMENTS payment transactions this year, with their names."""
+    return (
+        f"(bottomk(10, paywatch:unit_online_ratio:ytd{{{selector}}}"
+        " and on (unit, level, parent, province) paywatch:unit_transactions:ytd"
+        f" >= {MIN_PAYMENTS})){WITH_NAME}"
+    )
+
+
 def units_table(lay: Layout, title: str, selector: str, description: str) -> Json:
     """Units as rows: name, level, YTD ratio, target, gap, trend (24h - 7d), payments YTD."""
     targets = [
@@ -266,7 +280,8 @@ def ratio_vs_target(lay: Layout, unit: str, who: str) -> Json:
         ],
         "percentunit",
         "Share of payment transactions paid online. Year to date: net of refunds, exact from "
-        "the worker's table. 7 days / 24 hours: payments made in the window.",
+        "the worker's table. 7 days / 24 hours: payments the workers counted in the window "
+        "(during a backfill, replayed payments too).",
         w=24,
     )
 
@@ -386,7 +401,8 @@ def province_overview() -> Json:
             "Online share, last 24h",
             f"paywatch:unit_online_ratio:24h{{{p}}}",
             "percentunit",
-            "Payments made in the last 24 hours.",
+            "Online share of the payments counted in the last 24 hours (during a backfill, "
+            "replayed payments too).",
             decimals=1,
         ),
         stat(
@@ -415,14 +431,12 @@ def province_overview() -> Json:
         ),
         bargauge(
             lay,
-            "Bottom 10 units (YTD, at least 100 payments)",
-            '(bottomk(10, paywatch:unit_online_ratio:ytd{province="$province", level!="province"}'
-            " and on (unit, level, parent, province) paywatch:unit_transactions:ytd >= 100))"
-            f"{WITH_NAME}",
+            f"Bottom 10 units (YTD, at least {MIN_PAYMENTS} payments)",
+            bottom_units('province="$province", level!="province"'),
             "{{unit}} {{name}}",
             "percentunit",
             "The ten units of any level with the lowest online share this year, among units with "
-            "at least 100 payments (the floor of the below-target alert).",
+            f"at least {MIN_PAYMENTS} payments (the floor of the below-target alert).",
         ),
         payments_per_hour(lay, "$province", "province"),
         timeseries(
@@ -430,7 +444,7 @@ def province_overview() -> Json:
             "Online share by level (last 24h)",
             [target('paywatch:level_online_ratio:24h{province="$province"}', "A", "{{level}}")],
             "percentunit",
-            "Payments made online in the last 24 hours at the units of each level.",
+            "Online share of the payments counted in the last 24 hours at the units of each level.",
         ),
         bargauge(
             lay,
@@ -487,7 +501,8 @@ def district_drilldown() -> Json:
             "Online share, last 24h",
             f"paywatch:unit_online_ratio:24h{{{d}}}",
             "percentunit",
-            "Payments made in the last 24 hours.",
+            "Online share of the payments counted in the last 24 hours (during a backfill, "
+            "replayed payments too).",
             decimals=1,
         ),
         stat(
@@ -519,7 +534,9 @@ def district_drilldown() -> Json:
             f"bottomk(10, paywatch:unit_online_ratio:ytd{{{communes}}}){WITH_NAME}",
             "{{unit}} {{name}}",
             "percentunit",
-            "The ten communes of the district with the lowest online share this year.",
+            "The ten communes of the district with the lowest online share this year, however "
+            "few their payments (a district looks at all its communes; the province-wide panel "
+            f"keeps the {MIN_PAYMENTS}-payment floor).",
         ),
         payments_per_hour(lay, "$district", "district"),
         timeseries(
@@ -533,7 +550,7 @@ def district_drilldown() -> Json:
                 )
             ],
             "percentunit",
-            "Each commune's share of payments made online in the last 24 hours.",
+            "Each commune's online share of the payments counted in the last 24 hours.",
             w=24,
         ),
     ]

@@ -1,5 +1,5 @@
-"""Stand-in metrics target for the dashboard tests: a small real process that serves /metrics
-in exactly a paywatch worker's shape, fed with counters instead of a stream.
+"""Stand-in metrics target for the dashboard screenshots: a small real process that serves
+/metrics in exactly a paywatch worker's shape, fed with counters instead of a stream.
 
 It uses the real exporter code (sinks.metrics: the per-unit collector and the pipeline
 metrics) and the real unit registry and targets of Hòa Bình (province 17), so every series,
@@ -7,11 +7,14 @@ label and value format is what a worker exposes; only the counts come from a see
 "portal" here instead of Kafka. The clock is pinned to 2022-06-15 (Vietnam time) so that the
 2022 targets (deploy/targets/2022.yaml) apply.
 
-Run: python tests/deploy/deploy_standin.py --port 9999 [--seed 17] [--rate 40]
-Stops on SIGTERM/SIGINT.
+Used by docs/screenshots/render.py only (through `standin_target` in
+tests/deploy/deploy_stack.py), to draw the README's dashboard screenshots from a few minutes of
+data with a simulated payment-gateway outage (`--outage`) in the middle. No test uses it: the
+dashboard-query test (tests/deploy/test_dashboard_queries.py) scrapes a real `paywatch worker`
+fed by a real stream (the `metrics_target` fixture in tests/deploy/conftest.py).
 
-TODO(lead): this stands in for a real worker fed by a real stream; see the `metrics_target`
-fixture in tests/deploy/conftest.py, which is the one place to switch.
+Run: python tests/deploy/deploy_standin.py --port 9999 [--seed 17] [--rate 40]
+[--outage AFTER FOR]. Stops on SIGTERM/SIGINT.
 """
 
 from __future__ import annotations

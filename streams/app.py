@@ -187,8 +187,9 @@ class Pipeline:
         key = decoded.transaction_id
         current = self._record(key, overlay)
         outcome = self.logic.on_event(decoded, raw, source, current, partition)
-        if outcome.facts and msg.topic == self.payments_name:
-            self.stats.accepted(decoded.event_time.timestamp(), msg.timestamp / 1000.0)
+        if msg.topic == self.payments_name:  # its record time is the payment's own
+            produced = round(msg.timestamp * 1000)  # Faust gives seconds; the wire carries ms
+            outcome.facts = [msgspec.structs.replace(f, produced=produced) for f in outcome.facts]
         if outcome.record is not None:
             seen = outcome.record.seen
             self._horizon[partition] = max(self._horizon.get(partition, seen), seen)
@@ -268,11 +269,13 @@ class Pipeline:
                 changes = dossiers.apply_fact(state, fact)
                 overlay[fact.dossier] = (event, state)  # written even when unchanged (see ingest)
                 seq = position(msg.offset, index)
+                timed = fact.produced  # the first delta carries the payment's times
                 for unit, items in changes.items():
                     merged = dossiers.merged(items)
                     if merged:
-                        delta = UnitDelta(unit, msg.partition, seq, merged)
+                        delta = UnitDelta(unit, msg.partition, seq, merged, fact.ts, timed)
                         deltas.setdefault(ingest.partition_for(unit, n), []).append(delta)
+                        timed = 0
         acks = [
             await self.unit_deltas.send(value=encode(chunk), partition=part)
             for part, items in deltas.items()
@@ -291,24 +294,31 @@ class Pipeline:
 
     async def _tally_step(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
         overlay: dict[str, tuple[EventT[bytes], rows.Row]] = {}
+        timed: list[UnitDelta] = []
         for event in await self._in_order(events):
             _enter(stream, event)
             for delta in UNIT_DELTAS.decode(event.value):
                 by_period: dict[str, list[tuple[int, int]]] = {}
                 for period, index, amount in delta.changes:
                     by_period.setdefault(period, []).append((index, amount))
+                applied = False
                 for period, changes in by_period.items():
                     key = rows.row_key(delta.unit, period)
                     held = overlay.get(key)
                     row = held[1] if held else rows.load(self.counters.get(key.encode()))
                     if rows.apply(row, delta.sp, delta.seq, changes):
                         self.stats.deltas_applied += 1
+                        applied = True
                     else:
                         self.stats.deltas_replayed += 1
                     overlay[key] = (event, row)  # a replayed row is written again (see ingest)
+                if applied and delta.produced:
+                    timed.append(delta)
         for key, (event, row) in overlay.items():
             _enter(stream, event)
             self.counters[key.encode()] = rows.dump(row)
+        for delta in timed:
+            self.stats.counted(delta.ts / 1e6, delta.produced / 1e3)
         for key, (_, row) in overlay.items():
             unit, period = rows.split_key(key)
             self.listeners.notify(unit, period, rows.as_counters(row.values))

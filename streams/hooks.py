@@ -25,12 +25,12 @@ class Stats:
     deltas_replayed: int = 0  # deltas dropped by the idempotence marks
     out_of_order: int = 0  # unit-delta messages dropped to be read again in order (rebalances)
     dead_letters: Counter[str] = field(default_factory=Counter)  # by reason
-    #: (event time, Kafka record time, accepted at), epoch seconds, for the delay histograms;
+    #: (event time, Kafka record time, counted at), epoch seconds, for the delay histograms;
     #: bounded, drained by the metrics side every second.
     delays: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=100_000))
 
-    def accepted(self, event_time: float, record_time: float) -> None:
-        """An event was counted (accepted by ingest and forwarded to the counting stages)."""
+    def counted(self, event_time: float, record_time: float) -> None:
+        """A payment reached the counters: its unit's rows are stored with it."""
         self.delays.append((event_time, record_time, time.time()))
 
     def as_dict(self) -> dict[str, object]:

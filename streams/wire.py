@@ -38,6 +38,7 @@ class Fact(msgspec.Struct, array_like=True, frozen=True, tag="f"):
     online: bool
     amount: int
     reversed: bool
+    produced: int = 0  # Kafka record time (ms) of the payment record that made it; 0: unknown
 
 
 class Claim(msgspec.Struct, array_like=True, frozen=True, tag="c"):
@@ -61,6 +62,10 @@ class UnitDelta(msgspec.Struct, array_like=True, frozen=True):
     sp: int  # source partition (payments-by-dossier)
     seq: int  # the source fact's position in that partition, see position()
     changes: tuple[tuple[str, int, int], ...]  # (period key, field index, delta)
+    #: On one delta per new payment (its first unit's), for the delay histograms: the event
+    #: time (microseconds) and the Kafka record time (milliseconds, 0: not observed).
+    ts: int = 0
+    produced: int = 0
 
 
 #: More items than any message holds (settings.batch_size is at most 100,000).

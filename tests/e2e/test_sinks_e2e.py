@@ -83,6 +83,18 @@ def test_redis_and_metrics_equal_the_recount(
         want = expected_windows(expected.counters)
         assert want, "no event fell in the current year"
         assert {k: v for k, v in gauges.items() if k in want or v} == want
+        # Each payment is observed once, when the tally has stored its counters.
+        paid = sum(
+            v["paid"]
+            for (unit, period), v in expected.counters.items()
+            if unit == "17" and len(period) == 4
+        )  # the province's years: every payment
+        assert paid > 0.5 * len(records)
+        for histogram in ("paywatch_produce_delay_seconds", "paywatch_event_time_delay_seconds"):
+            assert samples[(f"{histogram}_count", ())] == paid, histogram
+        # Produced during this test, counted within its 600 s wait.
+        mean = samples[("paywatch_produce_delay_seconds_sum", ())] / paid
+        assert 0 < mean < 600, mean
         promtool = subprocess.run(
             ["promtool", "check", "metrics"],
             input=_raw_scrape(settings.web_port),

@@ -47,10 +47,6 @@ FAMILIES: Final = (
      "payments / net payments) or dossiers (Decision 766); absent when undefined."),
     ("paywatch_unit_transactions", "gauge", ("window", "channel"),
      "Net payment transactions (payments - reversals) in the current window."),
-    ("paywatch_unit_amount_vnd", "gauge", ("window", "channel"),
-     "Net amount paid (payments - reversals) in VND in the current window."),
-    ("paywatch_unit_dossiers", "gauge", ("window", "channel"),
-     "Fee-bearing dossiers (Decision 766) in the current window; online = paid online."),
     ("paywatch_unit_target_ratio", "gauge", (),
      "Online-transaction share target of the unit for the current year (absent if none)."),
     ("paywatch_unit_target_gap_ratio", "gauge", ("kpi", "window"),
@@ -126,6 +122,7 @@ class UnitCollector(Collector):
         self.clock = clock
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[object, tuple[bytes, ...]]] = {}
+        self._labels: dict[str, tuple[str, str, Fraction | None]] = {}
         self._cache_day: date | None = None
 
     # -- prometheus_client Collector ---------------------------------------------------------
@@ -193,15 +190,18 @@ class UnitCollector(Collector):
                 t[7] += c.reversed_amount - c.reversed_online_amount
         return rows
 
-    def _label(self, unit: str, today: date) -> tuple[str, str]:
-        """(base labels, info labels) of a unit, as of ``today``."""
-        i = self.directory.info(unit, today)
-        base = (
-            f'unit="{_escape(unit)}",level="{_escape(i.level)}",'
-            f'parent="{_escape(i.parent)}",province="{_escape(i.province)}"'
-        )
-        info = f'{base},name="{_escape(i.name)}",division_type="{_escape(i.division_type)}"'
-        return base, info
+    def _label(self, unit: str, today: date) -> tuple[str, str, Fraction | None]:
+        """(base labels, info labels, target) of a unit as of ``today``, cached for the day."""
+        cached = self._labels.get(unit)
+        if cached is None:
+            i = self.directory.info(unit, today)
+            base = (
+                f'unit="{_escape(unit)}",level="{_escape(i.level)}",'
+                f'parent="{_escape(i.parent)}",province="{_escape(i.province)}"'
+            )
+            info = f'{base},name="{_escape(i.name)}",division_type="{_escape(i.division_type)}"'
+            cached = self._labels[unit] = (base, info, self.directory.target(unit, today.year))
+        return cached
 
     def _render(self, rows: dict[str, _Row], today: date) -> list[bytes]:
         """The families' text. Each unit's lines are cached as bytes with the inputs they
@@ -209,18 +209,16 @@ class UnitCollector(Collector):
         with self._lock:
             if self._cache_day != today:  # labels and targets are per day / per year
                 self._cache = {}
+                self._labels = {}
                 self._cache_day = today
             old = self._cache
             cache: dict[str, tuple[object, tuple[bytes, ...]]] = {}
-            year = today.year
             for unit in sorted(rows):
                 row = rows[unit]
-                target = self.directory.target(unit, year)
-                key = (row.windows, row.totals, target)
+                key = (row.windows, row.totals)
                 hit = old.get(unit)
                 if hit is None or hit[0] != key:
-                    base, info = self._label(unit, today)
-                    hit = (key, _unit_chunks(base, info, row, target))
+                    hit = (key, _unit_chunks(*self._label(unit, today), row))
                 cache[unit] = hit
             self._cache = cache
         out: list[bytes] = []
@@ -230,11 +228,9 @@ class UnitCollector(Collector):
         return out
 
 
-def _unit_chunks(base: str, info: str, row: _Row, target: Fraction | None) -> tuple[bytes, ...]:
+def _unit_chunks(base: str, info: str, target: Fraction | None, row: _Row) -> tuple[bytes, ...]:
     """One unit's lines of each family of :data:`FAMILIES`, in that order."""
-    (ty, tay, ay, aay, dy, day), (tm, tam, am, aam, dm, dam), (td, tad, ad, aad, dd, dad) = (
-        row.windows
-    )
+    (ty, tay, _, _, dy, day), (tm, tam, *_), (td, tad, *_) = row.windows
     ratio = ""
     for window, (t_on, t_all, _, _, d_on, d_all) in zip(WINDOWS, row.windows, strict=True):
         if t_all:
@@ -253,18 +249,6 @@ def _unit_chunks(base: str, info: str, row: _Row, target: Fraction | None) -> tu
         f'{n},window="month",channel="online"}} {tm}\n{n},window="month",channel="all"}} {tam}\n'
         f'{n},window="day",channel="online"}} {td}\n{n},window="day",channel="all"}} {tad}\n'
     )
-    n = "paywatch_unit_amount_vnd{" + base
-    amount = (
-        f'{n},window="year",channel="online"}} {ay}\n{n},window="year",channel="all"}} {aay}\n'
-        f'{n},window="month",channel="online"}} {am}\n{n},window="month",channel="all"}} {aam}\n'
-        f'{n},window="day",channel="online"}} {ad}\n{n},window="day",channel="all"}} {aad}\n'
-    )
-    n = "paywatch_unit_dossiers{" + base
-    dossiers = (
-        f'{n},window="year",channel="online"}} {dy}\n{n},window="year",channel="all"}} {day}\n'
-        f'{n},window="month",channel="online"}} {dm}\n{n},window="month",channel="all"}} {dam}\n'
-        f'{n},window="day",channel="online"}} {dd}\n{n},window="day",channel="all"}} {dad}\n'
-    )
     target_s = gap = ""
     if target is not None:
         target_s = f"paywatch_unit_target_ratio{{{base}}} {float(target)!r}\n"
@@ -279,8 +263,6 @@ def _unit_chunks(base: str, info: str, row: _Row, target: Fraction | None) -> tu
         f"paywatch_unit_info{{{info}}} 1\n".encode(),
         ratio.encode(),
         tx.encode(),
-        amount.encode(),
-        dossiers.encode(),
         target_s.encode(),
         gap.encode(),
         f'paywatch_unit_payments_total{n},channel="online"}} {p0}\n'

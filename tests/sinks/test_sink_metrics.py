@@ -130,8 +130,8 @@ def test_values_are_exact(served: tuple[str, CollectorRegistry]) -> None:
     assert value(found, tx, **u, window="year", channel="online") == 3
     assert value(found, tx, **u, window="year", channel="all") == 8
     assert value(found, tx, **u, window="month", channel="all") == 5  # not February's rows
-    assert value(found, "paywatch_unit_amount_vnd", **u, window="year", channel="all") == 900
-    assert value(found, "paywatch_unit_dossiers", **u, window="year", channel="online") == 2
+    # Amounts and dossier counts per window are in the Redis view, not in Prometheus.
+    assert not [s for s in found if s[0] in ("paywatch_unit_amount_vnd", "paywatch_unit_dossiers")]
     assert value(found, "paywatch_unit_target_ratio", **u) == 0.4
     gap = "paywatch_unit_target_gap_ratio"
     assert value(found, gap, **u, kpi="transactions", window="year") == float(

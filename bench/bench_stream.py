@@ -3,7 +3,8 @@
 Pre-fills a fresh `payments` topic with N simulator events, then (1) a bare aiokafka consumer
 reads and decodes every record (decode_event), the ceiling for any Python consumer here, and
 (2) one `paywatch worker` counts them; its time is taken until the counters equal the offline
-recount. Prints both rates and their ratio.
+recount. Prints both rates and their ratio, and Faust's own ceiling on the same topic (an agent
+that only reads and decodes, bench/faust_ceiling.py), which bounds any Faust worker.
 
     .venv/bin/python bench/bench_stream.py --events 1000000 [--batch 1000]
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
+import subprocess
 import sys
 import time
 import uuid
@@ -81,6 +84,15 @@ def main() -> None:
     produce(args.bootstrap, settings.topic("payments"), records)
     n = len(records)
     bare = asyncio.run(bare_read(args.bootstrap, settings.topic("payments"), n))
+    ceiling = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "faust_ceiling.py"), "--bootstrap", args.bootstrap,
+         "--topic", settings.topic("payments"), "--events", str(n), "--batch", str(args.batch),
+         "--partitions", str(settings.partitions)],
+        capture_output=True, text=True, timeout=3600, check=True,
+    )  # fmt: skip
+    faust_rate = float(
+        re.findall(r"read\+decode: ([\d,]+) events/s", ceiling.stderr)[-1].replace(",", "")
+    )
     started = time.perf_counter()
     worker = Worker(settings, Path(f"/tmp/paywatch-bench-{unique}.log")).start()
     try:
@@ -91,7 +103,12 @@ def main() -> None:
     print(f"events: {n}  exact: {got == expected}  batch: {args.batch}")
     print(f"bare aiokafka read+decode: {n / bare:,.0f} events/s ({bare:.1f}s)")
     print(f"paywatch worker (incl. start-up, until counters complete): {n / stream:,.0f} events/s")
-    print(f"ratio: {bare / stream:.2f}")
+    print(f"Faust's own ceiling (an agent that only reads and decodes): {faust_rate:,.0f} events/s")
+    ceiling_ratio = faust_rate * bare / n
+    print(
+        f"ratio worker/bare: {bare / stream:.3f}  (Faust ceiling/bare: {ceiling_ratio:.3f}, "
+        f"worker/Faust ceiling: {n / stream / faust_rate:.3f})"
+    )
 
 
 if __name__ == "__main__":

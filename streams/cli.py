@@ -141,6 +141,7 @@ def status(
     from rich.table import Table
 
     from models.registry import Level, Registry
+    from models.targets import Targets
     from streams.settings import load_settings
     from streams.status import LiveView, StatusError, UnitStatus, read_status
 
@@ -160,13 +161,14 @@ def status(
     if chosen is None:
         raise typer.BadParameter("PAYWATCH_PROVINCES is 'all': name one", param_hint="--province")
     registry = Registry.load(codes)
+    targets = Targets.load(settings.targets_dir, registry)
     client = redis.Redis.from_url(
         settings.redis_url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5
     )
     view = LiveView(client, settings.redis_prefix)
 
     def rows() -> list[UnitStatus]:
-        return read_status(view, registry, chosen, period, unit_level, parent, kpi)
+        return read_status(view, registry, chosen, period, unit_level, parent, kpi, targets)
 
     def table(found: list[UnitStatus]) -> Table:
         shown = found[0].period if found else period or ""

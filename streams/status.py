@@ -15,6 +15,7 @@ import redis
 
 from models.periods import period_kind
 from models.registry import Level, Registry
+from models.targets import Targets
 from sinks.redis_schema import Keys
 from sinks.units import period_start
 
@@ -98,6 +99,17 @@ def _trend(recent: float | None, whole: float | None) -> str:
     return "flat"
 
 
+def _target(
+    fields: dict[str, str], targets: Targets | None, code: str, period: str
+) -> float | None:
+    """The target the live view shows; for a unit without payments yet, the targets file's."""
+    shown = _float(fields.get("target"))
+    if shown is None and targets is not None:
+        target = targets.target(code, int(period[:4]))
+        shown = None if target is None else float(target)
+    return shown
+
+
 def read_status(
     view: LiveView,
     registry: Registry,
@@ -106,6 +118,7 @@ def read_status(
     level: Level | None,
     parent: str | None,
     kpi: str,
+    targets: Targets | None = None,
 ) -> list[UnitStatus]:
     """The status rows in ranking order (best ratio first; units with no payments last)."""
     try:
@@ -147,7 +160,7 @@ def read_status(
                 level=unit.level.value,
                 period=period,
                 ratio=ratio,
-                target=_float(fields.get("target")),
+                target=_target(fields, targets, code, period),
                 gap=_float(fields.get(f"gap{suffix}")) if kpi != "amount" else None,
                 trend=_trend(recent, ratio),
                 rank=position,

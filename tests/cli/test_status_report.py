@@ -70,6 +70,8 @@ def test_status_lists_districts_best_first_with_rank_target_gap_trend(
     assert first["name"] == "Thành phố Hòa Bình"
     no_data = rows[3:]
     assert all(r["ratio"] is None and r["rank"] is None for r in no_data)
+    # Without payments yet, a unit still shows its target (from the targets file), no gap.
+    assert all(r["target"] == 0.3 and r["gap"] is None for r in no_data)
 
     table = _run("status", redis_url=redis_server_url, prefix=redis_prefix)
     assert table.returncode == 0, table.stderr

@@ -1,0 +1,76 @@
+"""Faust's own ceiling: one agent that only reads and decodes, as paywatch's agents read.
+
+Run by bench_stream.py in its own process on the topic it filled: a Faust app with one agent
+iterating ``take_events`` in steps of ``--batch`` and decoding every record (decode_event),
+nothing else: no tables, no sends. Prints the rate from the first event to the last. Whatever
+paywatch does per event comes on top of this, so it bounds what any Faust worker reaches here.
+
+    .venv/bin/python bench/faust_ceiling.py --bootstrap 127.0.0.1:9092 --topic T --events N
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import faust  # noqa: E402
+
+from models.events import EventError, decode_event  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--events", type=int, required=True)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--partitions", type=int, default=6)
+    args = parser.parse_args()
+    app = faust.App(
+        f"bench-ceiling-{uuid.uuid4().hex[:8]}",
+        broker=f"kafka://{args.bootstrap}",
+        datadir=tempfile.mkdtemp(prefix="paywatch-ceiling-"),
+        topic_partitions=args.partitions,
+        web_enabled=False,
+        autodiscover=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        consumer_auto_offset_reset="earliest",
+    )
+    topic = app.topic(args.topic, key_type=bytes, value_type=bytes, partitions=args.partitions)
+    seen = first = 0
+    started = 0.0
+
+    async def read(stream: Any) -> None:
+        nonlocal seen, started, first
+        async for events in stream.take_events(args.batch, within=0.05):
+            if not started:  # timed from the end of the first step
+                started, first = time.perf_counter(), len(events)
+            for event in events:
+                with contextlib.suppress(EventError):
+                    decode_event(event.value)
+            seen += len(events)
+            if seen >= args.events:
+                elapsed = time.perf_counter() - started
+                rate = (seen - first) / elapsed
+                print(f"faust agent read+decode: {rate:,.0f} events/s ({elapsed:.1f}s)")
+                sys.stdout.flush()
+                os._exit(0)
+
+    app.agent(topic, name="read")(read)
+    sys.argv = [sys.argv[0], "worker", "--loglevel", "warn"]
+    app.main()
+
+
+if __name__ == "__main__":
+    main()

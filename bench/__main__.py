@@ -28,6 +28,10 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ("decode", ["bench_decode.py"]),
         ("stream", ["bench_stream.py", "--events", events]),
         ("latency", ["bench_latency.py", "--rate", "1000", "--seconds", seconds]),
+        (
+            "latency-2-workers",
+            ["bench_latency.py", "--rate", "1000", "--seconds", seconds, "--workers", "2"],
+        ),
         ("memory", ["bench_memory.py", "--events", "200000" if quick else events]),
         ("scrape", ["bench_scrape.py"]),
         ("replay", ["bench_replay.py", "--events", "100000" if quick else "500000"]),

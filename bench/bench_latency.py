@@ -1,6 +1,7 @@
 """Benchmark: latency from produce to the Redis live view at a steady rate.
 
-Starts one `paywatch worker` (with its sinks) on fresh topics, produces clean simulator payments
+Starts one `paywatch worker` (or ``--workers N`` sharing the partitions, scaled out as the
+README says) with its sinks on fresh topics, produces clean simulator payments
 (no duplicates, reversals or bad records) at a steady rate, and listens to the live view's
 change channel. An event is "visible" when the `paid` count of its (commune, day) in Redis first
 reaches the number of events sent for that key up to and including it. Prints p50/p90/p99 and
@@ -131,6 +132,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=1, help="workers sharing the partitions")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--redis", default="redis://:paywatch-local@127.0.0.1:6380/0")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -153,13 +155,26 @@ def main() -> None:
         processing_guarantee="at_least_once",
     )
     create_topics(settings)
-    worker = Worker(settings, Path(f"/tmp/paywatch-bench-lat-{unique}.log")).start()
+    workers = [
+        Worker(
+            settings.model_copy(
+                update={"data_dir": Path(f"{settings.data_dir}-{n}"), "web_port": free_port()}
+            )
+            if n
+            else settings,
+            Path(f"/tmp/paywatch-bench-lat-{unique}-{n}.log"),
+        ).start()
+        for n in range(args.workers)
+    ]
     try:
-        time.sleep(15)  # join the group and recover (empty) tables before the clock starts
+        # join the group, settle the rebalance, recover (empty) tables before the clock starts
+        time.sleep(15 + 10 * (args.workers - 1))
         figures = asyncio.run(run(settings, records, args.rate, args.warmup))
     finally:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
     print(
+        f"{args.workers} worker{'s' if args.workers > 1 else ''}: "
         f"produce -> Redis at {figures['rate_achieved']:,.0f} events/s "
         f"({figures['measured']:,} events measured): "
         f"p50 {figures['p50_s'] * 1000:.0f} ms, p90 {figures['p90_s'] * 1000:.0f} ms, "

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from fractions import Fraction
+from pathlib import Path
 
+import pytest
 import redis
 import redis.asyncio as aioredis
 from sink_helpers import NOW, c, dump, run
+from stream_harness import free_port
 
 from models.kpi import Counters
 from sinks.redis_view import RedisView
@@ -187,16 +194,48 @@ def test_discard_forgets_revoked_units(directory: UnitDirectory) -> None:
     assert v.pending == 1
 
 
-def test_tls_url_uses_an_ssl_connection(directory: UnitDirectory) -> None:
-    from redis.asyncio.connection import SSLConnection
+@pytest.fixture
+def tls_redis(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """A real redis-server that speaks only TLS (self-signed certificate for 127.0.0.1)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+         "--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert),
+         "--tls-auth-clients", "no", "--requirepass", "tls-secret", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            assert time.monotonic() < deadline and server.poll() is None, "no TLS redis-server"
+            time.sleep(0.1)
+        yield port, cert
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
-    async def go() -> RedisView:
-        return view("rediss://:secret@redis.example:6380/0", "pw", directory)
 
-    v = run(go)
-    pool = v._client.connection_pool
-    assert pool.connection_class is SSLConnection
-    assert pool.connection_kwargs["password"] == "secret"
+def test_tls_url_writes_over_tls_to_a_real_server(
+    tls_redis: tuple[int, Path], directory: UnitDirectory
+) -> None:
+    port, cert = tls_redis
+    url = f"rediss://:tls-secret@127.0.0.1:{port}/0?ssl_ca_certs={cert}"
+    write(url, "tls", directory, ("04789", "2022", c(10, 4)))
+    client = redis.Redis.from_url(url, decode_responses=True)
+    assert client.hget("tls:v1:kpi:04789:2022", "transactions") == "10"
+    assert client.hget("tls:v1:kpi:04789:2022", "transactions_online") == "4"
+    client.close()
+    plain = redis.Redis(host="127.0.0.1", port=port, password="tls-secret", socket_timeout=5)
+    with pytest.raises(redis.ConnectionError):  # the server speaks nothing but TLS
+        plain.ping()
 
 
 def test_update_is_cheap_without_redis(directory: UnitDirectory) -> None:

@@ -359,10 +359,12 @@ class Pipeline:
     async def _in_order(self, events: list[EventT[bytes]]) -> list[EventT[bytes]]:
         """The events that continue their partition without a gap; a replay (an offset already
         passed) is kept, the marks drop its deltas. An event past a gap (fetched before a
-        rebalance's seek and delivered ahead of the replay) is dropped, and the partition is
-        sought back to the gap, so the missing events and then the dropped one come again."""
+        rebalance's seek and delivered ahead of the replay) is dropped without being
+        acknowledged, and the partition is sought back to the gap, so the missing events and
+        then the dropped one come again."""
         kept = []
         rewind: dict[Any, int] = {}
+        consumer: Any = self.app.consumer
         for event in events:
             msg = event.message
             expected = self._next_offset.get(msg.tp, msg.offset)
@@ -372,9 +374,19 @@ class Pipeline:
             else:
                 self.stats.out_of_order += 1
                 rewind.setdefault(msg.tp, expected)
+                # Never acknowledged, so no commit passes its offset before the copy that the
+                # seek below brings again has been counted (take_events acks every event it
+                # handed out, dropped ones too).
+                msg.acked = True
+                consumer._unacked_messages.discard(msg)
         for tp, offset in rewind.items():
             log.info("%s: offset %d missing before later ones; reading again from it", tp, offset)
-            await self.app.consumer.seek(tp, offset)
+            # Faust took the skipped offsets for a gap in the log, which counts as acknowledged
+            # when it commits; they come again now, so only their own acks may commit them.
+            gap = consumer._gap.get(tp)
+            if gap:
+                gap.chop(offset, 2**63)
+            await consumer.seek(tp, offset)
         return kept
 
     # -- reading -----------------------------------------------------------------------------

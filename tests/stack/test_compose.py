@@ -79,6 +79,14 @@ def test_workers_and_simulator_point_at_the_compose_servers(compose: dict[str, A
         assert services[name]["restart"] == "unless-stopped"
     assert "PLAINTEXT://:9092" in _env(services["kafka"])["KAFKA_LISTENERS"]
     assert "--requirepass" in services["redis"]["command"]
+    # On the host, the servers answer where the local stack's do (the code's defaults).
+    published = {
+        p.rsplit(":", 2)[-2] for name in ("kafka", "redis") for p in services[name]["ports"]
+    }
+    assert {
+        str(urlsplit(defaults.broker).port),
+        str(urlsplit(defaults.redis_url).port),
+    } <= published
 
 
 def test_commands_are_real_cli_commands(compose: dict[str, Any]) -> None:

@@ -22,10 +22,16 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_failed_step_exits_without_going_on() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120
+def _step_running(body: str) -> subprocess.CompletedProcess[str]:
+    """Run SCRIPT in its own process with ``body`` as the step."""
+    script = SCRIPT.replace('raise ValueError("a broken step")', body)
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
+
+
+def test_failed_step_exits_without_going_on() -> None:
+    done = _step_running('raise ValueError("a broken step")')
     assert done.returncode == EXIT_STEP_FAILED == 70
     assert "still running" not in done.stdout
     assert "agent tally failed in the middle of a step" in done.stderr
@@ -33,20 +39,15 @@ def test_failed_step_exits_without_going_on() -> None:
 
 
 def test_a_good_step_goes_on() -> None:
-    script = SCRIPT.replace('raise ValueError("a broken step")', "pass")
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
+    done = _step_running("pass")
     assert done.returncode == 0
     assert done.stdout.strip() == "still running"
 
 
 def test_an_internal_message_of_another_version_stops_the_worker_for_good() -> None:
     # What a unit-deltas message of an older wire format looks like to this version.
-    old = "from streams.wire import UNIT_DELTAS, ENCODER\nUNIT_DELTAS.decode(ENCODER.encode(['x']))"
-    script = SCRIPT.replace('raise ValueError("a broken step")', old.replace("\n", "; "))
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    done = _step_running(
+        "from streams.wire import UNIT_DELTAS, ENCODER; UNIT_DELTAS.decode(ENCODER.encode(['x']))"
     )
     assert done.returncode == EXIT_UNREADABLE == 65
     assert "still running" not in done.stdout

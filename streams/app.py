@@ -36,6 +36,7 @@ from streams import dossiers, ingest
 from streams.deadletter import encode_dead_letter
 from streams.hooks import Listeners, Stats
 from streams.ingest import Ingest, Outcome, TxRecord
+from streams.membership import group_options
 from streams.settings import Settings
 from streams.wire import (
     BY_TX,
@@ -104,6 +105,7 @@ class Pipeline:
             web_bind=settings.web_host,
             stream_buffer_maxsize=max(4096, settings.batch_size * 2),
             autodiscover=False,
+            **group_options(settings),
             **RAW,
         )
         topic = settings.topic

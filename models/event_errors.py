@@ -114,6 +114,8 @@ def diagnose(raw: bytes, exc: Exception | None = None) -> EventError:
         return _malformed(raw, decode_exc)
     except UnicodeDecodeError as decode_exc:  # a JSON string holding bytes that are not UTF-8
         return _malformed(raw, ValueError(f"a string is not UTF-8: {decode_exc.reason}"))
+    except RecursionError:
+        return _malformed(raw, ValueError("arrays or objects nested too deeply"))
     if not isinstance(doc, dict):
         return EventError(
             "wrong_type",

@@ -24,6 +24,7 @@ from models.periods import VN_TZ
 __all__ = [
     "EVENT_ERROR_REASONS",
     "MAX_AMOUNT",
+    "MAX_EVENT_BYTES",
     "MAX_ID_LENGTH",
     "SCHEMA_VERSION",
     "Channel",
@@ -41,11 +42,17 @@ MAX_ID_LENGTH: Final = 100
 MAX_AMOUNT: Final = 10**15  # VND; far above any fee, well inside float64's exact integers
 EARLIEST_YEAR: Final = 2000
 LATEST_YEAR: Final = 2099
+#: The largest payload accepted as an event. A real event is well under 1 KiB; a bound keeps
+#: one record from making any message the pipeline sends (a reroute, a claim, a dead letter)
+#: larger than the broker accepts.
+MAX_EVENT_BYTES: Final = 64 * 1024
 
 #: Every value ``EventError.reason`` can take (a bounded set: safe as a metric label).
 EVENT_ERROR_REASONS: Final[frozenset[str]] = frozenset(
     {
-        "malformed_json",  # not UTF-8 JSON at all, or truncated
+        "unreadable",  # the Kafka record has no value at all (null)
+        "too_large",  # the payload is over MAX_EVENT_BYTES
+        "malformed_json",  # not UTF-8 JSON at all, truncated, or nested too deeply
         "wrong_type",  # the document is not an object, or a field has the wrong JSON type
         "missing_field",  # a required field is absent
         "unknown_field",  # a field that schema v1 does not define
@@ -222,8 +229,19 @@ _DECODER: Final = msgspec.json.Decoder(PaymentEvent)
 _ENCODER: Final = msgspec.json.Encoder(order="sorted")
 
 
-def decode_event(raw: bytes) -> PaymentEvent:
-    """Decode and validate one event; raise :class:`EventError` naming field and value."""
+def decode_event(raw: bytes | None) -> PaymentEvent:
+    """Decode and validate one event; raise :class:`EventError` naming field and value.
+
+    ``raw`` is a Kafka record's value as read: None when the record has no value."""
+    if raw is None:
+        raise EventError("unreadable", None, None, "the record has no value (null)")
+    if len(raw) > MAX_EVENT_BYTES:
+        raise EventError(
+            "too_large",
+            None,
+            None,
+            f"payload size {len(raw)} bytes: over the {MAX_EVENT_BYTES}-byte limit of an event",
+        )
     try:
         return _DECODER.decode(raw)
     except EventError:  # pragma: no cover - msgspec wraps __post_init__ errors

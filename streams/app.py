@@ -20,8 +20,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import traceback
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import faust
@@ -33,10 +34,11 @@ from faust.types import EventT, StreamT
 from models.registry import Registry
 from streams import counters as rows
 from streams import dossiers, ingest
-from streams.deadletter import encode_dead_letter
+from streams.deadletter import dead_letter_key, encode_dead_letter
 from streams.hooks import Listeners, Stats
-from streams.ingest import Ingest, Outcome, TxRecord
+from streams.ingest import DeadLetter, Ingest, Outcome, TxRecord
 from streams.membership import group_options
+from streams.quarantine import FailedSteps, Position, StoreError, is_transient
 from streams.settings import Settings
 from streams.wire import (
     BY_TX,
@@ -59,9 +61,6 @@ TOPICS = ("payments", "payments-dlq", "payments-by-tx", "payments-by-dossier", "
 TABLES = ("txns", "dossiers", "counters")
 #: Exit status of a worker whose step failed (EX_SOFTWARE): see :func:`_step`.
 EXIT_STEP_FAILED = 70
-#: Exit status of a worker that cannot read its own internal topics (EX_DATAERR): restarting
-#: does not help, so supervisors do not restart on it.
-EXIT_UNREADABLE = 65
 #: RocksDB memory per table partition (a worker opens up to 3 tables x PAYWATCH_PARTITIONS,
 #: standbys included). Faust's defaults give each one its own 2 GiB block cache and three 64 MiB
 #: write buffers, which is what a worker's memory grew into; these bound a worker near 0.5 GiB.
@@ -75,6 +74,8 @@ ROCKSDB: dict[str, Any] = {
 #: Facts or unit deltas per message on the internal topics (see :func:`_chunks`).
 ITEMS_PER_MESSAGE = 500
 T = TypeVar("T")
+#: One step of an agent: its stream and the events of the step.
+Step = Callable[[StreamT[bytes], list[EventT[bytes]]], Awaitable[None]]
 RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
 BYTES: dict[str, Any] = {"key_type": bytes, "value_type": bytes, **RAW}
 
@@ -88,6 +89,9 @@ class Pipeline:
         self.logic = Ingest(self.registry, settings.partitions)
         self.stats = Stats()
         self.listeners = Listeners()
+        self.failed_steps = FailedSteps(
+            settings.data_dir / "failed-steps.json", settings.crash_loop_limit
+        )
         self._horizon: dict[int, int] = {}
         self._purged: dict[int, int] = {}
         n = settings.partitions
@@ -138,17 +142,79 @@ class Pipeline:
 
     async def _ingest(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for events in self._steps(stream):
-            with _step("ingest"):
-                await self._ingest_step(stream, events)
+            await self._run("ingest", stream, events, self._ingest_step)
             yield None
+
+    async def _dossier(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+        async for events in self._steps(stream):
+            await self._run("dossier", stream, events, self._dossier_step)
+            yield None
+
+    async def _tally(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+        async for events in self._steps(stream):
+            await self._run("tally", stream, events, self._tally_step)
+            yield None
+
+    async def _run(
+        self, agent: str, stream: StreamT[bytes], events: list[EventT[bytes]], step: Step
+    ) -> None:
+        """One step of ``agent``: as a whole, or record by record when it replays a step that
+        failed ``crash_loop_limit`` times in a row (see :mod:`streams.quarantine`)."""
+        watched = self.failed_steps.watching(agent)
+        if watched and self.failed_steps.suspect(agent, _positions(events)):
+            await self._quarantine(agent, stream, events, step)
+        else:
+            with _step(agent, self.failed_steps, events):
+                await step(stream, events)
+        if watched:
+            self.failed_steps.passed(agent, _positions(events))
+
+    async def _quarantine(
+        self, agent: str, stream: StreamT[bytes], events: list[EventT[bytes]], step: Step
+    ) -> None:
+        log.error(
+            "agent %s: a step failed %d times in a row; replaying its %d records one at a time",
+            agent,
+            self.failed_steps.failures(agent),
+            len(events),
+        )
+        for event in events:
+            with _step(agent, self.failed_steps, [event]):
+                try:
+                    await step(stream, [event])
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    msg = event.message
+                    log.error(
+                        "agent %s: the record at %s[%d]@%d fails its step alone (%s); "
+                        "sent to the dead letters as quarantined",
+                        agent,
+                        msg.topic,
+                        msg.partition,
+                        msg.offset,
+                        type(exc).__name__,
+                    )
+                    self.stats.quarantined[agent] += 1
+                    dead = _dead(event, "quarantined", f"{agent} step: {_explain(exc)}")
+                    await _all([await self._send_dead(dead)])
+
+    async def _send_dead(self, dead: DeadLetter) -> Awaitable[Any]:
+        self.stats.dead_letters[dead.reason] += 1
+        return await self.dlq.send(key=dead_letter_key(dead), value=encode_dead_letter(dead))
 
     async def _ingest_step(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
         overlay: dict[str, tuple[EventT[bytes], TxRecord]] = {}
-        acks: list[Awaitable[Any]] = []
-        facts: dict[int, list[Fact]] = {}
+        out = Outcome()
         for event in events:
             _enter(stream, event)
-            outcome, key = self._ingest_one(event, overlay)
+            try:
+                outcome, key = self._ingest_one(event, overlay)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                out.dead.append(self._failed(event, "ingest", exc))
+                continue
             if key is not None:
                 # An unchanged record is written again: after a crash the local store can be
                 # ahead of the changelog, and the replayed step must bring the changelog level.
@@ -157,14 +223,11 @@ class Pipeline:
                     record = self._record(key, overlay)
                 if record is not None:
                     overlay[key] = (event, record)
-            await self._send_outcome(outcome, acks, facts)
-        for part, items in facts.items():
-            for chunk in _chunks(items):
-                acks.append(await self.by_dossier.send(value=encode(chunk), partition=part))
-        await _all(acks)
+            self._collect(outcome, out)
+        await self._send_outcome(out)
         for key, (event, record) in overlay.items():
             _enter(stream, event)
-            self.txns[key.encode()] = ingest.dump(record)
+            _store(self.txns, key, ingest.dump(record))
         self._maybe_purge(stream, events)
 
     def _ingest_one(
@@ -172,12 +235,14 @@ class Pipeline:
     ) -> tuple[Outcome, str | None]:
         msg = event.message
         partition = msg.partition
-        raw: bytes = event.value
+        raw: bytes | None = event.value
         source = Source(msg.topic, partition, msg.offset, msg.key)
         if msg.topic != self.payments_name:
-            envelope = BY_TX.decode(raw)
+            envelope = BY_TX.decode(raw or b"")
             if isinstance(envelope, Claim):
                 current = self._record(envelope.target, overlay)
+                if current is not None:  # on_claim changes it in place
+                    current = msgspec.structs.replace(current)
                 return self.logic.on_claim(envelope, current, partition), envelope.target
             raw, source = envelope.raw, envelope.source
         else:
@@ -185,7 +250,7 @@ class Pipeline:
         decoded, early = self.logic.route(raw, source, partition)
         if early is not None:
             return early, None
-        assert decoded is not None
+        assert decoded is not None and raw is not None
         key = decoded.transaction_id
         current = self._record(key, overlay)
         outcome = self.logic.on_event(decoded, raw, source, current, partition)
@@ -203,28 +268,55 @@ class Pipeline:
         held = overlay.get(key)
         if held is not None:
             return held[1]
-        return ingest.load(self.txns.get(key.encode()))
+        return ingest.load(_load(self.txns, key))
 
-    async def _send_outcome(
-        self, out: Outcome, acks: list[Awaitable[Any]], facts: dict[int, list[Fact]]
-    ) -> None:
-        """Send what ``out`` asks for, except its facts, which are added to ``facts`` (by target
-        partition) for the step to send together."""
-        if out.duplicate:
+    def _failed(self, event: EventT[bytes], stage: str, exc: Exception) -> DeadLetter:
+        """The dead letter of a record that made ``stage`` raise ``exc``."""
+        msg = event.message
+        log.error(
+            "%s stage: the record at %s[%d]@%d raised %s; sent to the dead letters",
+            stage,
+            msg.topic,
+            msg.partition,
+            msg.offset,
+            type(exc).__name__,
+        )
+        if isinstance(exc, msgspec.DecodeError):
+            return _dead(event, "unreadable", f"{stage} stage cannot decode it: {_explain(exc)}")
+        return _dead(event, "internal_error", f"{stage} stage: {_explain(exc)}")
+
+    def _collect(self, outcome: Outcome, out: Outcome) -> None:
+        """Add what one record's ``outcome`` asks to send to the step's ``out``."""
+        if outcome.duplicate:
             self.stats.duplicates += 1
+        if outcome.replayed:
+            self.stats.replayed += 1
+        out.facts += outcome.facts
+        out.claims += outcome.claims
+        out.reroutes += outcome.reroutes
+        out.dead += outcome.dead
+
+    async def _send_outcome(self, out: Outcome) -> None:
+        """Send what a step's records ask for and wait for the broker's acks; facts go as one
+        message per target partition (see :func:`_chunks`)."""
         n = self.settings.partitions
+        acks: list[Awaitable[Any]] = []
+        facts: dict[int, list[Fact]] = {}
         for fact in out.facts:
             self.stats.facts += 1
             facts.setdefault(ingest.partition_for(fact.dossier, n), []).append(fact)
         for claim in out.claims:
-            home = ingest.partition_for(claim.target, self.settings.partitions)
+            home = ingest.partition_for(claim.target, n)
             sent = await self.by_tx.send(key=claim.target, value=encode(claim), partition=home)
             acks.append(sent)
         for home, reroute in out.reroutes:
             acks.append(await self.by_tx.send(value=encode(reroute), partition=home))
         for dead in out.dead:
-            self.stats.dead_letters[dead.reason] += 1
-            acks.append(await self.dlq.send(key=dead.source.key, value=encode_dead_letter(dead)))
+            acks.append(await self._send_dead(dead))
+        for part, items in facts.items():
+            for chunk in _chunks(items):
+                acks.append(await self.by_dossier.send(value=encode(chunk), partition=part))
+        await _all(acks)
 
     def _maybe_purge(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
         """Forget transaction records older than the retention, counted in event-date days
@@ -245,85 +337,136 @@ class Pipeline:
             _enter(stream, event)
             stale = []
             for key, value in self.txns.items():
-                record = ingest.load(value)
+                try:
+                    record = ingest.load(value)
+                except msgspec.DecodeError:
+                    continue  # not ours to judge here; a record's own event dead-letters it
                 if record is not None and record.partition == partition and record.seen < cutoff:
                     stale.append(key)
             for key in stale:
                 del self.txns[key]
             log.info("purged %d transaction records in partition %d", len(stale), partition)
 
-    async def _dossier(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
-        async for events in self._steps(stream):
-            with _step("dossier"):
-                await self._dossier_step(stream, events)
-            yield None
-
     async def _dossier_step(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
         overlay: dict[str, tuple[EventT[bytes], dossiers.Dossier]] = {}
         deltas: dict[int, list[UnitDelta]] = {}
+        dead: list[DeadLetter] = []
         n = self.settings.partitions
         for event in events:
             _enter(stream, event)
             msg = event.message
-            for index, fact in enumerate(FACTS.decode(event.value)):
-                held = overlay.get(fact.dossier)
-                state = held[1] if held else dossiers.load(self.dossiers.get(fact.dossier.encode()))
-                changes = dossiers.apply_fact(state, fact)
+            try:
+                facts = FACTS.decode(event.value or b"")
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                dead.append(self._failed(event, "dossier", exc))
+                continue
+            for index, fact in enumerate(facts):
+                try:
+                    state, made = self._dossier_one(fact, position(msg.offset, index), msg, overlay)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    dead.append(self._failed_item(event, index, encode([fact]), "dossier", exc))
+                    continue
                 overlay[fact.dossier] = (event, state)  # written even when unchanged (see ingest)
-                seq = position(msg.offset, index)
-                timed = fact.produced  # the first delta carries the payment's times
-                for unit, items in changes.items():
-                    merged = dossiers.merged(items)
-                    if merged:
-                        delta = UnitDelta(unit, msg.partition, seq, merged, fact.ts, timed)
-                        deltas.setdefault(ingest.partition_for(unit, n), []).append(delta)
-                        timed = 0
-        acks = [
-            await self.unit_deltas.send(value=encode(chunk), partition=part)
-            for part, items in deltas.items()
-            for chunk in _chunks(items)
-        ]
+                for delta in made:
+                    deltas.setdefault(ingest.partition_for(delta.unit, n), []).append(delta)
+        acks = [await self._send_dead(letter) for letter in dead]
+        for part, batch in deltas.items():
+            for chunk in _chunks(batch):
+                acks.append(await self.unit_deltas.send(value=encode(chunk), partition=part))
         await _all(acks)
         for key, (event, state) in overlay.items():
             _enter(stream, event)
-            self.dossiers[key.encode()] = dossiers.dump(state)
+            _store(self.dossiers, key, dossiers.dump(state))
 
-    async def _tally(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
-        async for events in self._steps(stream):
-            with _step("tally"):
-                await self._tally_step(stream, events)
-            yield None
+    def _dossier_one(
+        self,
+        fact: Fact,
+        seq: int,
+        msg: Any,
+        overlay: dict[str, tuple[EventT[bytes], dossiers.Dossier]],
+    ) -> tuple[dossiers.Dossier, list[UnitDelta]]:
+        """The dossier with ``fact`` (at position ``seq`` of ``msg``'s partition) applied, and
+        the unit deltas it makes."""
+        held = overlay.get(fact.dossier)
+        state = held[1] if held else dossiers.load(_load(self.dossiers, fact.dossier))
+        state, changes = dossiers.apply_fact(state, fact)
+        made = []
+        timed = fact.produced  # the first delta carries the payment's times
+        for unit, items in changes.items():
+            merged = dossiers.merged(items)
+            if merged:
+                made.append(UnitDelta(unit, msg.partition, seq, merged, fact.ts, timed))
+                timed = 0
+        return state, made
+
+    def _failed_item(
+        self, event: EventT[bytes], index: int, raw: bytes, stage: str, exc: Exception
+    ) -> DeadLetter:
+        """The dead letter of item ``index`` of an internal message (``raw``: that item alone)."""
+        letter = self._failed(event, stage, exc)
+        detail = f"item {index} of the message: {letter.detail}"
+        return DeadLetter(letter.reason, detail, raw, letter.source)
 
     async def _tally_step(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
         overlay: dict[str, tuple[EventT[bytes], rows.Row]] = {}
         timed: list[UnitDelta] = []
+        dead: list[DeadLetter] = []
         for event in await self._in_order(events):
             _enter(stream, event)
-            for delta in UNIT_DELTAS.decode(event.value):
-                by_period: dict[str, list[tuple[int, int]]] = {}
-                for period, index, amount in delta.changes:
-                    by_period.setdefault(period, []).append((index, amount))
+            try:
+                deltas = UNIT_DELTAS.decode(event.value or b"")
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                dead.append(self._failed(event, "tally", exc))
+                continue
+            for index, delta in enumerate(deltas):
+                try:
+                    staged = self._tally_one(delta, overlay)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    dead.append(self._failed_item(event, index, encode([delta]), "tally", exc))
+                    continue
                 applied = False
-                for period, changes in by_period.items():
-                    key = rows.row_key(delta.unit, period)
-                    held = overlay.get(key)
-                    row = held[1] if held else rows.load(self.counters.get(key.encode()))
-                    if rows.apply(row, delta.sp, delta.seq, changes):
+                for key, row, changed in staged:
+                    overlay[key] = (event, row)  # a replayed row is written again (see ingest)
+                    applied = applied or changed
+                    if changed:
                         self.stats.deltas_applied += 1
-                        applied = True
                     else:
                         self.stats.deltas_replayed += 1
-                    overlay[key] = (event, row)  # a replayed row is written again (see ingest)
                 if applied and delta.produced:
                     timed.append(delta)
+        await _all([await self._send_dead(letter) for letter in dead])
         for key, (event, row) in overlay.items():
             _enter(stream, event)
-            self.counters[key.encode()] = rows.dump(row)
+            _store(self.counters, key, rows.dump(row))
         for delta in timed:
             self.stats.counted(delta.ts / 1e6, delta.produced / 1e3)
         for key, (_, row) in overlay.items():
             unit, period = rows.split_key(key)
             self.listeners.notify(unit, period, rows.as_counters(row.values))
+
+    def _tally_one(
+        self, delta: UnitDelta, overlay: dict[str, tuple[EventT[bytes], rows.Row]]
+    ) -> list[tuple[str, rows.Row, bool]]:
+        """The rows ``delta`` makes, all or none: (key, row, whether the delta changed it)."""
+        by_period: dict[str, list[tuple[int, int]]] = {}
+        for period, index, amount in delta.changes:
+            by_period.setdefault(period, []).append((index, amount))
+        staged = []
+        for period, changes in by_period.items():
+            key = rows.row_key(delta.unit, period)
+            held = overlay.get(key)
+            row = held[1] if held else rows.load(_load(self.counters, key))
+            new = rows.applied(row, delta.sp, delta.seq, changes)
+            staged.append((key, row, False) if new is None else (key, new, True))
+        return staged
 
     # -- offsets -----------------------------------------------------------------------------
 
@@ -436,36 +579,70 @@ def _chunks(items: list[T]) -> Iterator[list[T]]:
         yield items[start : start + ITEMS_PER_MESSAGE]
 
 
+def _positions(events: list[EventT[bytes]]) -> list[Position]:
+    return [(e.message.topic, e.message.partition, e.message.offset) for e in events]
+
+
+def _dead(event: EventT[bytes], reason: str, detail: str) -> DeadLetter:
+    msg = event.message
+    return DeadLetter(
+        reason, detail, event.value, Source(msg.topic, msg.partition, msg.offset, msg.key)
+    )
+
+
+def _explain(exc: BaseException) -> str:
+    """``exc`` as a bounded line for a dead letter's detail (never for a log line: the message
+    of an exception can quote the record)."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` for the log. The message of a fault caused by a record is left
+    out (it can quote the record, and logs carry nothing personal); a transient fault's is
+    kept (it names the broker or the disk)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    message = str(exc) if is_transient(exc) else "(message withheld: it may quote a record)"
+    return f"Traceback (most recent call last):\n{frames}{type(exc).__name__}: {message}"
+
+
+def _load(table: Any, key: str) -> bytes | None:
+    try:
+        value: bytes | None = table.get(key.encode())
+    except Exception as exc:
+        raise StoreError(f"reading table {table.name}") from exc
+    return value
+
+
+def _store(table: Any, key: str, value: bytes) -> None:
+    try:
+        table[key.encode()] = value
+    except Exception as exc:
+        raise StoreError(f"writing table {table.name}") from exc
+
+
 @contextlib.contextmanager
-def _step(agent: str) -> Iterator[None]:
+def _step(agent: str, failed: FailedSteps, events: list[EventT[bytes]]) -> Iterator[None]:
     """Exit the process at once when a step fails.
 
     Faust restarts a crashed agent, and ``take_events`` acknowledges the crashed step's events
     on the way out, so their offsets would be committed unprocessed: counts lost without a
     trace. Exiting here commits nothing; the supervisor (systemd, compose, a test) starts the
     worker again and the step is replayed from the last commit, which the idempotent stages
-    make harmless."""
+    make harmless. The failure is written down first, for the crash-loop guard."""
     try:
         yield
-    except msgspec.DecodeError as error:
+    except Exception as exc:
+        failures = failed.failed(agent, _positions(events))
         log.critical(
-            "agent %s cannot read a message on its internal topic (%s): it was written by "
-            "another version of paywatch. Let that version finish reading the internal topics, "
-            "or start afresh with a new PAYWATCH_APP_ID and PAYWATCH_TOPIC_PREFIX and replay the "
-            "exports (README, Upgrading). Exiting (status %d) without committing.",
+            "agent %s failed in the middle of a step (%d time(s) in a row; after %d it is "
+            "replayed record by record); exiting (status %d) without committing it so that it "
+            "is replayed on restart\n%s",
             agent,
-            error,
-            EXIT_UNREADABLE,
-        )
-        logging.shutdown()
-        os._exit(EXIT_UNREADABLE)
-    except Exception:
-        log.critical(
-            "agent %s failed in the middle of a step; exiting (status %d) without committing "
-            "it so that it is replayed on restart",
-            agent,
+            failures,
+            failed.limit,
             EXIT_STEP_FAILED,
-            exc_info=True,
+            _traceback(exc),
         )
         logging.shutdown()
         os._exit(EXIT_STEP_FAILED)

@@ -41,14 +41,16 @@ def dump(row: Row) -> bytes:
     return _ENC.encode(row)
 
 
-def apply(row: Row, partition: int, seq: int, changes: list[tuple[int, int]]) -> bool:
-    """Add ``changes`` (field index, delta) unless this source position was applied already."""
+def applied(row: Row, partition: int, seq: int, changes: list[tuple[int, int]]) -> Row | None:
+    """``row`` with ``changes`` (field index, delta) added, as a new row; None when this source
+    position was applied already. ``row`` itself is never changed, so a change that fails half
+    way leaves nothing behind."""
     if row.marks.get(partition, -1) >= seq:
-        return False
+        return None
+    values = list(row.values)
     for index, delta in changes:
-        row.values[index] += delta
-    row.marks[partition] = seq
-    return True
+        values[index] += delta
+    return Row(values, {**row.marks, partition: seq})
 
 
 def as_counters(values: list[int]) -> Counters:

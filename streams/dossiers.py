@@ -91,29 +91,31 @@ def _money(fields: tuple[int, int, int, int], payment: Payment) -> list[tuple[in
     ]
 
 
-def apply_fact(dossier: Dossier, fact: Fact) -> Changes:
-    """Apply ``fact`` to ``dossier`` in place; return the counter changes per unit."""
+def apply_fact(dossier: Dossier, fact: Fact) -> tuple[Dossier, Changes]:
+    """The dossier with ``fact`` applied (a new one when it changes; ``dossier`` itself is never
+    changed) and the counter changes per unit."""
     changes: Changes = defaultdict(list)
     before = contribution(dossier)
     known = dossier.payments.get(fact.tx)
     if known is None:
         payment = Payment(fact.chain, fact.day, fact.ts, fact.online, fact.amount, fact.reversed)
-        dossier.payments[fact.tx] = payment
+        dossier = Dossier({**dossier.payments, fact.tx: payment})
         _add(changes, payment.chain, payment.day, _money(_PAID, payment))
         if payment.reversed:
             _add(changes, payment.chain, payment.day, _money(_REV, payment))
     elif fact.reversed and not known.reversed:
-        known.reversed = True
+        known = msgspec.structs.replace(known, reversed=True)
+        dossier = Dossier({**dossier.payments, fact.tx: known})
         _add(changes, known.chain, known.day, _money(_REV, known))
     else:
-        return {}
+        return dossier, {}
     after = contribution(dossier)
     if before != after:
         if before is not None:
             _add(changes, before[0], before[1], [(_DOSSIERS, -1), (_DOSSIERS_ONLINE, -before[2])])
         if after is not None:
             _add(changes, after[0], after[1], [(_DOSSIERS, 1), (_DOSSIERS_ONLINE, after[2])])
-    return changes
+    return dossier, changes
 
 
 def merged(changes: list[tuple[str, int, int]]) -> tuple[tuple[str, int, int], ...]:

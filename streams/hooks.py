@@ -19,12 +19,14 @@ class Stats:
     """Simple counts since this process started (not persisted; for metrics)."""
 
     events: int = 0  # raw records read from `payments` (and rerouted ones)
-    duplicates: int = 0
+    duplicates: int = 0  # the same event sent again by its source
+    replayed: int = 0  # the same record read again after a restart (not a duplicate)
     facts: int = 0  # counted payments / reversals forwarded to the dossier stage
     deltas_applied: int = 0
     deltas_replayed: int = 0  # deltas dropped by the idempotence marks
     out_of_order: int = 0  # unit-delta messages dropped to be read again in order (rebalances)
     dead_letters: Counter[str] = field(default_factory=Counter)  # by reason
+    quarantined: Counter[str] = field(default_factory=Counter)  # by agent (crash-loop guard)
     #: (event time, Kafka record time, counted at), epoch seconds, for the delay histograms;
     #: bounded, drained by the metrics side every second.
     delays: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=100_000))
@@ -37,11 +39,13 @@ class Stats:
         return {
             "events": self.events,
             "duplicates": self.duplicates,
+            "replayed": self.replayed,
             "facts": self.facts,
             "deltas_applied": self.deltas_applied,
             "deltas_replayed": self.deltas_replayed,
             "out_of_order": self.out_of_order,
             "dead_letters": dict(self.dead_letters),
+            "quarantined": dict(self.quarantined),
         }
 
 

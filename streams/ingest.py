@@ -43,6 +43,9 @@ class TxRecord(msgspec.Struct, array_like=True):
     partition: int = -1  # the partition whose store holds this record
     reversed_by: str | None = None
     waiting: list[Waiting] = []
+    #: Where the accepted event was read (its payments partition and offset): the same event
+    #: read again is a replay after a restart, not a duplicate sent by the portal.
+    origin: tuple[int, int] | None = None
 
 
 _ENC = msgspec.msgpack.Encoder()
@@ -62,7 +65,7 @@ def dump(record: TxRecord) -> bytes:
 class DeadLetter:
     reason: str
     detail: str
-    raw: bytes
+    raw: bytes | None  # None: the record had no value
     source: Source
 
 
@@ -73,7 +76,8 @@ class Outcome:
     claims: list[Claim] = field(default_factory=list)
     reroutes: list[tuple[int, Reroute]] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
-    duplicate: bool = False
+    duplicate: bool = False  # the same event again, sent twice by its source
+    replayed: bool = False  # the same record read again (a replay after a restart)
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -93,7 +97,7 @@ class Ingest:
         self.partitions = partitions
 
     def route(
-        self, raw: bytes, source: Source, partition: int
+        self, raw: bytes | None, source: Source, partition: int
     ) -> tuple[PaymentEvent | None, Outcome | None]:
         """Decode; dead-letter a bad record; reroute one read from a partition (``partition``)
         other than the one its transaction id hashes to, where its record lives."""
@@ -103,6 +107,7 @@ class Ingest:
             return None, Outcome(dead=[DeadLetter(exc.reason, str(exc), raw, source)])
         home = partition_for(event.transaction_id, self.partitions)
         if home != partition:
+            assert raw is not None  # it decoded
             return None, Outcome(reroutes=[(home, Reroute(raw, source))])
         return event, None
 
@@ -122,6 +127,8 @@ class Ingest:
         fp = fingerprint(event)
         if current is not None and current.fp is not None:
             if current.fp == fp:
+                if current.origin == (source.partition, source.offset):
+                    return Outcome(replayed=True)
                 return Outcome(duplicate=True)
             detail = f"transaction {event.transaction_id!r} seen before with another payload"
             return Outcome(dead=[DeadLetter("conflict", detail, raw, source)])
@@ -137,6 +144,7 @@ class Ingest:
             amount=event.amount,
             seen=day.toordinal(),
             partition=partition,
+            origin=(source.partition, source.offset),
         )
         out = Outcome(record=record)
         for early in waiting:

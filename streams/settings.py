@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(1000, ge=1, le=100_000, description="events per stream step")
     batch_within: float = Field(0.05, gt=0, le=10, description="seconds to fill a step")
     standby_replicas: int = Field(1, ge=0, le=3)
+    crash_loop_limit: int = Field(
+        3, ge=1, le=100, description="failures in a row before a step is replayed record by record"
+    )
     log_level: str = Field("warning", pattern=r"^(debug|info|warning|error)$")
 
     @field_validator("broker")

@@ -41,8 +41,9 @@ def run(records: list[tuple[bytes | None, bytes]], replay: bool = False) -> rows
     state: dict[str, dossiers.Dossier] = {}
     deltas: list[UnitDelta] = []
     for offset, fact in enumerate(facts * (2 if replay else 1)):
-        d = state.setdefault(fact.dossier, dossiers.Dossier({}))
-        for unit, items in dossiers.apply_fact(d, fact).items():
+        d, changes = dossiers.apply_fact(state.get(fact.dossier, dossiers.Dossier({})), fact)
+        state[fact.dossier] = d
+        for unit, items in changes.items():
             seq = position(offset // 3, offset % 3)  # facts as if sent three to a message
             deltas.append(UnitDelta(unit, 0, seq, dossiers.merged(items)))
     table: dict[str, rows.Row] = {}
@@ -51,8 +52,10 @@ def run(records: list[tuple[bytes | None, bytes]], replay: bool = False) -> rows
         for period, index, amount in delta.changes:
             by_period.setdefault(period, []).append((index, amount))
         for period, changes in by_period.items():
-            row = table.setdefault(rows.row_key(delta.unit, period), rows.empty())
-            rows.apply(row, delta.sp, delta.seq, changes)
+            key = rows.row_key(delta.unit, period)
+            new = rows.applied(table.get(key, rows.empty()), delta.sp, delta.seq, changes)
+            if new is not None:
+                table[key] = new
     return {rows.split_key(k): rows.as_dict(r.values) for k, r in table.items() if any(r.values)}
 
 

@@ -1,0 +1,58 @@
+"""The crash-loop guard's record of failed steps, and which faults are a record's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError, RequestTimedOutError
+
+from streams.quarantine import FailedSteps, StoreError, is_transient
+
+A = [("payments", 0, 10), ("payments", 0, 11)]
+B = [("payments", 0, 11), ("payments", 1, 5)]  # the same step read again in another batch
+C = [("payments", 3, 99)]
+
+
+def test_faults_outside_a_record_are_transient() -> None:
+    for exc in (StoreError("disk"), KafkaConnectionError(), RequestTimedOutError(), OSError()):
+        assert is_transient(exc), exc
+    for exc in (MessageSizeTooLargeError(), ValueError(), RecursionError(), KeyError()):
+        assert not is_transient(exc), exc
+
+
+def test_a_step_is_suspect_after_the_limit_of_failures_in_a_row(tmp_path: Path) -> None:
+    path = tmp_path / "failed-steps.json"
+    steps = FailedSteps(path, limit=3)
+    assert steps.failed("ingest", A) == 1
+    assert steps.failed("ingest", B) == 2
+    assert not steps.suspect("ingest", B)
+    assert steps.failed("ingest", B) == 3
+    # a new process reads what the old one wrote
+    again = FailedSteps(path, limit=3)
+    assert again.suspect("ingest", A)
+    assert not again.suspect("ingest", C)
+    assert not again.suspect("tally", A)
+    assert again.failures("ingest") == 3
+
+
+def test_another_step_starts_the_count_again(tmp_path: Path) -> None:
+    steps = FailedSteps(tmp_path / "f.json", limit=2)
+    steps.failed("dossier", A)
+    assert steps.failed("dossier", C) == 1
+
+
+def test_a_passed_step_is_forgotten(tmp_path: Path) -> None:
+    path = tmp_path / "f.json"
+    steps = FailedSteps(path, limit=1)
+    steps.failed("tally", A)
+    steps.passed("tally", C)  # another step: the failed one still waits
+    assert FailedSteps(path, limit=1).suspect("tally", A)
+    steps.passed("tally", B)
+    assert not steps.watching("tally")
+    assert not FailedSteps(path, limit=1).watching("tally")
+
+
+def test_an_unreadable_record_of_failures_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "f.json"
+    path.write_text("{not json")
+    assert not FailedSteps(path, limit=1).watching("ingest")

@@ -17,7 +17,9 @@ from sinks.redis_view import SinkObserver
 
 __all__ = ["OUTCOMES", "PipelineMetrics"]
 
-OUTCOMES: Final = ("counted", "duplicate", "dead_letter")
+OUTCOMES: Final = ("counted", "duplicate", "replayed", "dead_letter")
+#: The agents (stages) of the pipeline, as metric label values.
+STAGES: Final = ("ingest", "dossier", "tally")
 
 #: Event time -> counted: seconds for live traffic up to weeks for late events and replays.
 EVENT_DELAY_BUCKETS: Final = (
@@ -37,7 +39,8 @@ class PipelineMetrics(SinkObserver):
         self.registry = registry
         self.events = Counter(
             "paywatch_events",
-            "Payment records processed, by outcome (counted, duplicate, dead_letter).",
+            "Payment records processed, by outcome (counted; duplicate: sent again by the portal; "
+            "replayed: read again after a restart; dead_letter).",
             ["outcome"],
             registry=registry,
         )
@@ -49,6 +52,23 @@ class PipelineMetrics(SinkObserver):
             ["reason"],
             registry=registry,
         )
+        self.quarantined = Counter(
+            "paywatch_quarantined_records",
+            "Records the crash-loop guard sent to the dead letters because their step, replayed "
+            "one record at a time, failed on them alone; by stage.",
+            ["stage"],
+            registry=registry,
+        )
+        self.step_failures = Gauge(
+            "paywatch_step_failures_in_a_row",
+            "How many times in a row the last failed step of a stage failed before this worker "
+            "started (0: none waiting to be replayed); by stage.",
+            ["stage"],
+            registry=registry,
+        )
+        for stage in STAGES:
+            self.quarantined.labels(stage)
+            self.step_failures.labels(stage)
         self.event_time_delay = Histogram(
             "paywatch_event_time_delay_seconds",
             "Delay from a payment's event time to the moment it was counted.",

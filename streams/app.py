@@ -173,7 +173,8 @@ class Pipeline:
         self, agent: str, stream: StreamT[bytes], events: list[EventT[bytes]], step: Step
     ) -> None:
         log.error(
-            "agent %s: a step failed %d times in a row; replaying its %d records one at a time",
+            "agent %s: steps over these records failed %d times; replaying its %d records one "
+            "at a time",
             agent,
             self.failed_steps.failures(agent),
             len(events),
@@ -635,9 +636,9 @@ def _step(agent: str, failed: FailedSteps, events: list[EventT[bytes]]) -> Itera
     except Exception as exc:
         failures = failed.failed(agent, _positions(events))
         log.critical(
-            "agent %s failed in the middle of a step (%d time(s) in a row; after %d it is "
-            "replayed record by record); exiting (status %d) without committing it so that it "
-            "is replayed on restart\n%s",
+            "agent %s failed in the middle of a step (failure %d of its unfinished records; at "
+            "%d they are replayed one at a time); exiting (status %d) without committing it so "
+            "that it is replayed on restart\n%s",
             agent,
             failures,
             failed.limit,

@@ -24,6 +24,7 @@ from models.kpi import Counters
 from models.periods import VN_TZ, period_kind
 from models.targets import Targets
 from sinks.metrics import PipelineMetrics, install
+from sinks.pipeline_metrics import STAGES
 from sinks.redis_view import RedisView
 from sinks.units import UnitDirectory
 from streams import counters as rows
@@ -173,9 +174,15 @@ class Observers:
         stats = self.pipeline.stats
         self._move("counted", stats.facts)
         self._move("duplicate", stats.duplicates)
+        self._move("replayed", stats.replayed)
         self._move("dead_letter", sum(stats.dead_letters.values()))
         for reason, count in stats.dead_letters.items():
             self._move_to(self.metrics.dead_letters.labels(reason), f"dl:{reason}", count)
+        for stage, count in stats.quarantined.items():
+            self._move_to(self.metrics.quarantined.labels(stage), f"q:{stage}", count)
+        for stage in STAGES:
+            failures = self.pipeline.failed_steps.failures(stage)
+            self.metrics.step_failures.labels(stage).set(failures)
         while stats.delays:
             event_time, record_time, accepted = stats.delays.popleft()
             self.metrics.event_time_delay.observe(max(0.0, accepted - event_time))

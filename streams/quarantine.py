@@ -8,9 +8,9 @@ step: the worker exits (status 70), its supervisor starts it again and the step 
 The guard catches what the per-record isolation cannot: a step that fails as a whole, again and
 again, because of something one of its records does. Before a worker exits on a failed step it
 writes the step down (:class:`FailedSteps`: the agent, the source positions of the step's
-records, how many times in a row). Once the same step has failed ``limit`` times in a row, the
-next run replays those records one at a time, so that only the culprit goes to the dead letters
-(reason ``quarantined``). A transient fault still ends a one-record step, so the guard never
+records, and how many steps failed before all of those records got through). Once that count
+reaches ``limit``, a step over any of those records replays them one at a time, so that only
+the culprit goes to the dead letters (reason ``quarantined``). A transient fault still ends a one-record step, so the guard never
 dead-letters a good record because the broker was away.
 """
 
@@ -93,29 +93,40 @@ class FailedSteps:
         return agent in self._steps
 
     def failures(self, agent: str) -> int:
-        """How many times in a row ``agent``'s last failed step failed."""
+        """How many of ``agent``'s steps failed since its failed records last got through."""
         return self._steps.get(agent, (set(), 0))[1]
 
     def failed(self, agent: str, positions: Iterable[Position]) -> int:
-        """Write down that ``agent``'s step over ``positions`` failed; return how many times in
-        a row it has (a step that shares a record with the last failed one is the same step)."""
-        here = set(positions)
+        """Write down that ``agent``'s step over ``positions`` failed; return how many of its
+        steps have failed since all the records of its failed steps last got through.
+
+        Batches differ from run to run, so "the same step" is any step over records that
+        failed before and have not got through since: their positions are kept (a union) until
+        a step over them succeeds."""
         before, failures = self._steps.get(agent, (set(), 0))
-        failures = failures + 1 if before & here else 1
-        self._steps[agent] = (here, failures)
+        self._steps[agent] = (before | set(positions), failures + 1)
         self._save()
-        return failures
+        return failures + 1
 
     def suspect(self, agent: str, positions: Iterable[Position]) -> bool:
-        """True when a step over ``positions`` replays one that failed ``limit`` times."""
+        """True when a step over ``positions`` holds a record of a failed step and the failures
+        have reached ``limit``."""
         entry = self._steps.get(agent)
         if entry is None or entry[1] < self.limit:
             return False
         return not entry[0].isdisjoint(positions)
 
     def passed(self, agent: str, positions: Iterable[Position]) -> None:
-        """A step over ``positions`` succeeded: forget the failed step it replayed."""
+        """A step over ``positions`` succeeded: those records got through. Once every record
+        of the failed steps has, the failures are forgotten."""
         entry = self._steps.get(agent)
-        if entry is not None and not entry[0].isdisjoint(positions):
+        if entry is None:
+            return
+        left = entry[0].difference(positions)
+        if len(left) == len(entry[0]):
+            return
+        if left:
+            self._steps[agent] = (left, entry[1])
+        else:
             del self._steps[agent]
-            self._save()
+        self._save()

@@ -48,21 +48,32 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 class Worker:
     """One `paywatch worker` subprocess with its own data dir and web port; ``supervised``
-    runs it under deploy/local/supervise.sh, as `make up` does (started again after exit 70)."""
+    runs it under deploy/local/supervise.sh, as `make up` does (started again after exit 70).
+    ``command`` replaces `paywatch worker` (a test-only worker script), ``env`` adds variables."""
 
-    def __init__(self, settings: Settings, log: Path, supervised: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        log: Path,
+        supervised: bool = False,
+        command: Sequence[str] = (PAYWATCH, "worker"),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.settings = settings
         self.log = log
         self.supervised = supervised
+        self.command = list(command)
+        self.env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Worker:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         out = self.log.open("ab")
-        command = [PAYWATCH, "worker"]
+        command = self.command
         if self.supervised:
             command = ["bash", SUPERVISE, *command]
-        self.proc = subprocess.Popen(command, env=worker_env(self.settings), stdout=out, stderr=out)
+        env = worker_env(self.settings, **self.env)
+        self.proc = subprocess.Popen(command, env=env, stdout=out, stderr=out)
         return self
 
     def kill(self) -> None:

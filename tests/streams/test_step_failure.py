@@ -41,14 +41,14 @@ def test_failed_step_exits_without_going_on(tmp_path: Path) -> None:
     done = _step_running('raise ValueError("payer Nguyen Van A")', ledger)
     assert done.returncode == EXIT_STEP_FAILED == 70
     assert "still running" not in done.stdout
-    assert "agent tally failed in the middle of a step (1 time(s) in a row" in done.stderr
+    assert "agent tally failed in the middle of a step (failure 1 of" in done.stderr
     assert "ValueError: (message withheld" in done.stderr
     assert "Nguyen" not in done.stderr  # a record's fault may quote it: not in the log
     assert json.loads(ledger.read_text()) == {
         "tally": {"positions": [["unit-deltas", 2, 41]], "failures": 1}
     }
     again = _step_running('raise ValueError("payer Nguyen Van A")', ledger)
-    assert "(2 time(s) in a row" in again.stderr
+    assert "(failure 2 of" in again.stderr
     assert json.loads(ledger.read_text())["tally"]["failures"] == 2
 
 

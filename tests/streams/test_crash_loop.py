@@ -1,0 +1,82 @@
+"""The crash-loop guard on the real broker: a record that makes its whole ingest step fail (a
+test-only fault, see poisoned_worker.py) ends the worker with status 70 again and again, until
+the guard replays the step record by record; then only that record is dead-lettered
+(`quarantined`) and every other one is counted exactly."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from recount import recount
+from stream_harness import (
+    Worker,
+    create_topics,
+    diff,
+    produce,
+    read_dead_letters,
+    wait_for_counters,
+)
+
+from models.registry import Registry
+from streams.simulator import SimConfig, generate
+
+SCRIPT = str(Path(__file__).with_name("poisoned_worker.py"))
+LIMIT = 2
+
+
+@pytest.mark.timeout(600)
+def test_a_step_that_keeps_failing_is_replayed_record_by_record(
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    registry = Registry.load({"17"})
+    config = SimConfig(count=2000, seed=11, start=date(2022, 1, 1), end=date(2022, 1, 31))
+    records = [(r.key, r.value) for r in generate(config, registry)]
+    poison_at = 700
+    key, value = records[poison_at]
+    doc = json.loads(value)
+    doc["procedure_code"] = "POISON-1"  # still a valid event; only the test fault minds it
+    records[poison_at] = (key, json.dumps(doc).encode())
+    kept = [i for i in range(len(records)) if i != poison_at]
+    expected = recount([records[i][1] for i in kept], registry)
+
+    settings = settings_factory(crash_loop_limit=LIMIT, standby_replicas=0)
+    create_topics(settings)
+    positions = produce(kafka_bootstrap, settings.topic("payments"), records)
+    log = tmp_path / "worker.log"
+    worker = Worker(
+        settings,
+        log,
+        supervised=True,
+        command=[sys.executable, SCRIPT],
+        env={"PAYWATCH_TEST_POISON": "POISON-1", "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    worker.start()
+    try:
+        got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 420)
+        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        deadline = time.monotonic() + 60
+        quarantined: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not quarantined:
+            letters = read_dead_letters(kafka_bootstrap, settings.topic("payments-dlq"))
+            quarantined = [d for d in letters if d["reason"] == "quarantined"]
+            time.sleep(1)
+        assert [(d["partition"], d["offset"]) for d in quarantined] == [positions[poison_at]]
+        assert quarantined[0]["topic"] == settings.topic("payments")
+        assert "ingest step: RuntimeError" in quarantined[0]["detail"]
+        others = {(d["partition"], d["offset"]) for d in letters if d["reason"] != "quarantined"}
+        want = {positions[kept[i]] for i, _ in expected.dead_letters}
+        assert others == want
+        text = log.read_text()
+        assert text.count("agent ingest failed in the middle of a step") == LIMIT
+        assert "replaying its" in text and "records one at a time" in text
+        assert worker.alive  # the supervisor runs the worker that got past it
+        assert not (settings.data_dir / "failed-steps.json").read_text().strip("{} \n")
+    finally:
+        worker.stop()

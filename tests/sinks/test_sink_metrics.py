@@ -95,6 +95,7 @@ def test_names_labels_and_promtool(served: tuple[str, CollectorRegistry]) -> Non
         "paywatch_produce_delay_seconds", "paywatch_consumer_lag_messages", "paywatch_rebalances",
         "paywatch_assigned_partitions", "paywatch_sink_errors", "paywatch_sink_pending_updates",
         "paywatch_sink_lag_seconds", "paywatch_sink_flush_duration_seconds", "paywatch_sink_writes",
+        "paywatch_quarantined_records", "paywatch_step_failures_in_a_row",
     }  # fmt: skip
     assert names == expected
     for family in text_string_to_metric_families(text):

@@ -106,8 +106,41 @@ def _check_field(name: str, value: Any) -> EventError | None:
     return None
 
 
+#: Deeper nesting is malformed whatever the parser's own limit (which, in msgspec, depends on
+#: how deep the caller's stack already is, so it would not judge a record the same way twice).
+MAX_DEPTH: Final = 64
+
+
+def _too_deep(raw: bytes) -> bool:
+    """True when arrays or objects in ``raw`` nest more than :data:`MAX_DEPTH` levels (strings,
+    with their escapes, are skipped)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
 def diagnose(raw: bytes, exc: Exception | None = None) -> EventError:
     """The :class:`EventError` that explains why ``raw`` is not a valid event."""
+    if _too_deep(raw):
+        return _malformed(raw, ValueError(f"arrays or objects nested over {MAX_DEPTH} levels"))
     try:
         doc = msgspec.json.decode(raw)
     except msgspec.DecodeError as decode_exc:

@@ -26,6 +26,7 @@ __all__ = [
     "MAX_AMOUNT",
     "MAX_EVENT_BYTES",
     "MAX_ID_LENGTH",
+    "MAX_WAITING_REVERSALS",
     "SCHEMA_VERSION",
     "Channel",
     "EventError",
@@ -46,6 +47,11 @@ LATEST_YEAR: Final = 2099
 #: one record from making any message the pipeline sends (a reroute, a claim, a dead letter)
 #: larger than the broker accepts.
 MAX_EVENT_BYTES: Final = 64 * 1024
+#: How many reversals may wait for one transaction id that has not arrived yet (a payment is
+#: reversed once; more than this waiting for it is not data the portal sends). Each keeps its
+#: payload for a later dead letter, so the bound keeps the record that holds them under the
+#: broker's message limit.
+MAX_WAITING_REVERSALS: Final = 8
 
 #: Every value ``EventError.reason`` can take (a bounded set: safe as a metric label).
 EVENT_ERROR_REASONS: Final[frozenset[str]] = frozenset(

@@ -1,44 +1,47 @@
 """The paywatch Faust app: one app object, its topics, tables and three agents.
 
-Data flow (see .notes/readme-streams.md):
+Data flow:
 
     payments ─┐                      (key = transaction id)
     payments-by-tx ─┴─► ingest ──► payments-by-dossier ──► dossier ──► unit-deltas ──► tally
               ▲          │  │        (key = dossier code)             (key = unit code)
               └─claims───┘  └─► payments-dlq
 
-Every agent works in steps of up to ``settings.batch_size`` events. A step computes its
-outputs from the table state, sends them and waits for the broker's acks, and only then writes
-its table changes. So stored state never runs ahead of the outputs it implies: a crash replays
-a step, and a replayed step re-sends identical messages that the next stage recognises
-(ingest by transaction id, dossier by transaction id, tally by per-row source offset marks).
+Every agent works in steps of up to ``settings.batch_size`` events. A step reads its state
+through its agent's :class:`~streams.checkpoint.Checkpoint`, computes and sends its outputs,
+and leaves its changed rows and its events with the checkpoint, which makes them durable in a
+fixed order (outputs acknowledged, then each changed row written once, then the events
+released for Faust's commit; see :mod:`streams.checkpoint`). A crash replays the events since
+the last checkpoint, and a replayed step re-sends identical messages that the next stage
+recognises (ingest by transaction id, dossier by transaction id, tally by per-row source
+offset marks).
+
+Whatever one record makes a step raise sends that record to the dead letters; a fault outside
+any record ends the process (see :func:`_step` and :mod:`streams.quarantine`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
 import traceback
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import Any, TypeVar
 
 import faust
 import msgspec
-from aiokafka import TopicPartition as KafkaTP
-from faust.streams import _current_event as _CURRENT_EVENT
 from faust.types import EventT, StreamT
 
 from models.registry import Registry
 from streams import counters as rows
-from streams import dossiers, ingest
+from streams import dossiers, ingest, seam
+from streams.checkpoint import Checkpoint, dump_bounded
 from streams.deadletter import dead_letter_key, encode_dead_letter
 from streams.hooks import Listeners, Stats
 from streams.ingest import DeadLetter, Ingest, Outcome, TxRecord
 from streams.membership import group_options
-from streams.quarantine import FailedSteps, Position, StoreError, is_transient
+from streams.quarantine import FailedSteps, Position, is_transient
 from streams.settings import Settings
 from streams.wire import (
     BY_TX,
@@ -46,11 +49,11 @@ from streams.wire import (
     UNIT_DELTAS,
     Claim,
     Fact,
-    Source,
     UnitDelta,
     encode,
     position,
 )
+from streams.wire import source as wire_source
 
 log = logging.getLogger(__name__)
 
@@ -71,19 +74,22 @@ ROCKSDB: dict[str, Any] = {
     "block_cache_size": 8 * 2**20,
     "block_cache_compressed_size": 2 * 2**20,
 }
+#: Payments in one dossier above which each new one checks the dossier's row still fits in a
+#: changelog message (about 6,000 payments would not; a real dossier has a few).
+LARGE_DOSSIER = 1000
 #: Facts or unit deltas per message on the internal topics (see :func:`_chunks`).
 ITEMS_PER_MESSAGE = 500
 T = TypeVar("T")
-#: One step of an agent: its stream and the events of the step.
-Step = Callable[[StreamT[bytes], list[EventT[bytes]]], Awaitable[None]]
 RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
 BYTES: dict[str, Any] = {"key_type": bytes, "value_type": bytes, **RAW}
+Events = list[EventT[bytes]]
 
 
 class Pipeline:
     """The app and everything declared on it, built from settings."""
 
     def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
+        seam.check_version()
         self.settings = settings
         self.registry = registry or Registry.load(settings.province_codes)
         self.logic = Ingest(self.registry, settings.partitions)
@@ -94,6 +100,7 @@ class Pipeline:
         )
         self._horizon: dict[int, int] = {}
         self._purged: dict[int, int] = {}
+        self._purge_due: dict[int, tuple[int, EventT[bytes]]] = {}
         n = settings.partitions
         self.app = app = faust.App(
             settings.app_id,
@@ -125,16 +132,35 @@ class Pipeline:
             app.Table(name, partitions=n, key_type=bytes, value_type=bytes, options=ROCKSDB)
             for name in TABLES
         )
+        every, most = settings.checkpoint_interval_s, settings.checkpoint_events
+        self.ingest_ck: Checkpoint[TxRecord] = Checkpoint(
+            self.txns, ingest.dump, every, most, after=self._purge
+        )
+        self.dossier_ck: Checkpoint[dossiers.Dossier] = Checkpoint(
+            self.dossiers, dossiers.dump, every, most
+        )
+        self.tally_ck: Checkpoint[rows.Row] = Checkpoint(self.counters, rows.dump, every, most)
+        self.checkpoints: dict[str, Checkpoint[Any]] = {
+            "ingest": self.ingest_ck,
+            "dossier": self.dossier_ck,
+            "tally": self.tally_ck,
+        }
         self._next_offset: dict[Any, int] = {}
-        self._install_seek(app.consumer, {settings.topic(t) for t in TOPICS})
+        seam.wrap_rebalance_seek(
+            app.consumer,
+            {topic(t) for t in TOPICS},
+            self._next_offset.__setitem__,
+            watched={self.unit_deltas.get_topic_name(), self.by_tx.get_topic_name()},
+        )
         app.agent(self.source, name="ingest")(self._ingest)
         app.agent(self.by_dossier, name="dossier")(self._dossier)
         app.agent(self.unit_deltas, name="tally")(self._tally)
+        app.timer(max(0.05, every / 4))(self._checkpoint_due)
         self._add_views()
 
     # -- agents ------------------------------------------------------------------------------
 
-    async def _steps(self, stream: StreamT[bytes]) -> AsyncIterator[list[EventT[bytes]]]:
+    async def _steps(self, stream: StreamT[bytes]) -> AsyncIterator[Events]:
         within = self.settings.batch_within
         take = stream.take_events  # type: ignore[attr-defined]  # missing from StreamT
         async for events in take(self.settings.batch_size, within=within):
@@ -142,36 +168,56 @@ class Pipeline:
 
     async def _ingest(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for events in self._steps(stream):
-            await self._run("ingest", stream, events, self._ingest_step)
+            await self._run("ingest", events)
             yield None
 
     async def _dossier(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for events in self._steps(stream):
-            await self._run("dossier", stream, events, self._dossier_step)
+            await self._run("dossier", events)
             yield None
 
     async def _tally(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for events in self._steps(stream):
-            await self._run("tally", stream, events, self._tally_step)
+            await self._run("tally", events)
             yield None
 
-    async def _run(
-        self, agent: str, stream: StreamT[bytes], events: list[EventT[bytes]], step: Step
-    ) -> None:
-        """One step of ``agent``: as a whole, or record by record when it replays a step that
-        failed ``crash_loop_limit`` times in a row (see :mod:`streams.quarantine`)."""
-        watched = self.failed_steps.watching(agent)
-        if watched and self.failed_steps.suspect(agent, _positions(events)):
-            await self._quarantine(agent, stream, events, step)
+    async def _step_of(self, agent: str, events: Events) -> None:
+        if agent == "ingest":
+            await self._ingest_step(events)
+        elif agent == "dossier":
+            await self._dossier_step(events)
         else:
-            with _step(agent, self.failed_steps, events):
-                await step(stream, events)
-        if watched:
-            self.failed_steps.passed(agent, _positions(events))
+            await self._tally_step(events)
 
-    async def _quarantine(
-        self, agent: str, stream: StreamT[bytes], events: list[EventT[bytes]], step: Step
-    ) -> None:
+    async def _run(self, agent: str, events: Events) -> None:
+        """One step of ``agent`` and, when due, its checkpoint; record by record when the step
+        replays records whose steps failed ``crash_loop_limit`` times (see
+        :mod:`streams.quarantine`)."""
+        ck = self.checkpoints[agent]
+        async with ck.lock:
+            watched = self.failed_steps.watching(agent)
+            if watched and self.failed_steps.suspect(agent, _positions(events)):
+                await self._quarantine(agent, events)
+            else:
+                with _step(agent, self.failed_steps, events, ck):
+                    await self._step_of(agent, events)
+                    if ck.due:
+                        await ck.run()
+            if watched:
+                self.failed_steps.passed(agent, _positions(events))
+
+    async def _checkpoint_due(self) -> None:
+        """The checkpoint of every agent whose interval has passed (a quiet stream's last
+        events are released within about ``checkpoint_interval_s``)."""
+        for agent, ck in self.checkpoints.items():
+            if ck.due:
+                async with ck.lock:
+                    with _step(agent, self.failed_steps, [], ck):
+                        if ck.due:
+                            await ck.run()
+
+    async def _quarantine(self, agent: str, events: Events) -> None:
+        ck = self.checkpoints[agent]
         log.error(
             "agent %s: steps over these records failed %d times; replaying its %d records one "
             "at a time",
@@ -179,97 +225,48 @@ class Pipeline:
             self.failed_steps.failures(agent),
             len(events),
         )
+        with _step(agent, self.failed_steps, events, ck):
+            await ck.run()  # what earlier steps left: the records below then stand alone
+        failed: list[tuple[EventT[bytes], Exception]] = []
         for event in events:
-            with _step(agent, self.failed_steps, [event]):
+            with _step(agent, self.failed_steps, [event], ck):
                 try:
-                    await step(stream, [event])
+                    await self._step_of(agent, [event])
+                    await ck.run()
                 except Exception as exc:
                     if is_transient(exc):
                         raise
-                    msg = event.message
-                    log.error(
-                        "agent %s: the record at %s[%d]@%d fails its step alone (%s); "
-                        "sent to the dead letters as quarantined",
-                        agent,
-                        msg.topic,
-                        msg.partition,
-                        msg.offset,
-                        type(exc).__name__,
-                    )
-                    self.stats.quarantined[agent] += 1
-                    dead = _dead(event, "quarantined", f"{agent} step: {_explain(exc)}")
-                    await _all([await self._send_dead(dead)])
+                    ck.abandon()  # the record changes nothing; it stays held
+                    failed.append((event, exc))
+        with _step(agent, self.failed_steps, events, ck):
+            if len(failed) == len(events) > 1:
+                # Not one record's doing: the code fails on every record. Dead-lettering them
+                # all would empty the counts; stop instead (the step is replayed on restart).
+                raise failed[0][1]
+            for event, error in failed:
+                self._quarantined(agent, ck, event, error)
+                detail = f"{agent} step: {_explain(error)}"
+                ck.sent([await self._send_dead(_dead(event, "quarantined", detail))])
+            await ck.run()
+
+    def _quarantined(
+        self, agent: str, ck: Checkpoint[Any], event: EventT[bytes], exc: Exception
+    ) -> None:
+        msg = event.message
+        log.error(
+            "agent %s: the record at %s[%d]@%d fails its step alone (%s); "
+            "sent to the dead letters as quarantined",
+            agent,
+            msg.topic,
+            msg.partition,
+            msg.offset,
+            type(exc).__name__,
+        )
+        self.stats.quarantined[agent] += 1
 
     async def _send_dead(self, dead: DeadLetter) -> Awaitable[Any]:
         self.stats.dead_letters[dead.reason] += 1
         return await self.dlq.send(key=dead_letter_key(dead), value=encode_dead_letter(dead))
-
-    async def _ingest_step(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
-        overlay: dict[str, tuple[EventT[bytes], TxRecord]] = {}
-        out = Outcome()
-        for event in events:
-            _enter(stream, event)
-            try:
-                outcome, key = self._ingest_one(event, overlay)
-            except Exception as exc:
-                if is_transient(exc):
-                    raise
-                out.dead.append(self._failed(event, "ingest", exc))
-                continue
-            if key is not None:
-                # An unchanged record is written again: after a crash the local store can be
-                # ahead of the changelog, and the replayed step must bring the changelog level.
-                record = outcome.record
-                if record is None:
-                    record = self._record(key, overlay)
-                if record is not None:
-                    overlay[key] = (event, record)
-            self._collect(outcome, out)
-        await self._send_outcome(out)
-        for key, (event, record) in overlay.items():
-            _enter(stream, event)
-            _store(self.txns, key, ingest.dump(record))
-        self._maybe_purge(stream, events)
-
-    def _ingest_one(
-        self, event: EventT[bytes], overlay: dict[str, tuple[EventT[bytes], TxRecord]]
-    ) -> tuple[Outcome, str | None]:
-        msg = event.message
-        partition = msg.partition
-        raw: bytes | None = event.value
-        source = Source(msg.topic, partition, msg.offset, msg.key)
-        if msg.topic != self.payments_name:
-            envelope = BY_TX.decode(raw or b"")
-            if isinstance(envelope, Claim):
-                current = self._record(envelope.target, overlay)
-                if current is not None:  # on_claim changes it in place
-                    current = msgspec.structs.replace(current)
-                return self.logic.on_claim(envelope, current, partition), envelope.target
-            raw, source = envelope.raw, envelope.source
-        else:
-            self.stats.events += 1
-        decoded, early = self.logic.route(raw, source, partition)
-        if early is not None:
-            return early, None
-        assert decoded is not None and raw is not None
-        key = decoded.transaction_id
-        current = self._record(key, overlay)
-        outcome = self.logic.on_event(decoded, raw, source, current, partition)
-        if msg.topic == self.payments_name:  # its record time is the payment's own
-            produced = round(msg.timestamp * 1000)  # Faust gives seconds; the wire carries ms
-            outcome.facts = [msgspec.structs.replace(f, produced=produced) for f in outcome.facts]
-        if outcome.record is not None:
-            seen = outcome.record.seen
-            self._horizon[partition] = max(self._horizon.get(partition, seen), seen)
-        return outcome, key
-
-    def _record(
-        self, key: str, overlay: dict[str, tuple[EventT[bytes], TxRecord]]
-    ) -> TxRecord | None:
-        held = overlay.get(key)
-        if held is not None:
-            return held[1]
-        return ingest.load(_load(self.txns, key))
 
     def _failed(self, event: EventT[bytes], stage: str, exc: Exception) -> DeadLetter:
         """The dead letter of a record that made ``stage`` raise ``exc``."""
@@ -286,6 +283,73 @@ class Pipeline:
             return _dead(event, "unreadable", f"{stage} stage cannot decode it: {_explain(exc)}")
         return _dead(event, "internal_error", f"{stage} stage: {_explain(exc)}")
 
+    def _failed_item(
+        self, event: EventT[bytes], index: int, raw: bytes, stage: str, exc: Exception
+    ) -> DeadLetter:
+        """The dead letter of item ``index`` of an internal message (``raw``: that item alone)."""
+        letter = self._failed(event, stage, exc)
+        detail = f"item {index} of the message: {letter.detail}"
+        return DeadLetter(letter.reason, detail, raw, letter.source)
+
+    # -- ingest ------------------------------------------------------------------------------
+
+    async def _ingest_step(self, events: Events) -> None:
+        ck = self.ingest_ck
+        ck.hold(events)
+        out = Outcome()
+        for event in events:
+            seam.enter(event)
+            try:
+                outcome, key = self._ingest_one(event)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                out.dead.append(self._failed(event, "ingest", exc))
+                continue
+            if key is not None:
+                # An unchanged record is written again: after a crash the local store can be
+                # ahead of the changelog, and the replayed step must bring the changelog level.
+                record = outcome.record or self._record(key)
+                if record is not None:
+                    ck.put(key, event, record)
+            self._collect(outcome, out)
+        ck.sent(await self._send_outcome(out))
+        self._maybe_purge(events)
+
+    def _ingest_one(self, event: EventT[bytes]) -> tuple[Outcome, str | None]:
+        msg = event.message
+        partition = msg.partition
+        raw: bytes | None = event.value
+        source = wire_source(msg.topic, partition, msg.offset, msg.key)
+        if msg.topic != self.payments_name:
+            self._next_offset[msg.tp] = max(self._next_offset.get(msg.tp, 0), msg.offset + 1)
+            envelope = BY_TX.decode(raw or b"")
+            if isinstance(envelope, Claim):
+                current = self._record(envelope.target)
+                if current is not None:  # on_claim changes it in place
+                    current = msgspec.structs.replace(current)
+                return self.logic.on_claim(envelope, current, partition), envelope.target
+            raw, source = envelope.raw, envelope.source
+        else:
+            self.stats.events += 1
+        decoded, early = self.logic.route(raw, source, partition)
+        if early is not None:
+            return early, None
+        assert decoded is not None and raw is not None
+        key = decoded.transaction_id
+        outcome = self.logic.on_event(decoded, raw, source, self._record(key), partition)
+        if msg.topic == self.payments_name:  # its record time is the payment's own
+            produced = round(msg.timestamp * 1000)  # Faust gives seconds; the wire carries ms
+            outcome.facts = [msgspec.structs.replace(f, produced=produced) for f in outcome.facts]
+        if outcome.record is not None:
+            seen = outcome.record.seen
+            self._horizon[partition] = max(self._horizon.get(partition, seen), seen)
+        return outcome, key
+
+    def _record(self, key: str) -> TxRecord | None:
+        value = self.ingest_ck.get(key)
+        return value if not isinstance(value, bytes | None) else ingest.load(value)
+
     def _collect(self, outcome: Outcome, out: Outcome) -> None:
         """Add what one record's ``outcome`` asks to send to the step's ``out``."""
         if outcome.duplicate:
@@ -297,9 +361,9 @@ class Pipeline:
         out.reroutes += outcome.reroutes
         out.dead += outcome.dead
 
-    async def _send_outcome(self, out: Outcome) -> None:
-        """Send what a step's records ask for and wait for the broker's acks; facts go as one
-        message per target partition (see :func:`_chunks`)."""
+    async def _send_outcome(self, out: Outcome) -> list[Awaitable[Any]]:
+        """Send what a step's records ask for; facts go as one message per target partition
+        (see :func:`_chunks`). Returns the acknowledgements to wait for."""
         n = self.settings.partitions
         acks: list[Awaitable[Any]] = []
         facts: dict[int, list[Fact]] = {}
@@ -317,44 +381,72 @@ class Pipeline:
         for part, items in facts.items():
             for chunk in _chunks(items):
                 acks.append(await self.by_dossier.send(value=encode(chunk), partition=part))
-        await _all(acks)
+        return acks
 
-    def _maybe_purge(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
-        """Forget transaction records older than the retention, counted in event-date days
-        behind the newest event date seen in the same partition (README, Deduplication
-        retention)."""
+    def _maybe_purge(self, events: Events) -> None:
+        """Note the partitions whose transaction records are due for a purge: those older than
+        the retention, counted in event-date days behind the newest event date seen in the
+        same partition (README, Deduplication retention). The purge itself runs after the next
+        checkpoint (:meth:`_purge`), when every record is in the table."""
         retention = self.settings.dedup_retention_days
-        step = max(1, retention // 2)  # each purge reads the partition's whole table
-        last: dict[int, EventT[bytes]] = {e.message.partition: e for e in events}
-        for partition, event in last.items():
+        step = max(1, retention // 2)  # each purge reads the whole table
+        for event in events:
+            partition = event.message.partition
             horizon = self._horizon.get(partition)
             if horizon is None:
                 continue
             purged = self._purged.setdefault(partition, horizon)
-            if horizon - purged < step:
-                continue
-            self._purged[partition] = horizon
-            cutoff = horizon - retention
-            _enter(stream, event)
-            stale = []
-            for key, value in self.txns.items():
-                try:
-                    record = ingest.load(value)
-                except msgspec.DecodeError:
-                    continue  # not ours to judge here; a record's own event dead-letters it
-                if record is not None and record.partition == partition and record.seen < cutoff:
-                    stale.append(key)
-            for key in stale:
-                del self.txns[key]
-            log.info("purged %d transaction records in partition %d", len(stale), partition)
+            if horizon - purged >= step:
+                self._purged[partition] = horizon
+                self._purge_due[partition] = (horizon - retention, event)
 
-    async def _dossier_step(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
-        overlay: dict[str, tuple[EventT[bytes], dossiers.Dossier]] = {}
+    def _claims_read(self) -> bool:
+        """True when every assigned ``payments-by-tx`` partition has been read to its end (as
+        the last fetch saw it): no claim or reroute is on its way to a record here."""
+        consumer: Any = self.app.consumer
+        by_tx = self.by_tx.get_topic_name()
+        for tp in consumer.assignment():
+            if tp.topic == by_tx:
+                end = consumer.highwater(tp)
+                if end is None or end > self._next_offset.get(tp, 0):
+                    return False
+        return True
+
+    def _purge(self) -> None:
+        """Delete the records :meth:`_maybe_purge` found due, in one pass over the table.
+
+        Not while claims are on their way: in a backfill the payments can be read far ahead of
+        the claims they sent to ``payments-by-tx``, and a claim must meet its payment's record
+        before the record may go. A due purge waits for a checkpoint with no claim pending."""
+        if not self._purge_due or not self._claims_read():
+            return
+        due, self._purge_due = self._purge_due, {}
+        stale: dict[int, list[bytes]] = {p: [] for p in due}
+        for key, value in self.txns.items():
+            try:
+                record = ingest.load(value)
+            except msgspec.DecodeError:
+                continue  # not ours to judge here; a record's own event dead-letters it
+            if record is None or record.partition not in due:
+                continue
+            if record.seen < due[record.partition][0]:
+                stale[record.partition].append(key)
+        for partition, keys in stale.items():
+            seam.enter(due[partition][1])
+            for key in keys:
+                del self.txns[key]
+            log.info("purged %d transaction records in partition %d", len(keys), partition)
+
+    # -- dossier -----------------------------------------------------------------------------
+
+    async def _dossier_step(self, events: Events) -> None:
+        ck = self.dossier_ck
+        ck.hold(events)
         deltas: dict[int, list[UnitDelta]] = {}
         dead: list[DeadLetter] = []
         n = self.settings.partitions
         for event in events:
-            _enter(stream, event)
+            seam.enter(event)
             msg = event.message
             try:
                 facts = FACTS.decode(event.value or b"")
@@ -365,36 +457,31 @@ class Pipeline:
                 continue
             for index, fact in enumerate(facts):
                 try:
-                    state, made = self._dossier_one(fact, position(msg.offset, index), msg, overlay)
+                    state, made = self._dossier_one(fact, position(msg.offset, index), msg)
                 except Exception as exc:
                     if is_transient(exc):
                         raise
                     dead.append(self._failed_item(event, index, encode([fact]), "dossier", exc))
                     continue
-                overlay[fact.dossier] = (event, state)  # written even when unchanged (see ingest)
+                ck.put(fact.dossier, event, state)  # written even when unchanged (see ingest)
                 for delta in made:
                     deltas.setdefault(ingest.partition_for(delta.unit, n), []).append(delta)
         acks = [await self._send_dead(letter) for letter in dead]
         for part, batch in deltas.items():
             for chunk in _chunks(batch):
                 acks.append(await self.unit_deltas.send(value=encode(chunk), partition=part))
-        await _all(acks)
-        for key, (event, state) in overlay.items():
-            _enter(stream, event)
-            _store(self.dossiers, key, dossiers.dump(state))
+        ck.sent(acks)
 
     def _dossier_one(
-        self,
-        fact: Fact,
-        seq: int,
-        msg: Any,
-        overlay: dict[str, tuple[EventT[bytes], dossiers.Dossier]],
+        self, fact: Fact, seq: int, msg: Any
     ) -> tuple[dossiers.Dossier, list[UnitDelta]]:
         """The dossier with ``fact`` (at position ``seq`` of ``msg``'s partition) applied, and
         the unit deltas it makes."""
-        held = overlay.get(fact.dossier)
-        state = held[1] if held else dossiers.load(_load(self.dossiers, fact.dossier))
+        value = self.dossier_ck.get(fact.dossier)
+        state = value if isinstance(value, dossiers.Dossier) else dossiers.load(value)
         state, changes = dossiers.apply_fact(state, fact)
+        if len(state.payments) > LARGE_DOSSIER:
+            dump_bounded(dossiers.dump, fact.dossier, state)  # refuse the payment that overflows
         made = []
         timed = fact.produced  # the first delta carries the payment's times
         for unit, items in changes.items():
@@ -404,20 +491,17 @@ class Pipeline:
                 timed = 0
         return state, made
 
-    def _failed_item(
-        self, event: EventT[bytes], index: int, raw: bytes, stage: str, exc: Exception
-    ) -> DeadLetter:
-        """The dead letter of item ``index`` of an internal message (``raw``: that item alone)."""
-        letter = self._failed(event, stage, exc)
-        detail = f"item {index} of the message: {letter.detail}"
-        return DeadLetter(letter.reason, detail, raw, letter.source)
+    # -- tally -------------------------------------------------------------------------------
 
-    async def _tally_step(self, stream: StreamT[bytes], events: list[EventT[bytes]]) -> None:
-        overlay: dict[str, tuple[EventT[bytes], rows.Row]] = {}
+    async def _tally_step(self, events: Events) -> None:
+        ck = self.tally_ck
+        kept = await self._in_order(events)
+        ck.hold(kept)
+        changed: dict[str, rows.Row] = {}
         timed: list[UnitDelta] = []
         dead: list[DeadLetter] = []
-        for event in await self._in_order(events):
-            _enter(stream, event)
+        for event in kept:
+            seam.enter(event)
             try:
                 deltas = UNIT_DELTAS.decode(event.value or b"")
             except Exception as exc:
@@ -427,35 +511,32 @@ class Pipeline:
                 continue
             for index, delta in enumerate(deltas):
                 try:
-                    staged = self._tally_one(delta, overlay)
+                    staged = self._tally_one(delta)
                 except Exception as exc:
                     if is_transient(exc):
                         raise
                     dead.append(self._failed_item(event, index, encode([delta]), "tally", exc))
                     continue
                 applied = False
-                for key, row, changed in staged:
-                    overlay[key] = (event, row)  # a replayed row is written again (see ingest)
-                    applied = applied or changed
-                    if changed:
+                for key, row, fresh in staged:
+                    ck.put(key, event, row)  # a replayed row is written again (see ingest)
+                    changed[key] = row
+                    applied = applied or fresh
+                    if fresh:
                         self.stats.deltas_applied += 1
                     else:
                         self.stats.deltas_replayed += 1
                 if applied and delta.produced:
                     timed.append(delta)
-        await _all([await self._send_dead(letter) for letter in dead])
-        for key, (event, row) in overlay.items():
-            _enter(stream, event)
-            _store(self.counters, key, rows.dump(row))
+        ck.sent([await self._send_dead(letter) for letter in dead])
         for delta in timed:
             self.stats.counted(delta.ts / 1e6, delta.produced / 1e3)
-        for key, (_, row) in overlay.items():
+        # The live view may show a row before its checkpoint: a replay rebuilds the same values.
+        for key, row in changed.items():
             unit, period = rows.split_key(key)
             self.listeners.notify(unit, period, rows.as_counters(row.values))
 
-    def _tally_one(
-        self, delta: UnitDelta, overlay: dict[str, tuple[EventT[bytes], rows.Row]]
-    ) -> list[tuple[str, rows.Row, bool]]:
+    def _tally_one(self, delta: UnitDelta) -> list[tuple[str, rows.Row, bool]]:
         """The rows ``delta`` makes, all or none: (key, row, whether the delta changed it)."""
         by_period: dict[str, list[tuple[int, int]]] = {}
         for period, index, amount in delta.changes:
@@ -463,46 +544,13 @@ class Pipeline:
         staged = []
         for period, changes in by_period.items():
             key = rows.row_key(delta.unit, period)
-            held = overlay.get(key)
-            row = held[1] if held else rows.load(_load(self.counters, key))
+            value = self.tally_ck.get(key)
+            row = value if isinstance(value, rows.Row) else rows.load(value)
             new = rows.applied(row, delta.sp, delta.seq, changes)
             staged.append((key, row, False) if new is None else (key, new, True))
         return staged
 
-    # -- offsets -----------------------------------------------------------------------------
-
-    def _install_seek(self, consumer: Any, topics: set[str]) -> None:
-        """Wrap the consumer's seek after a rebalance, for two of Faust's rebalance behaviours.
-
-        1. Faust seeks each partition to its committed offset, but aiokafka skips partitions
-           whose committed offset is missing or 0 and leaves them where its fetcher was, past
-           events fetched before the rebalance and dropped by it. Those partitions go back to
-           the beginning instead (replaying is harmless).
-        2. Events fetched before that seek are still delivered after it, ahead of the replay.
-           The tally's idempotence marks need each unit-deltas partition without gaps, so the
-           position each partition really starts from is remembered (see :meth:`_in_order`)."""
-        committed_seek = consumer.perform_seek
-        unit_deltas = self.unit_deltas.get_topic_name()
-
-        async def perform_seek() -> None:
-            await committed_seek()
-            assigned = [tp for tp in consumer.assignment() if tp.topic in topics]
-            unset = [tp for tp in assigned if not consumer._committed_offset.get(tp)]
-            if unset:
-                log.info("%d partitions without a committed offset: from the start", len(unset))
-                await consumer._thread.seek_to_beginning(*(KafkaTP(*tp) for tp in unset))
-                for tp in unset:
-                    consumer._read_offset[tp] = None
-            for tp in assigned:
-                if tp.topic == unit_deltas:
-                    # Where the fetcher really starts now (its committed offset, or where the
-                    # seek above put it), not what Faust believes was committed.
-                    position = await consumer._thread.position(KafkaTP(tp.topic, tp.partition))
-                    self._next_offset[tp] = position
-
-        consumer.perform_seek = perform_seek
-
-    async def _in_order(self, events: list[EventT[bytes]]) -> list[EventT[bytes]]:
+    async def _in_order(self, events: Events) -> Events:
         """The events that continue their partition without a gap; a replay (an offset already
         passed) is kept, the marks drop its deltas. An event past a gap (fetched before a
         rebalance's seek and delivered ahead of the replay) is dropped without being
@@ -520,19 +568,10 @@ class Pipeline:
             else:
                 self.stats.out_of_order += 1
                 rewind.setdefault(msg.tp, expected)
-                # Never acknowledged, so no commit passes its offset before the copy that the
-                # seek below brings again has been counted (take_events acks every event it
-                # handed out, dropped ones too).
-                msg.acked = True
-                consumer._unacked_messages.discard(msg)
+                seam.unread(consumer, msg)
         for tp, offset in rewind.items():
             log.info("%s: offset %d missing before later ones; reading again from it", tp, offset)
-            # Faust took the skipped offsets for a gap in the log, which counts as acknowledged
-            # when it commits; they come again now, so only their own acks may commit them.
-            gap = consumer._gap.get(tp)
-            if gap:
-                gap.chop(offset, 2**63)
-            await consumer.seek(tp, offset)
+            await seam.rewind(consumer, tp, offset)
         return kept
 
     # -- reading -----------------------------------------------------------------------------
@@ -560,19 +599,6 @@ class Pipeline:
         self.app.page("/stats/")(stats)
 
 
-def _enter(stream: StreamT[bytes], event: EventT[bytes]) -> None:
-    """Make ``event`` the current event of this task, so table reads and writes use its
-    partition. Only the context variable is set: ``Stream._set_current_event`` would also set
-    ``stream.current_event``, which ``take_events``'s background buffer reads to know which
-    event it is adding, and so would make it drop one event and repeat another."""
-    _CURRENT_EVENT.set(weakref.ref(event))
-
-
-async def _all(acks: list[Awaitable[Any]]) -> None:
-    if acks:
-        await asyncio.gather(*acks)
-
-
 def _chunks(items: list[T]) -> Iterator[list[T]]:
     """``items`` in lists small enough for one Kafka message (a fact or a delta encodes to a
     few hundred bytes; the broker's default limit is 1 MiB)."""
@@ -587,7 +613,7 @@ def _positions(events: list[EventT[bytes]]) -> list[Position]:
 def _dead(event: EventT[bytes], reason: str, detail: str) -> DeadLetter:
     msg = event.message
     return DeadLetter(
-        reason, detail, event.value, Source(msg.topic, msg.partition, msg.offset, msg.key)
+        reason, detail, event.value, wire_source(msg.topic, msg.partition, msg.offset, msg.key)
     )
 
 
@@ -607,23 +633,10 @@ def _traceback(exc: BaseException) -> str:
     return f"Traceback (most recent call last):\n{frames}{type(exc).__name__}: {message}"
 
 
-def _load(table: Any, key: str) -> bytes | None:
-    try:
-        value: bytes | None = table.get(key.encode())
-    except Exception as exc:
-        raise StoreError(f"reading table {table.name}") from exc
-    return value
-
-
-def _store(table: Any, key: str, value: bytes) -> None:
-    try:
-        table[key.encode()] = value
-    except Exception as exc:
-        raise StoreError(f"writing table {table.name}") from exc
-
-
 @contextlib.contextmanager
-def _step(agent: str, failed: FailedSteps, events: list[EventT[bytes]]) -> Iterator[None]:
+def _step(
+    agent: str, failed: FailedSteps, events: Events, ck: Checkpoint[Any] | None = None
+) -> Iterator[None]:
     """Exit the process at once when a step fails.
 
     Faust restarts a crashed agent, and ``take_events`` acknowledges the crashed step's events
@@ -634,7 +647,8 @@ def _step(agent: str, failed: FailedSteps, events: list[EventT[bytes]]) -> Itera
     try:
         yield
     except Exception as exc:
-        failures = failed.failed(agent, _positions(events))
+        held = ck.held if ck is not None else []
+        failures = failed.failed(agent, _positions([*held, *events]))
         log.critical(
             "agent %s failed in the middle of a step (failure %d of its unfinished records; at "
             "%d they are replayed one at a time); exiting (status %d) without committing it so "

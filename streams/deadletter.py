@@ -3,7 +3,8 @@ where the record came from, and the original bytes (base64, and as text when the
 
 A dead letter always fits in one Kafka message: a value over :data:`MAX_KEPT_BYTES` is kept
 as its first :data:`PREFIX_BYTES` bytes, with its size and SHA-256, so the original can still
-be found at its source topic, partition and offset (keys likewise, over :data:`MAX_KEY_BYTES`).
+be found at its source topic, partition and offset. Keys are cut to 1 KiB where the record is
+read (``streams.wire.MAX_SOURCE_KEY_BYTES``), with the whole key's size kept.
 The worst case (a kept value that is all control characters, each escaped as six bytes of
 text) stays under 600 KiB, below the broker's default limit of 1 MiB.
 """
@@ -22,7 +23,6 @@ from streams.ingest import DeadLetter
 MAX_KEPT_BYTES: Final = MAX_EVENT_BYTES
 #: How much of a larger value is kept.
 PREFIX_BYTES: Final = 4096
-MAX_KEY_BYTES: Final = 1024
 MAX_DETAIL_CHARS: Final = 1000
 
 
@@ -64,14 +64,12 @@ def encode_dead_letter(dead: DeadLetter) -> bytes:
         "value_truncated": bool(value_whole),
     }
     if source.key is not None:
-        key, key_whole = _kept(source.key, MAX_KEY_BYTES)
-        doc["key"] = base64.b64encode(key).decode()
-        if key_whole:
-            doc["key_size"], doc["key_sha256"] = key_whole["size"], key_whole["sha256"]
+        doc["key"] = base64.b64encode(source.key).decode()
+        doc["key_size"] = source.key_size if source.key_size >= 0 else len(source.key)
+        doc["key_truncated"] = source.key_size >= 0
     return json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()
 
 
 def dead_letter_key(dead: DeadLetter) -> bytes | None:
-    """The dead letter's Kafka key: the source key, cut to :data:`MAX_KEY_BYTES`."""
-    key = dead.source.key
-    return None if key is None else key[:MAX_KEY_BYTES]
+    """The dead letter's Kafka key: the source key (already cut to 1 KiB)."""
+    return dead.source.key

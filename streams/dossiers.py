@@ -10,8 +10,6 @@ depend only on the set of facts, never on their order.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import msgspec
 
 from streams.counters import INDEX
@@ -34,8 +32,8 @@ class Dossier(msgspec.Struct, array_like=True):
 _ENC = msgspec.msgpack.Encoder()
 _DEC = msgspec.msgpack.Decoder(Dossier)
 
-#: unit -> list of (period key, field index, delta)
-Changes = dict[str, list[tuple[str, int, int]]]
+#: unit -> {(period key, field index): delta}
+Changes = dict[str, dict[tuple[str, int], int]]
 
 _PAID = (INDEX["paid"], INDEX["paid_online"], INDEX["paid_amount"], INDEX["paid_online_amount"])
 _REV = (
@@ -73,12 +71,11 @@ def contribution(dossier: Dossier) -> Contribution:
 
 
 def _add(changes: Changes, chain: tuple[str, ...], day: str, items: list[tuple[int, int]]) -> None:
+    keyed = [((period, index), delta) for period in periods(day) for index, delta in items if delta]
     for unit in chain:
-        out = changes[unit]
-        for period in periods(day):
-            for index, delta in items:
-                if delta:
-                    out.append((period, index, delta))
+        out = changes.setdefault(unit, {})
+        for key, delta in keyed:
+            out[key] = out.get(key, 0) + delta
 
 
 def _money(fields: tuple[int, int, int, int], payment: Payment) -> list[tuple[int, int]]:
@@ -94,7 +91,7 @@ def _money(fields: tuple[int, int, int, int], payment: Payment) -> list[tuple[in
 def apply_fact(dossier: Dossier, fact: Fact) -> tuple[Dossier, Changes]:
     """The dossier with ``fact`` applied (a new one when it changes; ``dossier`` itself is never
     changed) and the counter changes per unit."""
-    changes: Changes = defaultdict(list)
+    changes: Changes = {}
     before = contribution(dossier)
     known = dossier.payments.get(fact.tx)
     if known is None:
@@ -118,9 +115,6 @@ def apply_fact(dossier: Dossier, fact: Fact) -> tuple[Dossier, Changes]:
     return dossier, changes
 
 
-def merged(changes: list[tuple[str, int, int]]) -> tuple[tuple[str, int, int], ...]:
-    """Sum changes to the same (period, field); drop zeros."""
-    total: dict[tuple[str, int], int] = defaultdict(int)
-    for period, index, delta in changes:
-        total[(period, index)] += delta
-    return tuple((p, i, d) for (p, i), d in total.items() if d)
+def merged(changes: dict[tuple[str, int], int]) -> tuple[tuple[str, int, int], ...]:
+    """One unit's changes as (period, field, delta), zeros dropped."""
+    return tuple((p, i, d) for (p, i), d in changes.items() if d)

@@ -17,7 +17,14 @@ from datetime import UTC, datetime
 import msgspec
 from aiokafka.partitioner import murmur2
 
-from models.events import EventError, Kind, PaymentEvent, decode_event, fingerprint
+from models.events import (
+    MAX_WAITING_REVERSALS,
+    EventError,
+    Kind,
+    PaymentEvent,
+    decode_event,
+    fingerprint,
+)
 from models.periods import local_date
 from models.registry import Registry
 from streams.wire import Claim, Fact, Reroute, Source
@@ -163,6 +170,10 @@ class Ingest:
             record = current or TxRecord(fp=None, partition=partition)
             if any(w.tx == claim.tx for w in record.waiting):
                 return Outcome()
+            if len(record.waiting) >= MAX_WAITING_REVERSALS:
+                detail = f"{MAX_WAITING_REVERSALS} reversals already wait for {claim.target!r}"
+                dead = DeadLetter("too_many_reversals", detail, claim.raw, claim.source)
+                return Outcome(dead=[dead])
             record.waiting = [*record.waiting, waiting]
             if not record.seen:
                 record.seen = _claim_day(claim)

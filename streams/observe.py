@@ -28,6 +28,7 @@ from sinks.pipeline_metrics import STAGES
 from sinks.redis_view import RedisView
 from sinks.units import UnitDirectory
 from streams import counters as rows
+from streams import seam
 from streams.admin import ensure_topics
 from streams.app import TABLES, TOPICS, Pipeline
 from streams.ingest import partition_for
@@ -209,7 +210,7 @@ class Observers:
 
     def _consumer_lag(self) -> None:
         consumer = self.pipeline.app.consumer
-        committed_offsets = getattr(consumer, "_committed_offset", {})
+        committed_offsets = seam.committed_offsets(consumer)
         try:
             assignment = consumer.assignment()
         except Exception:  # the consumer is not started yet or is rebalancing

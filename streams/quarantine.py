@@ -10,8 +10,8 @@ again, because of something one of its records does. Before a worker exits on a 
 writes the step down (:class:`FailedSteps`: the agent, the source positions of the step's
 records, and how many steps failed before all of those records got through). Once that count
 reaches ``limit``, a step over any of those records replays them one at a time, so that only
-the culprit goes to the dead letters (reason ``quarantined``). A transient fault still ends a one-record step, so the guard never
-dead-letters a good record because the broker was away.
+the culprit goes to the dead letters (reason ``quarantined``). A transient fault still ends a
+one-record step, so the guard never dead-letters a good record because the broker was away.
 """
 
 from __future__ import annotations

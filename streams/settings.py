@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     batch_size: int = Field(1000, ge=1, le=100_000, description="events per stream step")
     batch_within: float = Field(0.05, gt=0, le=10, description="seconds to fill a step")
     standby_replicas: int = Field(1, ge=0, le=3)
+    checkpoint_interval_s: float = Field(
+        1.0, gt=0, le=60, description="seconds between checkpoints of an agent's state"
+    )
+    checkpoint_events: int = Field(
+        20_000, ge=1, le=1_000_000, description="events that make a checkpoint due sooner"
+    )
     crash_loop_limit: int = Field(
         3, ge=1, le=100, description="failures in a row before a step is replayed record by record"
     )

@@ -21,12 +21,26 @@ from __future__ import annotations
 
 import msgspec
 
+#: The longest record key carried on: a key is not used for counting, and a long one would make
+#: every message that carries its source (reroutes, claims, dead letters) too large.
+MAX_SOURCE_KEY_BYTES = 1024
+
 
 class Source(msgspec.Struct, array_like=True, frozen=True):
+    """Where a record was read. ``key`` is the record's key cut to MAX_SOURCE_KEY_BYTES;
+    ``key_size`` the whole key's size when it was cut (else -1)."""
+
     topic: str
     partition: int
     offset: int
     key: bytes | None
+    key_size: int = -1
+
+
+def source(topic: str, partition: int, offset: int, key: bytes | None) -> Source:
+    if key is not None and len(key) > MAX_SOURCE_KEY_BYTES:
+        return Source(topic, partition, offset, key[:MAX_SOURCE_KEY_BYTES], len(key))
+    return Source(topic, partition, offset, key)
 
 
 class Fact(msgspec.Struct, array_like=True, frozen=True, tag="f"):

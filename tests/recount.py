@@ -15,7 +15,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from models.events import EventError, Kind, PaymentEvent, decode_event, fingerprint
+from models.events import (
+    MAX_WAITING_REVERSALS,
+    EventError,
+    Kind,
+    PaymentEvent,
+    decode_event,
+    fingerprint,
+)
 from models.kpi import COUNTER_FIELDS
 from models.periods import local_date, period_keys
 from models.registry import Registry
@@ -43,7 +50,7 @@ class Recount:
     duplicates: int = 0
 
 
-def recount(records: Iterable[bytes], registry: Registry) -> Recount:
+def recount(records: Iterable[bytes | None], registry: Registry) -> Recount:
     table: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
     dead: list[tuple[int, str]] = []
     seen: dict[str, str] = {}  # transaction id -> fingerprint of the first accepted record
@@ -116,6 +123,8 @@ def recount(records: Iterable[bytes], registry: Registry) -> Recount:
             reverse(index, event, payments[target])
         elif target in reversal_ids:
             dead.append((index, "invalid_reversal"))
+        elif len(waiting[target]) >= MAX_WAITING_REVERSALS:
+            dead.append((index, "too_many_reversals"))
         else:
             waiting[target].append((index, event))
 

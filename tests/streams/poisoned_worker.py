@@ -16,10 +16,10 @@ POISON = os.environ["PAYWATCH_TEST_POISON"].encode()
 _ingest_step = Pipeline._ingest_step
 
 
-async def _poisoned_step(self: Pipeline, stream: Any, events: list[Any]) -> None:
+async def _poisoned_step(self: Pipeline, events: list[Any]) -> None:
     if any(POISON in (event.value or b"") for event in events):
         raise RuntimeError("a step-level fault caused by one record")
-    await _ingest_step(self, stream, events)
+    await _ingest_step(self, events)
 
 
 if __name__ == "__main__":

@@ -197,3 +197,122 @@ def diff(expected: Counts, got: Counts, limit: int = 10) -> list[str]:
             if len(lines) >= limit:
                 break
     return lines
+
+
+# -- records as a bad producer may send them (fuzz tests) -----------------------------------------
+
+Header = tuple[str, bytes | None]
+#: A record with everything Kafka allows: key, value (None: a null value), headers, timestamp.
+FullRecord = tuple[bytes | None, bytes | None, Sequence[Header], int | None]
+
+
+async def _produce_each(
+    bootstrap: str, topic: str, records: Sequence[FullRecord], max_request_size: int
+) -> list[tuple[int, int] | Exception]:
+    from aiokafka.errors import KafkaError
+
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=20, acks="all", max_request_size=max_request_size
+    )
+    await producer.start()
+    try:
+        partitions = sorted(await producer.partitions_for(topic))
+        sent: list[Any] = []
+        for n, (key, value, headers, timestamp) in enumerate(records):
+            try:
+                if key is None and value is None:
+                    # aiokafka's send() refuses a record with neither key nor value; Kafka takes
+                    # it, and another client may send it: hand it to the accumulator directly.
+                    tp = TopicPartition(topic, partitions[n % len(partitions)])
+                    timeout = producer._request_timeout_ms / 1000
+                    sent.append(
+                        await producer._message_accumulator.add_message(
+                            tp, None, None, timeout, timestamp_ms=timestamp, headers=list(headers)
+                        )
+                    )
+                else:
+                    sent.append(
+                        await producer.send(
+                            topic,
+                            value=value,
+                            key=key,
+                            headers=list(headers) or None,
+                            timestamp_ms=timestamp,
+                        )
+                    )
+            except KafkaError as exc:  # refused by the client itself
+                sent.append(exc)
+        out: list[tuple[int, int] | Exception] = []
+        for item in sent:
+            if isinstance(item, Exception):
+                out.append(item)
+                continue
+            try:
+                meta = await item
+            except KafkaError as exc:  # refused by the broker
+                out.append(exc)
+            else:
+                out.append((meta.partition, meta.offset))
+        return out
+    finally:
+        await producer.stop()
+
+
+def produce_each(
+    bootstrap: str,
+    topic: str,
+    records: Sequence[FullRecord],
+    max_request_size: int = 4 * 2**20,
+) -> list[tuple[int, int] | Exception]:
+    """Send ``records`` in order, null values and records with no key or value included; return
+    each one's (partition, offset), or the error that refused it. ``max_request_size`` is the
+    client's own bound (above the broker's, so the broker is the one to refuse a record)."""
+    return asyncio.run(_produce_each(bootstrap, topic, records, max_request_size))
+
+
+async def _topic_config(bootstrap: str, topic: str) -> dict[str, str]:
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        return {
+            entry[0]: entry[1]
+            for response in responses
+            for resource in response.resources
+            for entry in resource[4]
+        }
+    finally:
+        await admin.close()
+
+
+def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
+    """The topic's effective configuration as the broker reports it (``max.message.bytes``:
+    the largest record batch it accepts)."""
+    return asyncio.run(_topic_config(bootstrap, topic))
+
+
+async def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        if not parts:
+            metadata = await consumer._client.fetch_all_metadata()
+            parts = metadata.partitions_for_topic(topic) or set()
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in sorted(parts)])
+        return {tp.partition: offset for tp, offset in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """Each partition's end offset (the number of records it ever held, with no compaction)."""
+    return asyncio.run(_end_offsets(bootstrap, topic))
+
+
+def read_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    """Every record of ``topic`` as (key, value) bytes, partition by partition."""
+    return asyncio.run(_read_all(bootstrap, topic))

@@ -80,3 +80,39 @@ def test_a_step_that_keeps_failing_is_replayed_record_by_record(
         assert not (settings.data_dir / "failed-steps.json").read_text().strip("{} \n")
     finally:
         worker.stop()
+
+
+@pytest.mark.timeout(300)
+def test_a_fault_on_every_record_is_not_blamed_on_the_records(
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """When every record of a replayed step fails alone, the code is at fault, not the records:
+    nothing is dead-lettered and the worker keeps stopping (status 70) for a person to look."""
+    registry = Registry.load({"17"})
+    config = SimConfig(count=300, seed=12, start=date(2022, 1, 1), end=date(2022, 1, 31))
+    records = [(r.key, r.value) for r in generate(config, registry)]
+    settings = settings_factory(crash_loop_limit=LIMIT, standby_replicas=0)
+    create_topics(settings)
+    produce(kafka_bootstrap, settings.topic("payments"), records)
+    log = tmp_path / "worker.log"
+    worker = Worker(
+        settings,
+        log,
+        supervised=True,
+        command=[sys.executable, SCRIPT],
+        env={"PAYWATCH_TEST_POISON": "", "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and "replaying its" not in log.read_text():
+            time.sleep(1)
+        time.sleep(5)
+        text = log.read_text()
+        assert "replaying its" in text  # the guard tried the records one at a time
+        assert "fails its step alone" not in text
+        assert text.count("agent ingest failed in the middle of a step") > LIMIT
+        letters = read_dead_letters(kafka_bootstrap, settings.topic("payments-dlq"))
+        assert not [d for d in letters if d["reason"] == "quarantined"]
+    finally:
+        worker.stop()

@@ -1,0 +1,165 @@
+"""The one place where paywatch touches Faust's private internals.
+
+Each function names what it relies on. The worker refuses to start on a faust-streaming
+version these were not reviewed against (:func:`check_version`), and
+``tests/streams/test_seam.py`` checks, in well under a second and without a broker, that every
+internal used here still exists with the shape used here. Public Faust API is used directly
+elsewhere; the two public calls here (holding and releasing an event) sit beside the private
+ones because they are the other half of the same acknowledgement bookkeeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from importlib.metadata import version
+from typing import Any, Final
+
+from aiokafka import TopicPartition as KafkaTP
+from faust.streams import _current_event as _CURRENT_EVENT
+from faust.types import EventT
+
+log = logging.getLogger(__name__)
+
+#: faust-streaming versions whose internals were read against this module.
+REVIEWED_VERSIONS: Final = frozenset({"0.15.3"})
+
+
+class SeamError(SystemExit):
+    """Faust is a version this module was not reviewed against."""
+
+
+def check_version(installed: str | None = None) -> None:
+    """Stop start-up on a faust-streaming version this module was not reviewed against."""
+    found = installed or version("faust-streaming")
+    if found not in REVIEWED_VERSIONS:
+        reviewed = ", ".join(sorted(REVIEWED_VERSIONS))
+        raise SeamError(
+            f"paywatch: faust-streaming {found} is installed, but the worker relies on Faust "
+            f"internals reviewed only for {reviewed} (streams/seam.py). Install the pinned "
+            f"version (pip install faust-streaming=={min(REVIEWED_VERSIONS)}), or review "
+            "streams/seam.py against the new version, run tests/streams/test_seam.py and add "
+            "the version to REVIEWED_VERSIONS."
+        )
+
+
+# -- the current event ---------------------------------------------------------------------
+
+
+def enter(event: EventT[bytes]) -> None:
+    """Make ``event`` the current event of this task, so table reads and writes use its
+    partition. Private: ``faust.streams._current_event``. Only the context variable is set:
+    ``Stream._set_current_event`` would also set ``stream.current_event``, which
+    ``take_events``'s background buffer reads to know which event it is adding, and so would
+    make it drop one event and repeat another."""
+    _CURRENT_EVENT.set(weakref.ref(event))
+
+
+# -- acknowledgements ----------------------------------------------------------------------
+
+
+def hold(event: EventT[bytes]) -> None:
+    """Keep ``event`` from being acknowledged by the stream that delivered it (public: a
+    message's reference count; ``take_events``'s own ack then leaves it unacknowledged)."""
+    event.message.incref()
+
+
+def release(event: EventT[bytes]) -> None:
+    """Drop the hold of :func:`hold`: the event is acknowledged, so a commit may pass it."""
+    event.ack()
+
+
+def unread(consumer: Any, message: Any) -> None:
+    """Make sure no commit passes ``message``, which is dropped now and read again later.
+    Private: ``Message.acked`` (set, so ``take_events``'s ack does nothing) and
+    ``Consumer._unacked_messages`` (left, so a rebalance does not wait for it)."""
+    message.acked = True
+    consumer._unacked_messages.discard(message)
+
+
+async def rewind(consumer: Any, tp: Any, offset: int) -> None:
+    """Read ``tp`` again from ``offset``. Faust took the offsets it skipped for a gap in the log,
+    which counts as acknowledged when it commits; they come again now, so only their own acks
+    may commit them. Private: ``Consumer._gap`` (a per-partition interval tree)."""
+    gap = consumer._gap.get(tp)
+    if gap:
+        gap.chop(offset, 2**63)
+    await consumer.seek(tp, offset)
+
+
+def committed_offsets(consumer: Any) -> Mapping[Any, int | None]:
+    """The offsets Faust last committed, per partition. Private: ``Consumer._committed_offset``."""
+    offsets: Mapping[Any, int | None] = consumer._committed_offset
+    return offsets
+
+
+# -- table rows, written in bulk ----------------------------------------------------------
+
+
+async def write_row(table: Any, event: EventT[bytes], key: bytes, value: bytes) -> Awaitable[Any]:
+    """Write one row as ``table[key] = value`` would, but send its changelog message straight
+    to the producer. Faust's own path queues every changelog message in its ProducerBuffer,
+    sent one at a time, and stops the consumer while more than 100 wait; a checkpoint writes
+    thousands at once. Returns the message's acknowledgement (a RecordMetadata).
+
+    Private: ``Table.data`` (the store; written under ``event``'s partition, as Faust does)
+    and ``App.producer.send`` (the transport's producer)."""
+    enter(event)
+    table.data[key] = value
+    partition = event.message.partition
+    topic = table.changelog_topic.get_topic_name()
+    sent: Awaitable[Any] = await table.app.producer.send(topic, key, value, partition, None, None)
+    return sent
+
+
+def persisted(table: Any, acknowledged: list[Any]) -> None:
+    """Remember in the store how far its changelog partitions are written (what Faust's own
+    changelog callback does per message), once per partition. Private: ``Store``'s
+    ``set_persisted_offset``."""
+    last: dict[Any, int] = {}
+    for meta in acknowledged:
+        tp = meta.topic_partition
+        last[tp] = max(last.get(tp, -1), meta.offset)
+    for tp, offset in last.items():
+        table.data.set_persisted_offset(tp, offset)
+
+
+# -- after a rebalance ---------------------------------------------------------------------
+
+
+def wrap_rebalance_seek(
+    consumer: Any,
+    topics: set[str],
+    on_position: Callable[[Any, int], None],
+    watched: set[str],
+) -> None:
+    """Wrap the consumer's seek after a rebalance, for two of Faust's rebalance behaviours.
+
+    1. Faust seeks each partition to its committed offset, but aiokafka skips partitions
+       whose committed offset is missing or 0 and leaves them where its fetcher was, past
+       events fetched before the rebalance and dropped by it. Those partitions go back to
+       the beginning instead (replaying is harmless).
+    2. Events fetched before that seek are still delivered after it, ahead of the replay. For
+       the partitions of the topics ``watched``, ``on_position(tp, offset)`` is told where the
+       fetcher really starts now (its committed offset, or where the seek above put it).
+
+    Private: ``Consumer.perform_seek`` (replaced), ``Consumer._committed_offset``,
+    ``Consumer._read_offset`` and ``Consumer._thread`` (aiokafka's seek and position)."""
+    committed_seek: Callable[[], Awaitable[None]] = consumer.perform_seek
+
+    async def perform_seek() -> None:
+        await committed_seek()
+        assigned = [tp for tp in consumer.assignment() if tp.topic in topics]
+        unset = [tp for tp in assigned if not consumer._committed_offset.get(tp)]
+        if unset:
+            log.info("%d partitions without a committed offset: from the start", len(unset))
+            await consumer._thread.seek_to_beginning(*(KafkaTP(*tp) for tp in unset))
+            for tp in unset:
+                consumer._read_offset[tp] = None
+        for tp in assigned:
+            if tp.topic in watched:
+                position = await consumer._thread.position(KafkaTP(tp.topic, tp.partition))
+                on_position(tp, position)
+
+    consumer.perform_seek = perform_seek

@@ -1,0 +1,98 @@
+"""The contract of streams/seam.py: every Faust internal it relies on still exists, with the
+shape it relies on. No broker, well under a second; fails on a faust-streaming release that
+moved or reshaped one of them (and the worker refuses an unreviewed release at start-up)."""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import pytest
+from faust.stores.rocksdb import Store as RocksStore
+from faust.streams import current_event
+from faust.types.tuples import Message
+from intervaltree import IntervalTree
+
+from streams import seam
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[Any]:
+    app = faust.App(
+        "seam-contract",
+        broker="kafka://127.0.0.1:1",  # never connected
+        store="memory://",
+        web_enabled=False,
+        autodiscover=False,
+    )
+    yield app
+
+
+def test_the_installed_faust_is_a_reviewed_one() -> None:
+    seam.check_version()  # the pinned version passes
+
+
+def test_an_unreviewed_faust_stops_start_up_with_a_message() -> None:
+    with pytest.raises(seam.SeamError) as raised:
+        seam.check_version("0.16.0")
+    message = str(raised.value)
+    assert "faust-streaming 0.16.0" in message
+    assert "streams/seam.py" in message and "REVIEWED_VERSIONS" in message
+
+
+class _Event:
+    message = SimpleNamespace(partition=3)
+
+
+def test_the_current_event_is_a_context_variable_that_tables_read() -> None:
+    event: Any = _Event()
+
+    def inside() -> Any:
+        seam.enter(event)
+        return current_event()
+
+    assert contextvars.copy_context().run(inside) is event
+
+
+def test_the_consumer_internals_used_after_a_rebalance(app: Any) -> None:
+    consumer = app.consumer
+    assert inspect.iscoroutinefunction(consumer.perform_seek)
+    assert inspect.signature(consumer.perform_seek).parameters == {}
+    for name in ("_committed_offset", "_read_offset", "_gap"):
+        assert hasattr(getattr(consumer, name), "get"), name
+    assert isinstance(consumer._gap["any"], IntervalTree)
+    assert hasattr(IntervalTree, "chop")
+    assert hasattr(consumer._unacked_messages, "discard")
+    thread = consumer._thread
+    for name in ("seek_to_beginning", "position"):
+        assert inspect.iscoroutinefunction(getattr(thread, name)), name
+    assert inspect.iscoroutinefunction(consumer.seek)
+
+
+def test_holding_and_releasing_a_message(app: Any) -> None:
+    message = Message("t", 0, 5, 0.0, 0, None, b"k", b"v", None)
+    for name in ("incref", "ack", "decref"):
+        assert callable(getattr(message, name)), name
+    assert message.refcount == 0 and message.acked is False
+    message.incref()
+    assert message.refcount == 1
+
+
+def test_the_table_write_path(app: Any) -> None:
+    table = app.Table("seam-contract-rows", key_type=bytes, value_type=bytes)
+    assert table.changelog_topic.get_topic_name() == "seam-contract-seam-contract-rows-changelog"
+    assert hasattr(table, "data")
+    assert callable(RocksStore.set_persisted_offset)
+    assert list(inspect.signature(RocksStore.set_persisted_offset).parameters) == [
+        "self",
+        "tp",
+        "offset",
+    ]
+    send = type(app.producer).send
+    assert inspect.iscoroutinefunction(send)
+    params = list(inspect.signature(send).parameters)
+    assert params[:7] == ["self", "topic", "key", "value", "partition", "timestamp", "headers"]

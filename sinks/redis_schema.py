@@ -1,6 +1,6 @@
 """Redis key schema v1 of the live view, and the hash fields of one (unit, period).
 
-Every key lives under ``{prefix}:v1:``; see .notes/readme-sinks.md for an example of each.
+Every key lives under ``{prefix}:v1:``; the README ("Redis key schema v1") shows each.
 Everything written is an absolute value computed from the counters alone (and the target and
 the date of the write, for the projection), so writing the same counters twice leaves the
 same state.
@@ -8,16 +8,18 @@ same state.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from datetime import date
 from fractions import Fraction
 from typing import Final
 
-from models.kpi import COUNTER_FIELDS, Counters, Kpi, gap_to_target, project
+from models.kpi import COUNTER_FIELDS, Counters, Kpi, project
 from models.periods import period_kind
 
 __all__ = [
     "COUNTER_FIELDS",
+    "GENERATION_FIELD",
     "OPTIONAL_FIELDS",
     "RANKED",
     "SCHEMA_VERSION",
@@ -27,6 +29,11 @@ __all__ = [
 ]
 
 SCHEMA_VERSION: Final = 1
+
+#: Field of the meta hash that names the Redis dataset the view was written into: a random id
+#: created (HSETNX) by the first writer that finds it missing. Redis loses it with everything
+#: else, so a different or missing id tells every writer to write all its rows again.
+GENERATION_FIELD: Final = "generation"
 
 
 #: Ranked KPIs: the name in the ranking key and how to get the ratio.
@@ -46,6 +53,7 @@ _PER_KPI: Final = (
     "reachable",
 )
 _SUFFIX: Final = {Kpi.TRANSACTIONS: "", Kpi.DOSSIERS: "_dossiers"}
+_counter_values: Final = operator.attrgetter(*COUNTER_FIELDS)
 OPTIONAL_FIELDS: Final = (
     "ratio_transactions",
     "ratio_amount",
@@ -92,30 +100,60 @@ def _projection_day(period: str, today: date) -> date | None:
     return None
 
 
+def _share(part: int, whole: int) -> str:
+    """``fmt_ratio(Fraction(part, whole))`` for ``whole != 0``, without the Fraction: int / int
+    is correctly rounded, so it is the same float (but 0 / -n is -0.0; a Fraction's 0 is 0.0)."""
+    return repr(part / whole) if part else "0.0"
+
+
 def kpi_fields(
     counters: Counters, period: str, target: Fraction | None, today: date, updated_at: str
 ) -> dict[str, str]:
     """Every defined field of ``kpi:{code}:{period}``; fields left out are undefined."""
-    out = {name: str(getattr(counters, name)) for name in COUNTER_FIELDS}
-    out["transactions"] = str(counters.transactions)
-    out["transactions_online"] = str(counters.transactions_online)
-    out["amount"] = str(counters.amount)
-    out["amount_online"] = str(counters.amount_online)
-    for name, get in RANKED.items():
-        value = get(counters)
-        if value is not None:
-            out[f"ratio_{name}"] = fmt_ratio(value)
+    (paid, paid_online, paid_amount, paid_online_amount, rev, rev_online, rev_amount,
+     rev_online_amount, dossiers, dossiers_online) = _counter_values(counters)  # fmt: skip
+    transactions = paid - rev
+    transactions_online = paid_online - rev_online
+    amount = paid_amount - rev_amount
+    amount_online = paid_online_amount - rev_online_amount
+    out = {
+        "paid": str(paid),
+        "paid_online": str(paid_online),
+        "paid_amount": str(paid_amount),
+        "paid_online_amount": str(paid_online_amount),
+        "reversed": str(rev),
+        "reversed_online": str(rev_online),
+        "reversed_amount": str(rev_amount),
+        "reversed_online_amount": str(rev_online_amount),
+        "dossiers": str(dossiers),
+        "dossiers_online": str(dossiers_online),
+        "transactions": str(transactions),
+        "transactions_online": str(transactions_online),
+        "amount": str(amount),
+        "amount_online": str(amount_online),
+    }
+    if transactions:
+        out["ratio_transactions"] = _share(transactions_online, transactions)
+    if amount:
+        out["ratio_amount"] = _share(amount_online, amount)
+    if dossiers:
+        out["ratio_dossiers"] = _share(dossiers_online, dossiers)
     out["updated_at"] = updated_at
     if target is None:
         return out
     out["target"] = fmt_ratio(target)
     on = _projection_day(period, today) if period_kind(period) == "year" else None
-    for kpi, suffix in _SUFFIX.items():
-        gap = gap_to_target(counters.ratio(kpi), target)
-        if gap is None:
+    t_num, t_den = target.numerator, target.denominator
+    for kpi, suffix, online, total in (
+        (Kpi.TRANSACTIONS, "", transactions_online, transactions),
+        (Kpi.DOSSIERS, "_dossiers", dossiers_online, dossiers),
+    ):
+        if not total:
             continue
-        out[f"gap{suffix}"] = fmt_ratio(gap)
-        out[f"on_track{suffix}"] = "1" if gap >= 0 else "0"
+        # gap = online/total - target = num/den exactly (t_den > 0; total may be negative)
+        num, den = online * t_den - t_num * total, total * t_den
+        out[f"gap{suffix}"] = _share(num, den)
+        out[f"on_track{suffix}"] = "1" if num == 0 or (num > 0) == (den > 0) else "0"
         if on is None:
             continue
         projection = project(counters, kpi, target, on)

@@ -1,37 +1,53 @@
-"""The Redis live view writer: coalescing, pipelined, absolute writes that never block the stream.
+"""The Redis live view writer: coalescing, batched, absolute writes that never block the stream.
 
 :meth:`RedisView.update` is synchronous and O(1): it records the latest counters of a
 (unit, period) in a pending map (a newer update replaces an older one, so memory is bounded by
 the number of distinct keys changed since the last successful flush). A background task flushes
-the map every ``flush_interval`` seconds in MULTI/EXEC batches. When Redis is down or slow the
-flush fails, is counted, and is retried with exponential backoff and jitter; the pending map
-keeps only the latest values, so once Redis answers again the view converges to exactly the
-current counters.
+the map every ``flush_interval`` seconds, each batch in one call of a Lua script
+(:data:`WRITE_SCRIPT`, EVALSHA, loaded again on NOSCRIPT) that Redis runs atomically (no other
+client's command runs in between, as with MULTI/EXEC; a failed call is retried whole, and
+absolute values make a second write harmless), one command for the client to pack instead
+of five or more a row. When Redis is down or slow the flush fails, is counted, and is retried
+with exponential backoff and jitter; the pending map keeps only the latest values, so once
+Redis answers again the view converges to exactly the current counters.
+
+Healing: given ``owned`` (every row this worker owns now), the view notices when Redis lost
+its data while the worker ran (a restart without persistence, a failover to an empty replica)
+and writes every owned row again. The meta hash carries a random ``generation`` id, created
+with HSETNX by whichever writer finds it missing; each view remembers the generation it last
+queued all its rows under, and a different one means "write everything again". Several
+workers sharing one prefix each notice on their own, because each compares with what it
+remembers rather than with a shared flag. The check rides in the flush script, or is a
+single round trip of its own when nothing is pending, at most once per ``heal_check_s``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import json
 import logging
+import operator
 import time
-from collections.abc import Callable, Collection, Iterable
+import uuid
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Final
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from models.kpi import Counters
 from models.periods import VN_TZ
 from sinks.backoff import Backoff
 from sinks.redis_schema import (
     COUNTER_FIELDS,
+    GENERATION_FIELD,
     OPTIONAL_FIELDS,
     RANKED,
     SCHEMA_VERSION,
@@ -40,12 +56,18 @@ from sinks.redis_schema import (
 )
 from sinks.units import UnitDirectory, period_start
 
-__all__ = ["RedisView", "SinkObserver"]
+__all__ = ["OwnedRows", "RedisView", "Row", "SinkObserver"]
 
 log = logging.getLogger(__name__)
 
 SINK: Final = "redis"
 _FAILURES: Final = (RedisError, OSError, asyncio.TimeoutError)
+_counter_values: Final = operator.attrgetter(*COUNTER_FIELDS)
+
+Row = tuple[str, str, Counters]
+#: Every (unit, period, counters) the worker owns now, or None for "not now" (its tables are
+#: being recovered: the rows would be stale); the view then asks again at the next check.
+OwnedRows = Callable[[], Iterable[Row] | None]
 
 
 class SinkObserver:
@@ -56,6 +78,56 @@ class SinkObserver:
 
     def sink_flushed(self, sink: str, keys: int, seconds: float) -> None:
         """One successful flush batch of ``keys`` keys that took ``seconds``."""
+
+    def sink_healed(self, sink: str, rows: int) -> None:
+        """``sink`` found its data lost and queued its ``rows`` owned rows to be written again."""
+
+
+#: The write of one batch, run by Redis as one script: atomic (nothing else runs between its
+#: commands, as with MULTI/EXEC), and one command to pack and one reply to parse for the client
+#: instead of five or more a row. ARGV: rows (JSON), unit hashes (JSON), the meta key, the
+#: changes key (stream and channel), the stream's MAXLEN, the schema version, last_flush, the
+#: generation field, and a fresh generation id, or "" to skip the generation check. A row is
+#: [kpi key, [field, value, ...], [fields to delete], [rank key, score or "" (not a member)]
+#: * 3, periods key, unit, period, updated_at, the pub/sub message]; a unit hash is
+#: [key, field, value, ...]. Every value is the exact string written, made by the client:
+#: the script only moves it. Returns the generation when asked to check it, else nil.
+WRITE_SCRIPT: Final = """
+local call, unpack = redis.call, unpack
+local rows, units = cjson.decode(ARGV[1]), cjson.decode(ARGV[2])
+local meta, changes, maxlen = ARGV[3], ARGV[4], ARGV[5]
+for i = 1, #units do
+  call('HSET', unpack(units[i]))
+end
+for i = 1, #rows do
+  local r = rows[i]
+  local kpi, ranks, unit, period = r[1], r[4], r[6], r[7]
+  call('HSET', kpi, unpack(r[2]))
+  if #r[3] > 0 then
+    call('HDEL', kpi, unpack(r[3]))
+  end
+  for j = 1, #ranks, 2 do
+    if ranks[j + 1] == '' then
+      call('ZREM', ranks[j], unit)
+    else
+      call('ZADD', ranks[j], ranks[j + 1], unit)
+    end
+  end
+  call('ZADD', r[5], '0', period)
+  call('PUBLISH', changes, r[9])
+  call('XADD', changes, 'MAXLEN', '~', maxlen, '*', 'unit', unit, 'period', period,
+       'updated_at', r[8])
+end
+call('HSET', meta, 'schema_version', ARGV[6], 'last_flush', ARGV[7])
+if ARGV[9] == '' then
+  return false
+end
+call('HSETNX', meta, ARGV[8], ARGV[9])
+call('HSETNX', meta, 'schema_version', ARGV[6])
+return call('HGET', meta, ARGV[8])
+"""
+WRITE_SHA: Final = hashlib.sha1(WRITE_SCRIPT.encode()).hexdigest()
+_dumps: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(slots=True)
@@ -81,7 +153,9 @@ class RedisView:
 
     Use: ``view = RedisView(url, prefix, directory)``, ``await view.start()``, then call
     ``view.update(unit, period, counters)`` from the stream for every changed counter row, and
-    ``await view.stop()`` at shutdown (it makes a last flush attempt).
+    ``await view.stop()`` at shutdown (it makes a last flush attempt). The owner still writes
+    all its rows once after an assignment (:meth:`update_many`); ``owned`` is what lets the
+    view write them again by itself when Redis comes back empty.
     """
 
     def __init__(
@@ -96,11 +170,13 @@ class RedisView:
         socket_timeout: float = 5.0,
         backoff: Backoff | None = None,
         observer: SinkObserver | None = None,
+        owned: OwnedRows | None = None,
+        heal_check_s: float = 1.0,
         clock: Callable[[], datetime] = _utc_now,
         client: aioredis.Redis | None = None,
     ) -> None:
-        if flush_interval <= 0 or batch_size < 1:
-            raise ValueError("flush_interval must be > 0 and batch_size >= 1")
+        if flush_interval <= 0 or batch_size < 1 or heal_check_s <= 0:
+            raise ValueError("flush_interval and heal_check_s must be > 0, batch_size >= 1")
         self.keys = Keys(prefix)
         self.directory = directory
         self.flush_interval = flush_interval
@@ -118,9 +194,17 @@ class RedisView:
         )
         self._pending: dict[tuple[str, str], _Pending] = {}
         self._unit_written: dict[str, tuple[str, ...]] = {}
+        self._period_start: dict[str, date] = {}
+        self._last_stamp: tuple[float, str] = (-1.0, "")
+        self._json_cache: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._owned = owned
+        self.heal_check_s = heal_check_s
+        self._next_check = 0.0  # monotonic time the generation is due to be checked
+        self.generation: str | None = None  # the one all owned rows were last queued under
+        self.heals = 0
         self.errors = 0
         self.flushes = 0
         self.last_error: str | None = None
@@ -128,20 +212,29 @@ class RedisView:
     # -- the stream side: synchronous, never waits on Redis ---------------------------------
     def update(self, unit: str, period: str, counters: Counters) -> None:
         """Record the latest counters of (unit, period); the next flush writes them."""
-        values = tuple(getattr(counters, name) for name in COUNTER_FIELDS)
+        self._put(unit, period, counters, self._clock().timestamp(), time.monotonic())
+
+    def update_many(self, rows: Iterable[Row]) -> int:
+        """:meth:`update` for every row (for a full resync after an assignment); returns the
+        number of rows. One pass without awaiting, so no stream update can slip in between
+        reading a row and queueing it (a stale value queued after a newer one would win)."""
         now = self._clock().timestamp()
+        since = time.monotonic()
+        count = 0
+        for unit, period, counters in rows:
+            self._put(unit, period, counters, now, since)
+            count += 1
+        return count
+
+    def _put(self, unit: str, period: str, counters: Counters, now: float, since: float) -> None:
+        values: tuple[int, ...] = _counter_values(counters)
         entry = self._pending.get((unit, period))
         if entry is None:
-            self._pending[(unit, period)] = _Pending(values, now, time.monotonic(), 0)
+            self._pending[(unit, period)] = _Pending(values, now, since, 0)
         else:
             entry.values = values
             entry.updated_at = now
             entry.seq += 1
-
-    def update_many(self, rows: Iterable[tuple[str, str, Counters]]) -> None:
-        """:meth:`update` for every row (for a full resync after an assignment)."""
-        for unit, period, counters in rows:
-            self.update(unit, period, counters)
 
     def discard(self, units: Collection[str]) -> int:
         """Forget pending updates of ``units`` (call on partition revocation: the new owner
@@ -193,27 +286,90 @@ class RedisView:
 
     async def _run(self) -> None:
         while not self._stopping:
-            if not self._pending:
-                await asyncio.sleep(self.flush_interval)
-                continue
             try:
-                await self.flush()
+                answered = await self._round()
             except Exception as exc:  # Redis down or slow (or a bug): count, back off, retry
-                self.errors += 1
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                self.observer.sink_error(SINK)
-                self._unit_written.clear()  # Redis may have lost them; write them again
-                delay = self._backoff.next()
-                log.warning(
-                    "redis view: flush failed (%s), %d keys pending, retry in %.2fs",
-                    self.last_error,
-                    len(self._pending),
-                    delay,
-                )
-                await asyncio.sleep(delay)
+                await asyncio.sleep(self._failed(exc))
                 continue
-            self._backoff.reset()
+            if answered:
+                self._backoff.reset()
             await asyncio.sleep(self.flush_interval)
+
+    async def _round(self) -> bool:
+        """Flush what is pending, else check the generation if due; True if Redis answered."""
+        if self._pending:
+            await self.flush()
+            return True
+        if self._check_due():
+            await self.check_generation()
+            return True
+        return False
+
+    def _failed(self, exc: Exception) -> float:
+        """Count a failed round; returns the delay before the next one."""
+        self.errors += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self.observer.sink_error(SINK)
+        self._unit_written.clear()  # Redis may have lost them; write them again
+        delay = self._backoff.next()
+        log.warning(
+            "redis view: flush failed (%s), %d keys pending, retry in %.2fs",
+            self.last_error,
+            len(self._pending),
+            delay,
+        )
+        return delay
+
+    # -- healing ----------------------------------------------------------------------------
+    def _check_due(self) -> bool:
+        return self._owned is not None and time.monotonic() >= self._next_check
+
+    async def check_generation(self) -> None:
+        """Read (creating it if missing) the generation, and heal if it changed."""
+        meta = self.keys.meta
+        pipe = self._client.pipeline(transaction=True)
+        # A fresh id every time: an id used twice could name two different datasets.
+        pipe.hsetnx(meta, GENERATION_FIELD, uuid.uuid4().hex)
+        pipe.hsetnx(meta, "schema_version", str(SCHEMA_VERSION))
+        pipe.hget(meta, GENERATION_FIELD)
+        results = await pipe.execute()
+        self._checked(results[-1])
+
+    def _checked(self, raw: bytes | str | None) -> None:
+        self._next_check = time.monotonic() + self.heal_check_s
+        if raw is None:  # cannot happen after HSETNX in the same transaction
+            return
+        generation = raw.decode() if isinstance(raw, bytes) else raw
+        if generation == self.generation or self._stopping:
+            return
+        if self.generation is None:  # first contact: nothing was written before it
+            self.generation = generation
+            return
+        rows = self._owned() if self._owned is not None else None
+        if rows is None:
+            return  # not now; the next check tries again
+        self._unit_written.clear()
+        count = self.update_many(self._current_first(rows))
+        self.generation = generation
+        self.heals += 1
+        self.observer.sink_healed(SINK, count)
+        log.warning(
+            "redis view: Redis lost the live view (new generation); writing %d owned rows again",
+            count,
+        )
+
+    def _current_first(self, rows: Iterable[Row]) -> Iterator[Row]:
+        """``rows``, those of this year, month and day first: what dashboards show is whole
+        again first (the pending map is written in the order it was filled)."""
+        today = self._clock().astimezone(VN_TZ).date().isoformat()
+        current = {today[:4], today[:7], today}
+        later: list[Row] = []
+        for row in rows:
+            if row[1] in current:
+                yield row
+            else:
+                later.append(row)
+        yield from later
 
     # -- writing ----------------------------------------------------------------------------
     async def flush(self) -> int:
@@ -246,64 +402,101 @@ class RedisView:
         return written
 
     async def _write(self, batch: list[tuple[tuple[str, str], int, _Pending]]) -> None:
+        """One batch in one call of the write script: all of it or nothing is applied."""
         now = self._clock()
         today = now.astimezone(VN_TZ).date()
-        keys = self.keys
-        pipe = self._client.pipeline(transaction=True)
+        check = self._check_due()
+        rows: list[list[object]] = []
+        units: list[list[str]] = []
         new_units: dict[str, tuple[str, ...]] = {}
+        written = self._unit_written
         for (unit, period), _seq, entry in batch:
-            counters = Counters(*entry.values)
-            info = self.directory.info(unit, period_start(period))
-            target = self.directory.target(unit, int(period[:4]))
-            updated_at = _rfc3339(entry.updated_at)
-            fields = kpi_fields(counters, period, target, today, updated_at)
-            kpi_key = keys.kpi(unit, period)
-            pipe.hset(kpi_key, mapping=fields)  # type: ignore[arg-type]
-            absent = [f for f in OPTIONAL_FIELDS if f not in fields]
-            if absent:
-                pipe.hdel(kpi_key, *absent)
-            for kpi, get in RANKED.items():
-                rank_key = keys.rank(info.level, info.rank_scope, period, kpi)
-                ratio = get(counters)
-                if ratio is None:
-                    pipe.zrem(rank_key, unit)
-                else:
-                    pipe.zadd(rank_key, {unit: float(ratio)})
-            pipe.zadd(keys.periods(unit), {period: 0})
-            meta = self._unit_meta(unit)
-            if self._unit_written.get(unit) != meta and unit not in new_units:
+            rows.append(self._row(unit, period, entry, today))
+            meta = self._unit_meta(unit, today)
+            if written.get(unit) != meta and unit not in new_units:
                 new_units[unit] = meta
-                name, level, division_type, parent, province = meta
-                pipe.hset(
-                    keys.unit(unit),
-                    mapping={
-                        "code": unit,
-                        "name": name,
-                        "level": level,
-                        "division_type": division_type,
-                        "parent": parent,
-                        "province": province,
-                    },
-                )
-            change = {"unit": unit, "period": period, "updated_at": updated_at}
-            pipe.publish(keys.changes, json.dumps(change, separators=(",", ":")))
-            pipe.xadd(
-                keys.changes,
-                change,  # type: ignore[arg-type]
-                maxlen=self.stream_maxlen,
-                approximate=True,
-            )
-        pipe.hset(
-            keys.meta,
-            mapping={
-                "schema_version": str(SCHEMA_VERSION),
-                "last_flush": _rfc3339(now.timestamp()),
-            },
+                units.append(self._unit_hash(unit, meta))
+        args = (
+            _dumps(rows),
+            _dumps(units),
+            self.keys.meta,
+            self.keys.changes,
+            str(self.stream_maxlen),
+            str(SCHEMA_VERSION),
+            _rfc3339(now.timestamp()),
+            GENERATION_FIELD,
+            # A fresh id every time: an id used twice could name two different datasets.
+            uuid.uuid4().hex if check else "",
         )
-        await pipe.execute()
+        generation = await self._script(args)
         self._unit_written.update(new_units)
+        if check:
+            self._checked(generation)
 
-    def _unit_meta(self, unit: str) -> tuple[str, ...]:
+    async def _script(self, args: tuple[str, ...]) -> bytes | str | None:
+        """EVALSHA the write script, loading it first when Redis does not have it (a restart,
+        a failover, SCRIPT FLUSH): NOSCRIPT means nothing of the batch was run."""
+        try:
+            answer = await self._client.evalsha(WRITE_SHA, 0, *args)
+        except NoScriptError:
+            await self._client.script_load(WRITE_SCRIPT)
+            answer = await self._client.evalsha(WRITE_SHA, 0, *args)
+        return answer  # type: ignore[no-any-return]
+
+    def _row(self, unit: str, period: str, entry: _Pending, today: date) -> list[object]:
+        """What the write script needs of one row (see :data:`WRITE_SCRIPT`)."""
+        keys = self.keys
+        start = self._period_start.get(period)
+        if start is None:
+            start = self._period_start[period] = period_start(period)
+        info = self.directory.info(unit, start)
+        target = self.directory.target(unit, start.year)
+        updated_at = self._stamp(entry.updated_at)
+        fields = kpi_fields(Counters(*entry.values), period, target, today, updated_at)
+        ranks: list[str] = []
+        for kpi in RANKED:
+            ranks.append(keys.rank(info.level, info.rank_scope, period, kpi))
+            # The ratio field is repr(float(ratio)): the very score redis-py sent before.
+            ranks.append(fields.get(f"ratio_{kpi}", ""))
+        # json.dumps of {unit, period, updated_at} with separators (",", ":"), byte for byte
+        # (updated_at is RFC 3339: nothing in it is escaped).
+        message = (
+            f'{{"unit":{self._json(unit)},"period":{self._json(period)},'
+            f'"updated_at":"{updated_at}"}}'
+        )
+        return [
+            keys.kpi(unit, period),
+            [*itertools.chain.from_iterable(fields.items())],
+            [f for f in OPTIONAL_FIELDS if f not in fields],
+            ranks,
+            keys.periods(unit),
+            unit,
+            period,
+            updated_at,
+            message,
+        ]
+
+    def _unit_hash(self, unit: str, meta: tuple[str, ...]) -> list[str]:
+        name, level, division_type, parent, province = meta
+        return [self.keys.unit(unit), "code", unit, "name", name, "level", level,
+                "division_type", division_type, "parent", parent, "province", province]  # fmt: skip
+
+    def _stamp(self, epoch: float) -> str:
+        """:func:`_rfc3339`, remembered for the last time seen (rows queued together share it)."""
+        if epoch != self._last_stamp[0]:
+            self._last_stamp = (epoch, _rfc3339(epoch))
+        return self._last_stamp[1]
+
+    def _json(self, text: str) -> str:
+        """``json.dumps(text)``, cached: unit codes and periods repeat."""
+        out = self._json_cache.get(text)
+        if out is None:
+            if len(self._json_cache) > 100_000:
+                self._json_cache.clear()
+            out = self._json_cache[text] = json.dumps(text)
+        return out
+
+    def _unit_meta(self, unit: str, today: date) -> tuple[str, ...]:
         """The unit hash's values: the unit as it is today (its latest version)."""
-        info = self.directory.info(unit, self._clock().astimezone(VN_TZ).date())
+        info = self.directory.info(unit, today)
         return (info.name, info.level, info.division_type, info.parent, info.province)

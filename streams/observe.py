@@ -79,7 +79,12 @@ class Observers:
             app, self.registry, view=self.owned_rows, directory=self.directory, clock=self.clock
         )
         self.redis = RedisView(
-            settings.redis_url, settings.redis_prefix, self.directory, observer=self.metrics
+            settings.redis_url,
+            settings.redis_prefix,
+            self.directory,
+            observer=self.metrics,
+            # Rows read mid-recovery would be stale; _on_recovered writes them all after it.
+            owned=lambda: None if app.rebalancing else self._table_rows(),
         )
         self.metrics.watch_sink("redis", lambda: self.redis.pending, lambda: self.redis.lag)
         self._cache: dict[tuple[str, str], Counters] = {}

@@ -251,3 +251,28 @@ def test_update_is_cheap_without_redis(directory: UnitDirectory) -> None:
         return loop.time() - start
 
     assert run(go) < 2.0
+
+
+def test_write_script_is_loaded_again_after_script_flush(
+    redis_server_url: str, redis_prefix: str, directory: UnitDirectory
+) -> None:
+    """Redis forgot the write script (SCRIPT FLUSH, as after a restart): NOSCRIPT ran nothing,
+    the view loads it again and the same flush succeeds, with no error counted."""
+
+    async def go() -> RedisView:
+        v = view(redis_server_url, redis_prefix, directory)
+        v.update("04789", "2022", c(4, 1))
+        await v.flush()
+        admin = aioredis.Redis.from_url(redis_server_url)
+        await admin.script_flush()
+        await admin.aclose()
+        v.update("04789", "2022", c(8, 2))
+        assert await v.flush() == 1
+        await v.stop()
+        return v
+
+    v = run(go)
+    assert v.errors == 0 and v.pending == 0
+    state = dump(redis_server_url, redis_prefix, skip_changes=False)
+    assert state[f"{redis_prefix}:v1:kpi:04789:2022"]["paid"] == "8"
+    assert len(state[f"{redis_prefix}:v1:changes"]) == 2

@@ -46,7 +46,13 @@ def main() -> None:
         checked = replay.validate(export)
         validated = time.perf_counter() - started
     unique = uuid.uuid4().hex[:8]
-    settings = Settings(broker=f"kafka://{args.bootstrap}", topic_prefix=f"replay{unique}.")
+    # its own topic prefix, app id and Redis prefix, though it only produces to its topic
+    settings = Settings(
+        app_id=f"bench-replay-{unique}",
+        broker=f"kafka://{args.bootstrap}",
+        topic_prefix=f"replay{unique}.",
+        redis_prefix=f"bench-replay-{unique}",
+    )
     asyncio.run(ensure_topics(settings))
     started = time.perf_counter()
     asyncio.run(

@@ -1,12 +1,33 @@
-"""Benchmark: one worker's end-to-end rate against a bare aiokafka read+decode ceiling.
+"""Benchmark: the paywatch worker against Quix Streams, Faust's ceiling and a bare consumer.
 
-Pre-fills a fresh `payments` topic with N simulator events, then (1) a bare aiokafka consumer
-reads and decodes every record (decode_event), the ceiling for any Python consumer here, and
-(2) one `paywatch worker` counts them; its time is taken until the counters equal the offline
-recount. Prints both rates and their ratio, and Faust's own ceiling on the same topic (an agent
-that only reads and decodes, bench/faust_ceiling.py), which bounds any Faust worker.
+For each scope (``--provinces``: Hòa Bình ``17`` and the whole country ``all`` by default)
+pre-fills one fresh `payments` topic (6 partitions) with N simulator events (``--events``,
+200,000 by default; duplicates, conflicts, malformed records, refunds and cancellations
+included), then runs every contender on that same topic, one after the other:
 
-    .venv/bin/python bench/bench_stream.py --events 1000000 [--batch 1000]
+- ``bare``: a bare aiokafka consumer that reads and decodes every record (decode_event), in
+  this process: the ceiling for any Python consumer here;
+- ``faust``: Faust's own ceiling, an agent that only reads and decodes (bench/faust_ceiling.py),
+  which bounds any Faust worker;
+- ``paywatch``: one `paywatch worker`, timed from its start until its consumer group has
+  committed everything it read and its counters (read from its changelog) equal the offline
+  recount (tests/recount.py);
+- ``quix-alo``, ``quix-eos``: the same counting job written as a Quix Streams app
+  (bench/quix_contender.py), at-least-once and exactly-once, timed from its start until it has
+  processed everything and committed; its counters, read back from its changelog, must also
+  equal the recount (all ten fields: it keeps them all, with the same rules).
+
+Prints each rate (the stream contenders' include their start-up; from their first record in
+brackets), peak RSS where there is a process of its own, and the ratios paywatch/Quix and
+paywatch/Faust ceiling. Exits 1 if a contender's counters are not exact.
+
+Nothing here touches a running deployment: topics, consumer groups and app ids carry a fresh
+prefix, the worker writes Redis under a prefix of its own, web servers get a free port (Faust's
+ceiling runs none), and the topics and Redis keys are deleted at the end (``--keep``: not).
+Quix Streams runs in a virtualenv of its own, made on first use (bench/quix_env.py).
+
+    .venv/bin/python bench/bench_stream.py [--events 200000] [--provinces 17 all]
+        [--contenders bare faust paywatch quix-alo quix-eos] [--json out.json]
 """
 
 from __future__ import annotations
@@ -14,32 +35,55 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import re
+import shutil
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
 
-from aiokafka import AIOKafkaConsumer  # noqa: E402
+import quix_env  # noqa: E402
+import redis  # noqa: E402
+from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
+from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
 from recount import recount  # noqa: E402
-from stream_harness import Worker, create_topics, produce, wait_for_counters  # noqa: E402
+from stream_harness import (  # noqa: E402
+    Counts,
+    Worker,
+    create_topics,
+    diff,
+    free_port,
+    produce,
+    read_counters,
+    wait_for_counters,
+)
 
 from models.events import EventError, decode_event  # noqa: E402
-from models.registry import Registry  # noqa: E402
+from models.registry import Registry, national_provinces  # noqa: E402
+from streams.app import TOPICS  # noqa: E402
 from streams.settings import Settings  # noqa: E402
 from streams.simulator import SimConfig, generate  # noqa: E402
+
+CONTENDERS = ("bare", "faust", "paywatch", "quix-alo", "quix-eos")
+GUARANTEES = {"quix-alo": "at-least-once", "quix-eos": "exactly-once"}
+START, END = date(2021, 1, 1), date(2022, 12, 31)
+SCOPE_NAMES = {"17": "Hòa Bình", "all": "whole country"}
 
 
 async def bare_read(bootstrap: str, topic: str, count: int) -> float:
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
-        group_id=f"bench-bare-{uuid.uuid4().hex[:8]}",
+        group_id=f"{topic}.bare",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         max_partition_fetch_bytes=4 << 20,
@@ -60,55 +104,300 @@ async def bare_read(bootstrap: str, topic: str, count: int) -> float:
         await consumer.stop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
-    parser.add_argument("--batch", type=int, default=1000)
-    args = parser.parse_args()
+def peak_rss_mib(pid: int) -> float | None:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+class FirstEvent(threading.Thread):
+    """Watches a worker's /stats/ until it has read its first event; ``at``: that wall time."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.at: float | None = None
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        url = f"http://127.0.0.1:{self.port}/stats/"
+        while not self.stop.wait(0.25):
+            with (
+                contextlib.suppress(OSError, ValueError),
+                urllib.request.urlopen(url, timeout=2) as response,
+            ):
+                if int(json.loads(response.read())["events"]) > 0:
+                    self.at = time.time()
+                    return
+
+
+def run_faust(settings: Settings, n: int, batch: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "faust_ceiling.py"),
+         "--bootstrap", settings.bootstrap_servers, "--topic", settings.topic("payments"),
+         "--events", str(n), "--batch", str(batch), "--partitions", str(settings.partitions),
+         "--app-id", f"{settings.app_id}-ceiling"],
+        capture_output=True, text=True, timeout=3600, check=True,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    rate = float(re.findall(r"read\+decode: ([\d,]+) events/s", output)[-1].replace(",", ""))
+    rss = re.findall(r"peak RSS: ([\d,]+) MiB", output)
+    return {"rate": rate, "rss_mib": float(rss[-1].replace(",", "")) if rss else None}
+
+
+async def group_lag(bootstrap: str, group: str, topics: set[str]) -> int:
+    """Messages of ``topics`` the group has not committed yet (a whole partition if none)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        metadata = await consumer._client.fetch_all_metadata()
+        tps = [TopicPartition(t, p) for t in topics for p in metadata.partitions_for_topic(t) or ()]
+        ends = await consumer.end_offsets(tps)
+        return sum(
+            max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in tps
+        )
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+def wait_until_counted(
+    settings: Settings, expected: Counts, timeout: float
+) -> tuple[Counts, float]:
+    """Wait until the worker's counters equal ``expected``; return them and the wall time.
+
+    Reading the whole counters changelog takes long at whole-country size and would take the
+    CPU from the worker it times, so it is read only once the worker's consumer group has
+    committed every message of every topic it reads (which it does after its outputs and
+    tables are written); then polled as the tests do if it is not exact yet."""
+    topics = {settings.topic(t) for t in TOPICS if t != "payments-dlq"}
+    bootstrap, deadline = settings.bootstrap_servers, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        with contextlib.suppress(Exception):  # the group may not exist yet
+            if asyncio.run(group_lag(bootstrap, settings.app_id, topics)) == 0:
+                at = time.time()
+                got = read_counters(bootstrap, settings.app_id)
+                if got == expected:
+                    return got, at
+    got = wait_for_counters(bootstrap, settings.app_id, expected, 60, settle=0.0)
+    return got, time.time()
+
+
+def run_paywatch(settings: Settings, n: int, expected: Counts, log: Path) -> dict[str, Any]:
+    started = time.time()
+    worker = Worker(settings, log).start()
+    assert worker.proc is not None
+    first = FirstEvent(settings.web_port)
+    first.start()
+    try:
+        got, done = wait_until_counted(settings, expected, 3600)
+        rss = peak_rss_mib(worker.proc.pid)
+    finally:
+        first.stop.set()
+        worker.stop()
+    return {
+        "rate": n / (done - started),
+        "rate_after_first": n / (done - first.at) if first.at else None,
+        "seconds": done - started,
+        "rss_mib": rss,
+        "exact": got == expected,
+        "diff": diff(expected, got),
+    }
+
+
+def run_quix(
+    python: Path, settings: Settings, scope: str, guarantee: str, n: int, expected: Counts,
+    commit_interval: float, log: Path,
+) -> dict[str, Any]:  # fmt: skip
+    group = f"{settings.topic_prefix}{'quix-alo' if guarantee == 'at-least-once' else 'quix-eos'}"
+    result = log.with_suffix(".json")
+    started = time.time()
+    with log.open("w") as out:
+        done = subprocess.run(
+            [str(python), str(ROOT / "bench" / "quix_contender.py"),
+             "--bootstrap", settings.bootstrap_servers, "--topic", settings.topic("payments"),
+             "--events", str(n), "--guarantee", guarantee, "--provinces", scope,
+             "--partitions", str(settings.partitions), "--group", group,
+             "--commit-interval", str(commit_interval), "--started", str(started),
+             "--result", str(result)],
+            stdout=out, stderr=out, timeout=3600, check=False,
+        )  # fmt: skip
+    if done.returncode:
+        tail = log.read_text()[-2000:]
+        raise SystemExit(f"quix contender ({guarantee}) failed; log {log}:\n{tail}")
+    figures = json.loads(result.read_text())
+    fields = figures["fields"]
+    got: Counts = {}
+    for key, row in figures.pop("counters").items():
+        unit, _, period = key.partition("|")
+        got[(unit, period)] = dict(zip(fields, row, strict=True))
+    # The contender keeps all ten fields; were it to keep fewer, compare only those.
+    kept = {key: {f: row[f] for f in fields} for key, row in expected.items()}
+    kept = {key: row for key, row in kept.items() if any(row.values())}
+    return {
+        "rate": n / figures["seconds"],
+        "rate_after_first": n / (figures["seconds"] - figures["startup_seconds"]),
+        "seconds": figures["seconds"],
+        "rss_mib": figures["peak_rss_mib"],
+        "exact": got == kept,
+        "diff": diff(kept, got),
+        "fields": fields,
+        "dropped": figures["dropped"],
+    }
+
+
+async def _delete_topics(bootstrap: str, marks: tuple[str, ...]) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if any(m in t for m in marks)]
+        if mine:
+            await admin.delete_topics(mine)
+        return mine
+    finally:
+        await admin.close()
+
+
+def cleanup(settings: Settings, unique: str) -> None:
+    """Delete what this run made: its topics (its own, the worker's, Quix's), its Redis keys
+    and the worker's data directory (the logs stay)."""
+    shutil.rmtree(settings.data_dir, ignore_errors=True)
+    with contextlib.suppress(Exception):
+        asyncio.run(
+            _delete_topics(settings.bootstrap_servers, (f"bench{unique}.", f"bench-{unique}-"))
+        )
+    with contextlib.suppress(Exception):
+        client = redis.Redis.from_url(settings.redis_url)
+        keys: list[bytes] = []
+        for key in client.scan_iter(match=f"{settings.redis_prefix}:*", count=1000):
+            keys.append(key)
+            if len(keys) == 1000:
+                client.unlink(*keys)
+                keys.clear()
+        if keys:
+            client.unlink(*keys)
+        client.close()
+
+
+def run_scope(scope: str, args: argparse.Namespace) -> dict[str, Any]:
     unique = uuid.uuid4().hex[:8]
-    registry = Registry.load({"17"})
-    config = SimConfig(count=args.events, seed=11, start=date(2021, 1, 1), end=date(2022, 12, 31))
+    registry = Registry.load(None if scope == "all" else set(scope.split(",")))
+    provinces = national_provinces(START, END) if scope == "all" else set(scope.split(","))
+    config = SimConfig(
+        count=args.events, seed=11, start=START, end=END, provinces=tuple(sorted(provinces))
+    )
     records = [(r.key, r.value) for r in generate(config, registry)]
     expected = recount([v for _, v in records], registry).counters
     settings = Settings(
         app_id=f"bench-{unique}",
         broker=f"kafka://{args.bootstrap}",
         topic_prefix=f"bench{unique}.",
+        provinces=scope,
+        redis_prefix=f"bench-{unique}",
         data_dir=Path(f"/tmp/paywatch-bench-{unique}"),
-        web_port=6190,
+        web_port=free_port(),
         batch_size=args.batch,
         standby_replicas=0,
     )
-    create_topics(settings)
-    produce(args.bootstrap, settings.topic("payments"), records)
     n = len(records)
-    bare = asyncio.run(bare_read(args.bootstrap, settings.topic("payments"), n))
-    ceiling = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "faust_ceiling.py"), "--bootstrap", args.bootstrap,
-         "--topic", settings.topic("payments"), "--events", str(n), "--batch", str(args.batch),
-         "--partitions", str(settings.partitions)],
-        capture_output=True, text=True, timeout=3600, check=True,
-    )  # fmt: skip
-    faust_rate = float(
-        re.findall(r"read\+decode: ([\d,]+) events/s", ceiling.stderr)[-1].replace(",", "")
-    )
-    started = time.perf_counter()
-    worker = Worker(settings, Path(f"/tmp/paywatch-bench-{unique}.log")).start()
+    name = SCOPE_NAMES.get(scope, f"provinces {scope}")
+    topic = settings.topic("payments")
+    print(f"== {name}: {n:,} events, {len(expected):,} counter rows, topic {topic}", flush=True)
+    out: dict[str, Any] = {"scope": scope, "events": n, "rows": len(expected)}
     try:
-        got = wait_for_counters(args.bootstrap, settings.app_id, expected, 3600, settle=0.0)
-        stream = time.perf_counter() - started
+        create_topics(settings)
+        produce(args.bootstrap, settings.topic("payments"), records)
+        del records
+        for contender in args.contenders:
+            log = Path(f"/tmp/paywatch-bench-{unique}-{contender}.log")
+            if contender == "bare":
+                seconds = asyncio.run(bare_read(args.bootstrap, settings.topic("payments"), n))
+                out[contender] = {"rate": n / seconds}
+            elif contender == "faust":
+                out[contender] = run_faust(settings, n, args.batch)
+            elif contender == "paywatch":
+                out[contender] = run_paywatch(settings, n, expected, log)
+            else:
+                out[contender] = run_quix(
+                    args.quix_python, settings, scope, GUARANTEES[contender], n, expected,
+                    args.commit_interval, log,
+                )  # fmt: skip
+            print(f"   {contender}: {describe(out[contender])}", flush=True)
     finally:
-        worker.stop()
-    print(f"events: {n}  exact: {got == expected}  batch: {args.batch}")
-    print(f"bare aiokafka read+decode: {n / bare:,.0f} events/s ({bare:.1f}s)")
-    print(f"paywatch worker (incl. start-up, until counters complete): {n / stream:,.0f} events/s")
-    print(f"Faust's own ceiling (an agent that only reads and decodes): {faust_rate:,.0f} events/s")
-    ceiling_ratio = faust_rate * bare / n
-    print(
-        f"ratio worker/bare: {bare / stream:.3f}  (Faust ceiling/bare: {ceiling_ratio:.3f}, "
-        f"worker/Faust ceiling: {n / stream / faust_rate:.3f})"
+        if not args.keep:
+            cleanup(settings, unique)
+    report(name, out)
+    return out
+
+
+def describe(figures: dict[str, Any]) -> str:
+    text = f"{figures['rate']:,.0f} events/s"
+    if figures.get("rate_after_first"):
+        text += f" ({figures['rate_after_first']:,.0f}/s from its first record)"
+    if figures.get("rss_mib"):
+        text += f", peak RSS {figures['rss_mib']:,.0f} MiB"
+    if "exact" in figures:
+        text += f", exact: {figures['exact']}"
+        for line in figures["diff"][:5]:
+            text += f"\n      {line}"
+    return text
+
+
+def report(name: str, out: dict[str, Any]) -> None:
+    rates = {c: out[c]["rate"] for c in CONTENDERS if c in out}
+    paywatch = rates.get("paywatch")
+    print(f"-- {name}, {out['events']:,} events: ratios (rates incl. start-up)")
+    if paywatch:
+        for other, label in (
+            ("quix-alo", "Quix at-least-once"),
+            ("quix-eos", "Quix exactly-once"),
+            ("faust", "Faust's ceiling"),
+            ("bare", "bare aiokafka"),
+        ):
+            if other in rates:
+                print(f"   paywatch/{label}: {paywatch / rates[other]:.3f}")
+    for quix in ("quix-alo", "quix-eos"):
+        if quix in rates and "bare" in rates:
+            print(f"   {quix}/bare aiokafka: {rates[quix] / rates['bare']:.3f}")
+    if "faust" in rates and "bare" in rates:
+        print(f"   Faust's ceiling/bare aiokafka: {rates['faust'] / rates['bare']:.3f}")
+    print(flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument(
+        "--provinces", nargs="+", default=["17", "all"], help="scopes: '17', '17,25', 'all'"
     )
+    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--batch", type=int, default=1000, help="paywatch's events per step")
+    parser.add_argument(
+        "--commit-interval", type=float, default=5.0, help="Quix's checkpoint interval (s)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the topics and Redis keys")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if any(c in GUARANTEES for c in args.contenders):
+        args.quix_python = quix_env.ensure()
+    results = [run_scope(scope, args) for scope in args.provinces]
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    inexact = [
+        f"{r['scope']}/{c}"
+        for r in results
+        for c in CONTENDERS
+        if r.get(c, {}).get("exact") is False
+    ]
+    if inexact:
+        sys.exit(f"counters not exact: {', '.join(inexact)}")
 
 
 if __name__ == "__main__":

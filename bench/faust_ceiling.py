@@ -2,8 +2,11 @@
 
 Run by bench_stream.py in its own process on the topic it filled: a Faust app with one agent
 iterating ``take_events`` in steps of ``--batch`` and decoding every record (decode_event),
-nothing else: no tables, no sends. Prints the rate from the first event to the last. Whatever
-paywatch does per event comes on top of this, so it bounds what any Faust worker reaches here.
+nothing else: no tables, no sends, no web server (Faust's `worker` command turns its web server
+on whatever the app's ``web_enabled`` says, so it is started ``--without-web``: it binds no port,
+not even a running worker's 6066). Prints the rate from the first event to the last, and the
+process's peak RSS. Whatever paywatch does per event comes on top of this, so it bounds what
+any Faust worker reaches here.
 
     .venv/bin/python bench/faust_ceiling.py --bootstrap 127.0.0.1:9092 --topic T --events N
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -28,6 +32,13 @@ import faust  # noqa: E402
 from models.events import EventError, decode_event  # noqa: E402
 
 
+def peak_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
@@ -35,11 +46,13 @@ def main() -> None:
     parser.add_argument("--events", type=int, required=True)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--app-id", help="Faust app id (default: a fresh one)")
     args = parser.parse_args()
+    datadir = tempfile.mkdtemp(prefix="paywatch-ceiling-")
     app = faust.App(
-        f"bench-ceiling-{uuid.uuid4().hex[:8]}",
+        args.app_id or f"bench-ceiling-{uuid.uuid4().hex[:8]}",
         broker=f"kafka://{args.bootstrap}",
-        datadir=tempfile.mkdtemp(prefix="paywatch-ceiling-"),
+        datadir=datadir,
         topic_partitions=args.partitions,
         web_enabled=False,
         autodiscover=False,
@@ -64,11 +77,13 @@ def main() -> None:
                 elapsed = time.perf_counter() - started
                 rate = (seen - first) / elapsed
                 print(f"faust agent read+decode: {rate:,.0f} events/s ({elapsed:.1f}s)")
+                print(f"faust agent peak RSS: {peak_rss_mib():,.0f} MiB")
                 sys.stdout.flush()
+                shutil.rmtree(datadir, ignore_errors=True)
                 os._exit(0)
 
     app.agent(topic, name="read")(read)
-    sys.argv = [sys.argv[0], "worker", "--loglevel", "warn"]
+    sys.argv = [sys.argv[0], "worker", "--loglevel", "warn", "--without-web"]
     app.main()
 
 

@@ -117,4 +117,4 @@ def apply_fact(dossier: Dossier, fact: Fact) -> tuple[Dossier, Changes]:
 
 def merged(changes: dict[tuple[str, int], int]) -> tuple[tuple[str, int, int], ...]:
     """One unit's changes as (period, field, delta), zeros dropped."""
-    return tuple((p, i, d) for (p, i), d in changes.items() if d)
+    return tuple([(p, i, d) for (p, i), d in changes.items() if d])

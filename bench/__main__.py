@@ -4,7 +4,8 @@ Each benchmark is its own script under bench/ and runs in its own process agains
 stack (Kafka, Redis); this runner only orders them, sizes them and collects what they print.
 Results: bench/results/<timestamp>.json. Never part of `make test`.
 
-    python -m bench            # the sizes the issues ask for (long: the stream runs 1M events)
+    python -m bench            # the sizes the issues ask for (long: the stream runs 200k events
+                               # twice, Hòa Bình and the whole country, through five contenders)
     python -m bench --quick    # smaller sizes, a few minutes
 """
 
@@ -23,10 +24,11 @@ HERE = Path(__file__).resolve().parent
 
 def plan(quick: bool) -> list[tuple[str, list[str]]]:
     events = "100000" if quick else "1000000"
+    stream_events = "20000" if quick else "200000"
     seconds = "20" if quick else "60"
     return [
         ("decode", ["bench_decode.py"]),
-        ("stream", ["bench_stream.py", "--events", events]),
+        ("stream", ["bench_stream.py", "--events", stream_events, "--provinces", "17", "all"]),
         ("latency", ["bench_latency.py", "--rate", "1000", "--seconds", seconds]),
         (
             "latency-2-workers",
@@ -35,6 +37,9 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ("memory", ["bench_memory.py", "--events", "200000" if quick else events]),
         ("scrape", ["bench_scrape.py"]),
         ("replay", ["bench_replay.py", "--events", "100000" if quick else "500000"]),
+        ("failover", ["bench_failover.py", "--rounds", "1" if quick else "2"]),
+        ("heal", ["bench_heal.py", "--rows", "50000" if quick else "240000"]),
+        ("redis-writer", ["bench_redis_writer.py", "--rows", "20000" if quick else "100000"]),
     ]
 
 

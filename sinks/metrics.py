@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiohttp.web import Response
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, ProcessCollector
 
 from sinks.exposition import CONTENT_TYPE, render, render_async
 from sinks.pipeline_metrics import PipelineMetrics
@@ -59,6 +59,9 @@ def install(
     ``_total``) do not pass ``promtool check metrics``.
     """
     metrics = register(registry, view, directory, clock)
+    # process_start_time_seconds and the like: a restart shows as a new start time
+    # (the PaywatchWorkerRestarting alert).
+    ProcessCollector(registry=registry)
 
     async def metrics_page(self: Any, request: Any) -> Response:
         body = await render_async(registry)

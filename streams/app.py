@@ -206,6 +206,15 @@ class Pipeline:
             if watched:
                 self.failed_steps.passed(agent, _positions(events))
 
+    async def last_checkpoint(self) -> None:
+        """Stop taking steps, run every agent's checkpoint, and commit the released offsets
+        (the worker is stopping)."""
+        for agent, ck in self.checkpoints.items():
+            await ck.lock.acquire()  # held for good: no step runs after this
+            with _step(agent, self.failed_steps, [], ck):
+                await ck.run()
+        await self.app.consumer.commit()
+
     async def _checkpoint_due(self) -> None:
         """The checkpoint of every agent whose interval has passed (a quiet stream's last
         events are released within about ``checkpoint_interval_s``)."""

@@ -246,15 +246,20 @@ def run_worker(settings: Settings) -> None:
 
     from faust.worker import Worker
 
-    class LevelledWorker(Worker):
+    pipeline = Pipeline(settings)
+    observers = Observers(pipeline)
+
+    async def last_checkpoint() -> None:
+        await pipeline.last_checkpoint()
+        await observers.redis.stop()
+
+    class LevelledWorker(seam.stopping_quickly(Worker, last_checkpoint)):  # type: ignore[misc]
         def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
             # mode leaves the root logger at DEBUG and filters in the handler, so every
             # debug call of aiokafka and Faust (several per message) built a log record.
             super().on_setup_root_logger(logger, level)
             logger.setLevel(settings.log_level.upper())
 
-    pipeline = Pipeline(settings)
-    Observers(pipeline)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(ensure_topics(settings, TOPICS, TABLES))
     LevelledWorker(pipeline.app, loglevel=settings.log_level.upper()).execute_from_commandline()

@@ -10,7 +10,9 @@ ones because they are the other half of the same acknowledgement bookkeeping.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from importlib.metadata import version
@@ -123,6 +125,35 @@ def persisted(table: Any, acknowledged: list[Any]) -> None:
         last[tp] = max(last.get(tp, -1), meta.offset)
     for tp, offset in last.items():
         table.data.set_persisted_offset(tp, offset)
+
+
+# -- stopping ------------------------------------------------------------------------------
+
+
+def stopping_quickly(worker: type[Any], last: Callable[[], Awaitable[None]]) -> type[Any]:
+    """A subclass of Faust's ``Worker`` that, on SIGTERM or SIGINT, runs ``last`` (the last
+    checkpoint and commit) and exits at once with status 0.
+
+    Faust's own stop waits for every event it handed out to be acknowledged, and events held
+    by a checkpoint, or buffered by ``take_events`` for a step that will never run, never are:
+    a stopped worker hung until it was killed, its partitions uncounted meanwhile. After
+    ``last`` every processed event's state is written and its offset committed; events read
+    but not processed are replayed by whoever takes the partitions. Private: mode's
+    ``Worker._stop_on_signal``."""
+
+    class QuickStop(worker):  # type: ignore[misc]
+        async def _stop_on_signal(self, signal: Any) -> None:
+            log.warning("signal %s: last checkpoint, then exit", getattr(signal, "name", signal))
+            try:
+                await asyncio.wait_for(last(), timeout=20)
+            except Exception:
+                log.exception("the last checkpoint failed; its events are replayed on restart")
+                logging.shutdown()
+                os._exit(1)
+            logging.shutdown()
+            os._exit(0)
+
+    return QuickStop
 
 
 # -- after a rebalance ---------------------------------------------------------------------

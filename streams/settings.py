@@ -6,6 +6,7 @@ needs no configuration at all.
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -50,6 +51,19 @@ class Settings(BaseSettings):
         3, ge=1, le=100, description="failures in a row before a step is replayed record by record"
     )
     log_level: str = Field("warning", pattern=r"^(debug|info|warning|error)$")
+    instance_id: str = Field(
+        "",
+        description="this worker's static member id in the consumer group, unique to it; empty: "
+        "derived from the host name and PAYWATCH_DATA_DIR (streams/membership.py)",
+    )
+    session_timeout: float = Field(
+        8.0,
+        ge=6,
+        le=90,
+        description="seconds without a heartbeat before the group gives a worker's partitions "
+        "to the others (at least Kafka's group.min.session.timeout.ms, 6 s by default; at most "
+        "Faust's request timeout, 90 s)",
+    )
 
     @field_validator("broker")
     @classmethod
@@ -84,6 +98,18 @@ class Settings(BaseSettings):
     def _redis_url(cls, value: str) -> str:
         if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
             raise ValueError("expected redis://[:PASSWORD@]HOST:PORT/DB or rediss:// for TLS")
+        return value
+
+    @field_validator("instance_id")
+    @classmethod
+    def _instance_id(cls, value: str) -> str:
+        # Kafka's own rule for group.instance.id (JoinGroupRequest.validateGroupInstanceId).
+        value = value.strip()
+        if value and (not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", value) or value in {".", ".."}):
+            raise ValueError(
+                "expected up to 249 letters, digits, '.', '_' or '-', unique to this worker (or "
+                f"empty for one derived from the host name and PAYWATCH_DATA_DIR), got {value!r}"
+            )
         return value
 
     @field_validator("provinces")

@@ -135,3 +135,15 @@ def test_alertmanager_and_grafana_mount_existing_files(compose: dict[str, Any]) 
             source = volume.split(":", 1)[0]
             assert (ROOT / source).exists(), f"{name} mounts missing {source}"
     assert (ROOT / "deploy/alertmanager/alertmanager.yml").is_file()
+
+
+def test_each_worker_has_its_own_stable_name_and_instance_id(compose: dict[str, Any]) -> None:
+    # Static group membership: a restarted or re-created container must come back under the
+    # same instance id and host name (the worker's client id names its host), and two workers
+    # must never share one (streams/membership.py refuses the second at start-up).
+    workers = {n: s for n, s in compose["services"].items() if n.startswith("worker-")}
+    ids = {n: _env(s).get("PAYWATCH_INSTANCE_ID") for n, s in workers.items()}
+    assert all(ids.values()) and len(set(ids.values())) == len(workers), ids
+    for name, service in workers.items():
+        assert Settings(instance_id=ids[name]).instance_id == ids[name]
+        assert service["hostname"] == name

@@ -68,7 +68,7 @@ STREAM_REASONS = {
     "quarantined",
 }
 #: Reasons that depend on the order in which reversals of one payment arrive.
-ORDERED = ("already_reversed", "too_many_reversals")
+ORDERED = ("already_reversed", "too_many_reversals", "invalid_reversal")
 DEAD_LETTER_FIELDS = {
     "reason",
     "detail",
@@ -187,27 +187,29 @@ def _dead_letter_problems(
     ]
     have = {(i, reason) for i, reasons in got.items() for reason in reasons}
     want = set(expected.dead_letters)
-    # Which of the reversals of one payment is "already_reversed" (or one too many waiting for
-    # it) follows arrival order, and reversals in different partitions have no order a stream
-    # can know: those are compared by the payment they name (the same payments, as many
-    # letters each), and a reversal may swap between waiting/applied and the letter.
-    for ordered in ORDERED:
-        have_targets = Counter(_target(records[i]) for i, r in have if r == ordered)
-        want_targets = Counter(_target(records[i]) for i, r in want if r == ordered)
-        if have_targets != want_targets:
-            problems.append(
-                f"{ordered}: payments named {sorted((have_targets - want_targets).items())[:5]}"
-                f" in excess, {sorted((want_targets - have_targets).items())[:5]} missing"
-            )
+    # Which of the reversals naming one transaction is "already_reversed", one too many waiting
+    # for it, or (when it is itself a reversal) judged before or after it arrived follows
+    # arrival order, and reversals in different partitions have no order a stream can know.
+    # What does not depend on order is how many of them each named transaction turns away:
+    # those letters are compared by the transaction they name, as many letters each.
+    have_targets = Counter(_target(records[i]) for i, r in have if r in ORDERED)
+    want_targets = Counter(_target(records[i]) for i, r in want if r in ORDERED)
+    if have_targets != want_targets:
+        problems.append(
+            f"reversal letters: named {sorted((have_targets - want_targets).items())[:5]}"
+            f" in excess, {sorted((want_targets - have_targets).items())[:5]} missing"
+        )
     should = dict(expected.dead_letters)
     mismatches: dict[str, list[int]] = defaultdict(list)
     for i, reason in sorted(have - want):
-        if reason in ORDERED and should.get(i, reason) == reason:
+        if reason in ORDERED and should.get(i, reason) in ORDERED:
             continue  # another reversal of the same payment: compared by payment above
         record = records[i]
         mismatches[f"{record.family}/{record.case}: {should.get(i, 'none')} -> {reason}"].append(i)
     for i, reason in sorted(want - have):
-        if i not in got and reason not in ORDERED:
+        if reason in ORDERED and got.get(i, {reason}) <= set(ORDERED):
+            continue  # compared by the transaction named, above
+        if i not in got:
             record = records[i]
             mismatches[f"{record.family}/{record.case}: {reason} -> none"].append(i)
     for label, items in sorted(mismatches.items(), key=lambda kv: -len(kv[1]))[:40]:

@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,9 +27,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "sinks"), str(ROOT / "tests" / "streams")]
 
 import redis.asyncio as aioredis  # noqa: E402
+from sink_helpers import PrivateRedis  # noqa: E402
 
 from models.kpi import Counters  # noqa: E402
 from models.periods import VN_TZ  # noqa: E402
@@ -43,44 +42,6 @@ from sinks.units import UnitDirectory  # noqa: E402
 
 Key = tuple[str, str]
 Table = dict[Key, Counters]
-
-
-class PrivateRedis:
-    """A redis-server of this benchmark alone, without persistence: killed, it restarts empty."""
-
-    def __init__(self, directory: str) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port: int = sock.getsockname()[1]
-        self.directory = directory
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._server: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        self._server = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.directory],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        client = aioredis.Redis.from_url(self.url, socket_timeout=1)
-        deadline = time.monotonic() + 20
-        try:
-            while True:
-                try:
-                    await client.ping()
-                    return
-                except (OSError, aioredis.ConnectionError):
-                    if time.monotonic() > deadline or self._server.poll() is not None:
-                        raise SystemExit("the private redis-server did not start") from None
-                    await asyncio.sleep(0.01)
-        finally:
-            await client.aclose()
-
-    def kill(self) -> None:
-        if self._server is not None:
-            self._server.kill()
-            self._server.wait(timeout=20)
-            self._server = None
 
 
 @dataclass
@@ -228,7 +189,7 @@ class Run:
         figures.stalls_s.clear()
         down = time.monotonic()
         self.server.kill()
-        await self.server.start()
+        self.server.start()
         figures.restarted = time.monotonic()
         print(f"redis-server killed, started again empty: down {figures.restarted - down:.2f}s")
         figures.noticed = await wait_for(self._healed, 60)
@@ -286,8 +247,8 @@ async def bench(args: argparse.Namespace, directory: UnitDirectory, table: Table
         return [(unit, period, counters) for (unit, period), counters in table.items()]
 
     with tempfile.TemporaryDirectory(prefix="bench-heal-") as scratch:
-        server = PrivateRedis(scratch)
-        await server.start()
+        server = PrivateRedis(Path(scratch))
+        server.start()
         prefix = f"bench-heal-{uuid.uuid4().hex[:8]}"
         view = RedisView(
             server.url,

@@ -24,8 +24,6 @@ import cProfile
 import importlib.util
 import pstats
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "sinks"), str(ROOT / "tests" / "streams")]
 
 import redis.asyncio as aioredis  # noqa: E402
+from sink_helpers import PrivateRedis  # noqa: E402
 
 from models.kpi import Counters  # noqa: E402
 from models.periods import VN_TZ  # noqa: E402
@@ -47,44 +46,6 @@ from sinks.redis_schema import COUNTER_FIELDS  # noqa: E402
 from sinks.units import UnitDirectory  # noqa: E402
 
 Table = dict[tuple[str, str], Counters]
-
-
-class PrivateRedis:
-    """A redis-server of this benchmark alone, without persistence."""
-
-    def __init__(self, directory: str) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port: int = sock.getsockname()[1]
-        self.directory = directory
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._server: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        self._server = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.directory],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        client = aioredis.Redis.from_url(self.url, socket_timeout=1)
-        deadline = time.monotonic() + 20
-        try:
-            while True:
-                try:
-                    await client.ping()
-                    return
-                except (OSError, aioredis.ConnectionError):
-                    if time.monotonic() > deadline or self._server.poll() is not None:
-                        raise SystemExit("the private redis-server did not start") from None
-                    await asyncio.sleep(0.01)
-        finally:
-            await client.aclose()
-
-    def kill(self) -> None:
-        if self._server is not None:
-            self._server.kill()
-            self._server.wait(timeout=20)
-            self._server = None
 
 
 def fake(rng: random.Random, scale: int) -> Counters:
@@ -147,8 +108,8 @@ async def mismatches(client: aioredis.Redis, prefix: str, table: Table) -> int:
 async def bench(args: argparse.Namespace, directory: UnitDirectory, tables: list[Table]) -> None:
     view_cls = view_class(args.view_from)
     with tempfile.TemporaryDirectory(prefix="bench-redis-writer-") as scratch:
-        server = PrivateRedis(scratch)
-        await server.start()
+        server = PrivateRedis(Path(scratch))
+        server.start()
         prefix = f"bench-writer-{uuid.uuid4().hex[:8]}"
         view = view_cls(server.url, prefix, directory, batch_size=args.batch_size)
         client = aioredis.Redis.from_url(server.url, decode_responses=True)

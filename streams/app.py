@@ -80,6 +80,7 @@ LARGE_DOSSIER = 1000
 #: Facts or unit deltas per message on the internal topics (see :func:`_chunks`).
 ITEMS_PER_MESSAGE = 500
 T = TypeVar("T")
+Item = TypeVar("Item")
 RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
 BYTES: dict[str, Any] = {"key_type": bytes, "value_type": bytes, **RAW}
 Events = list[EventT[bytes]]
@@ -292,6 +293,27 @@ class Pipeline:
             return _dead(event, "unreadable", f"{stage} stage cannot decode it: {_explain(exc)}")
         return _dead(event, "internal_error", f"{stage} stage: {_explain(exc)}")
 
+    def _items(
+        self,
+        events: Events,
+        decoder: msgspec.msgpack.Decoder[list[Item]],
+        stage: str,
+        dead: list[DeadLetter],
+    ) -> Iterator[tuple[EventT[bytes], int, Item]]:
+        """Every item of every internal message of ``events`` with its event (made current) and
+        its index; a message that does not decode goes to ``dead``."""
+        for event in events:
+            seam.enter(event)
+            try:
+                items = decoder.decode(event.value or b"")
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                dead.append(self._failed(event, stage, exc))
+                continue
+            for index, item in enumerate(items):
+                yield event, index, item
+
     def _failed_item(
         self, event: EventT[bytes], index: int, raw: bytes, stage: str, exc: Exception
     ) -> DeadLetter:
@@ -454,27 +476,18 @@ class Pipeline:
         deltas: dict[int, list[UnitDelta]] = {}
         dead: list[DeadLetter] = []
         n = self.settings.partitions
-        for event in events:
-            seam.enter(event)
+        for event, index, fact in self._items(events, FACTS, "dossier", dead):
             msg = event.message
             try:
-                facts = FACTS.decode(event.value or b"")
+                state, made = self._dossier_one(fact, position(msg.offset, index), msg)
             except Exception as exc:
                 if is_transient(exc):
                     raise
-                dead.append(self._failed(event, "dossier", exc))
+                dead.append(self._failed_item(event, index, encode([fact]), "dossier", exc))
                 continue
-            for index, fact in enumerate(facts):
-                try:
-                    state, made = self._dossier_one(fact, position(msg.offset, index), msg)
-                except Exception as exc:
-                    if is_transient(exc):
-                        raise
-                    dead.append(self._failed_item(event, index, encode([fact]), "dossier", exc))
-                    continue
-                ck.put(fact.dossier, event, state)  # written even when unchanged (see ingest)
-                for delta in made:
-                    deltas.setdefault(ingest.partition_for(delta.unit, n), []).append(delta)
+            ck.put(fact.dossier, event, state)  # written even when unchanged (see ingest)
+            for delta in made:
+                deltas.setdefault(ingest.partition_for(delta.unit, n), []).append(delta)
         acks = [await self._send_dead(letter) for letter in dead]
         for part, batch in deltas.items():
             for chunk in _chunks(batch):
@@ -509,34 +522,25 @@ class Pipeline:
         changed: dict[str, rows.Row] = {}
         timed: list[UnitDelta] = []
         dead: list[DeadLetter] = []
-        for event in kept:
-            seam.enter(event)
+        for event, index, delta in self._items(kept, UNIT_DELTAS, "tally", dead):
             try:
-                deltas = UNIT_DELTAS.decode(event.value or b"")
+                staged = self._tally_one(delta)
             except Exception as exc:
                 if is_transient(exc):
                     raise
-                dead.append(self._failed(event, "tally", exc))
+                dead.append(self._failed_item(event, index, encode([delta]), "tally", exc))
                 continue
-            for index, delta in enumerate(deltas):
-                try:
-                    staged = self._tally_one(delta)
-                except Exception as exc:
-                    if is_transient(exc):
-                        raise
-                    dead.append(self._failed_item(event, index, encode([delta]), "tally", exc))
-                    continue
-                applied = False
-                for key, row, fresh in staged:
-                    ck.put(key, event, row)  # a replayed row is written again (see ingest)
-                    changed[key] = row
-                    applied = applied or fresh
-                    if fresh:
-                        self.stats.deltas_applied += 1
-                    else:
-                        self.stats.deltas_replayed += 1
-                if applied and delta.produced:
-                    timed.append(delta)
+            applied = False
+            for key, row, fresh in staged:
+                ck.put(key, event, row)  # a replayed row is written again (see ingest)
+                changed[key] = row
+                applied = applied or fresh
+                if fresh:
+                    self.stats.deltas_applied += 1
+                else:
+                    self.stats.deltas_replayed += 1
+            if applied and delta.produced:
+                timed.append(delta)
         ck.sent([await self._send_dead(letter) for letter in dead])
         for delta in timed:
             self.stats.counted(delta.ts / 1e6, delta.produced / 1e3)

@@ -31,6 +31,17 @@ SCRIPT = str(Path(__file__).with_name("poisoned_worker.py"))
 LIMIT = 2
 
 
+def _poisoned(settings: Any, log: Path, poison: str) -> Worker:
+    """The test-only worker, supervised, whose ingest step fails on records holding ``poison``."""
+    return Worker(
+        settings,
+        log,
+        supervised=True,
+        command=[sys.executable, SCRIPT],
+        env={"PAYWATCH_TEST_POISON": poison, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+
+
 @pytest.mark.timeout(600)
 def test_a_step_that_keeps_failing_is_replayed_record_by_record(
     settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
@@ -50,14 +61,7 @@ def test_a_step_that_keeps_failing_is_replayed_record_by_record(
     create_topics(settings)
     positions = produce(kafka_bootstrap, settings.topic("payments"), records)
     log = tmp_path / "worker.log"
-    worker = Worker(
-        settings,
-        log,
-        supervised=True,
-        command=[sys.executable, SCRIPT],
-        env={"PAYWATCH_TEST_POISON": "POISON-1", "PYTHONPATH": str(Path(__file__).parents[2])},
-    )
-    worker.start()
+    worker = _poisoned(settings, log, "POISON-1").start()
     try:
         got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 420)
         assert got == expected.counters, "\n".join(diff(expected.counters, got))
@@ -95,14 +99,7 @@ def test_a_fault_on_every_record_is_not_blamed_on_the_records(
     create_topics(settings)
     produce(kafka_bootstrap, settings.topic("payments"), records)
     log = tmp_path / "worker.log"
-    worker = Worker(
-        settings,
-        log,
-        supervised=True,
-        command=[sys.executable, SCRIPT],
-        env={"PAYWATCH_TEST_POISON": "", "PYTHONPATH": str(Path(__file__).parents[2])},
-    )
-    worker.start()
+    worker = _poisoned(settings, log, "").start()
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and "replaying its" not in log.read_text():

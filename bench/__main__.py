@@ -39,6 +39,7 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ("replay", ["bench_replay.py", "--events", "100000" if quick else "500000"]),
         ("failover", ["bench_failover.py", "--rounds", "1" if quick else "2"]),
         ("heal", ["bench_heal.py", "--rows", "50000" if quick else "240000"]),
+        ("quiet", ["bench_quiet.py", "--seconds", "20" if quick else "60"]),
         ("redis-writer", ["bench_redis_writer.py", "--rows", "20000" if quick else "100000"]),
     ]
 

@@ -32,6 +32,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "sinks"), str(ROOT / "tests" / "
 import redis.asyncio as aioredis  # noqa: E402
 from sink_helpers import PrivateRedis  # noqa: E402
 
+from bench.bench_scrape import fake  # noqa: E402
 from models.kpi import Counters  # noqa: E402
 from models.periods import VN_TZ  # noqa: E402
 from models.registry import Registry  # noqa: E402
@@ -69,25 +70,6 @@ class Figures:
     current: float = 0.0
     done: float = 0.0
     stalls_s: list[float] = field(default_factory=list)
-
-
-def fake(rng: random.Random, scale: int) -> Counters:
-    paid = rng.randint(0, scale)
-    online = rng.randint(0, paid)
-    rev = rng.randint(0, paid // 20)
-    dossiers = rng.randint(0, paid)
-    return Counters(
-        paid=paid,
-        paid_online=online,
-        paid_amount=paid * 50_000,
-        paid_online_amount=online * 50_000,
-        reversed=rev,
-        reversed_online=min(rev, online),
-        reversed_amount=rev * 50_000,
-        reversed_online_amount=min(rev, online) * 50_000,
-        dossiers=dossiers,
-        dossiers_online=rng.randint(0, dossiers),
-    )
 
 
 def current_periods(today: date) -> tuple[str, str, str]:

@@ -38,6 +38,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "sinks"), str(ROOT / "tests" / "
 import redis.asyncio as aioredis  # noqa: E402
 from sink_helpers import PrivateRedis  # noqa: E402
 
+from bench.bench_scrape import fake  # noqa: E402
 from models.kpi import Counters  # noqa: E402
 from models.periods import VN_TZ  # noqa: E402
 from models.registry import Registry  # noqa: E402
@@ -46,25 +47,6 @@ from sinks.redis_schema import COUNTER_FIELDS  # noqa: E402
 from sinks.units import UnitDirectory  # noqa: E402
 
 Table = dict[tuple[str, str], Counters]
-
-
-def fake(rng: random.Random, scale: int) -> Counters:
-    paid = rng.randint(0, scale)
-    online = rng.randint(0, paid)
-    rev = rng.randint(0, paid // 20)
-    dossiers = rng.randint(0, paid)
-    return Counters(
-        paid=paid,
-        paid_online=online,
-        paid_amount=paid * 50_000,
-        paid_online_amount=online * 50_000,
-        reversed=rev,
-        reversed_online=min(rev, online),
-        reversed_amount=rev * 50_000,
-        reversed_online_amount=min(rev, online) * 50_000,
-        dossiers=dossiers,
-        dossiers_online=rng.randint(0, dossiers),
-    )
 
 
 def country_table(registry: Registry, today: date, rows: int, seed: int) -> Table:

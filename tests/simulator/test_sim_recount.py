@@ -1,8 +1,8 @@
 """The offline recount on small hand-made inputs, one rule at a time.
 
-Every expected counter here was worked out by hand from the spec (.notes/CONTRACT.md). Hòa Bình:
-commune 04789 (Phường Thái Bình) is in district 148 (TP Hòa Bình) of province 17; department
-17.SNV (Sở Nội vụ) is directly under the province.
+Every expected counter here was worked out by hand from the rules (README, "What is counted").
+Hòa Bình: commune 04789 (Phường Thái Bình) is in district 148 (TP Hòa Bình) of province 17;
+department 17.SNV (Sở Nội vụ) is directly under the province.
 """
 
 from __future__ import annotations

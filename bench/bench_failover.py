@@ -51,6 +51,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa:
 from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
 from stream_harness import SUPERVISE, free_port, worker_env  # noqa: E402
 
+from bench.bench_latency import CLEAN  # noqa: E402
 from models.registry import Registry  # noqa: E402
 from streams.admin import ensure_topics  # noqa: E402
 from streams.app import TABLES, TOPICS  # noqa: E402
@@ -68,19 +69,6 @@ RESET_AFTER = "15"
 GRACE = 30.0
 FAIL_ENV = "PAYWATCH_BENCH_FAIL_MARKER"
 BASELINE_ENV = "PAYWATCH_BENCH_BASELINE"
-CLEAN: dict[str, Any] = {
-    name: 0.0
-    for name in (
-        "duplicate_rate",
-        "reversal_rate",
-        "malformed_rate",
-        "conflict_rate",
-        "unknown_unit_rate",
-        "already_reversed_rate",
-        "invalid_reversal_rate",
-        "late_share",
-    )
-}
 
 
 # -- the worker side (this file run with --as-worker) -------------------------------------------

@@ -138,7 +138,9 @@ Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT, description="VND, inte
 Version = Annotated[int, msgspec.Meta(ge=SCHEMA_VERSION, le=SCHEMA_VERSION)]
 
 
-class PaymentEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+class PaymentEvent(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True, gc=False
+):
     """One payment, refund or cancellation reported by the payment platform.
 
     Constructing an event in code applies the cross-field rules and the zone rule

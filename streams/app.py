@@ -36,7 +36,7 @@ from faust.types import EventT, StreamT
 from models.registry import Registry
 from streams import counters as rows
 from streams import dossiers, ingest, seam
-from streams.checkpoint import Checkpoint, dump_bounded
+from streams.checkpoint import Checkpoint, dump_bounded, write
 from streams.deadletter import dead_letter_key, encode_dead_letter
 from streams.hooks import Listeners, Stats
 from streams.ingest import DeadLetter, Ingest, Outcome, TxRecord
@@ -77,6 +77,9 @@ ROCKSDB: dict[str, Any] = {
 #: Payments in one dossier above which each new one checks the dossier's row still fits in a
 #: changelog message (about 6,000 payments would not; a real dossier has a few).
 LARGE_DOSSIER = 1000
+#: Largest record batch the producer builds (Faust's default is 16 KiB): a checkpoint sends its
+#: changelog messages in batches of this size, a few to one produce request.
+PRODUCER_BATCH_BYTES = 256 * 1024
 #: Facts or unit deltas per message on the internal topics (see :func:`_chunks`).
 ITEMS_PER_MESSAGE = 500
 T = TypeVar("T")
@@ -116,6 +119,7 @@ class Pipeline:
             web_port=settings.web_port,
             web_bind=settings.web_host,
             stream_buffer_maxsize=max(4096, settings.batch_size * 2),
+            producer_max_batch_size=PRODUCER_BATCH_BYTES,
             autodiscover=False,
             **group_options(settings),
             **RAW,
@@ -443,7 +447,7 @@ class Pipeline:
                     return False
         return True
 
-    def _purge(self) -> None:
+    async def _purge(self) -> None:
         """Delete the records :meth:`_maybe_purge` found due, in one pass over the table.
 
         Not while claims are on their way: in a backfill the payments can be read far ahead of
@@ -462,11 +466,12 @@ class Pipeline:
                 continue
             if record.seen < due[record.partition][0]:
                 stale[record.partition].append(key)
+        tombstones: list[seam.Row] = []
         for partition, keys in stale.items():
-            seam.enter(due[partition][1])
-            for key in keys:
-                del self.txns[key]
-            log.info("purged %d transaction records in partition %d", len(keys), partition)
+            event = due[partition][1]
+            tombstones += [(event, key, None) for key in keys]
+            log.info("purging %d transaction records in partition %d", len(keys), partition)
+        await write(self.txns, tombstones)
 
     # -- dossier -----------------------------------------------------------------------------
 
@@ -506,11 +511,9 @@ class Pipeline:
             dump_bounded(dossiers.dump, fact.dossier, state)  # refuse the payment that overflows
         made = []
         timed = fact.produced  # the first delta carries the payment's times
-        for unit, items in changes.items():
-            merged = dossiers.merged(items)
-            if merged:
-                made.append(UnitDelta(unit, msg.partition, seq, merged, fact.ts, timed))
-                timed = 0
+        for unit, merged in changes.items():
+            made.append(UnitDelta(unit, msg.partition, seq, merged, fact.ts, timed))
+            timed = 0
         return state, made
 
     # -- tally -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from faust.types import EventT
@@ -49,6 +49,17 @@ def dump_bounded(dump: Callable[[V], bytes], key: str, value: V) -> bytes:
     return data
 
 
+async def write(table: Any, rows: Sequence[seam.Row]) -> None:
+    """Write ``rows`` to ``table`` and wait until their changelog messages are acknowledged."""
+    if not rows:
+        return
+    try:
+        sent = await seam.write_rows(table, rows)
+        seam.persisted(table, await asyncio.gather(*sent))
+    except Exception as exc:
+        raise StoreError(f"writing table {table.name}") from exc
+
+
 class Checkpoint(Generic[V]):
     """The pending state of one agent: changed rows, unacknowledged outputs, held events."""
 
@@ -58,7 +69,7 @@ class Checkpoint(Generic[V]):
         dump: Callable[[V], bytes],
         interval_s: float,
         max_events: int,
-        after: Callable[[], None] | None = None,
+        after: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.table = table
         self.after = after
@@ -79,10 +90,9 @@ class Checkpoint(Generic[V]):
         if held is not None:
             return held[1]
         try:
-            value: bytes | None = self.table.get(key.encode())
+            return seam.read_row(self.table, key.encode())
         except Exception as exc:
             raise StoreError(f"reading table {self.table.name}") from exc
-        return value
 
     def put(self, key: str, event: EventT[bytes], value: V) -> None:
         """Keep ``value`` as the row's new state, written under ``event``'s partition."""
@@ -120,17 +130,14 @@ class Checkpoint(Generic[V]):
         if outputs:
             await asyncio.gather(*outputs)  # 1
         rows, self.rows = self.rows, {}
-        sent = []
-        for key, (event, value) in rows.items():  # 2
-            data = dump_bounded(self.dump, key, value)  # a record's doing: see RowTooLarge
-            try:
-                sent.append(await seam.write_row(self.table, event, key.encode(), data))
-            except Exception as exc:
-                raise StoreError(f"writing table {self.table.name}") from exc
-        if sent:
-            seam.persisted(self.table, await asyncio.gather(*sent))
+        # A row too large is a record's doing (see RowTooLarge): found before anything is written.
+        dumped = [
+            (event, key.encode(), dump_bounded(self.dump, key, value))
+            for key, (event, value) in rows.items()
+        ]
+        await write(self.table, dumped)  # 2
         if self.after is not None:
-            self.after()
+            await self.after()
         held, self.held = self.held, []
         for event in held:  # 3
             seam.release(event)

@@ -20,7 +20,7 @@ FIELDS = COUNTER_FIELDS
 INDEX: Final = {name: i for i, name in enumerate(FIELDS)}
 
 
-class Row(msgspec.Struct, array_like=True):
+class Row(msgspec.Struct, array_like=True, gc=False):
     values: list[int]
     marks: dict[int, int]
 

@@ -16,7 +16,7 @@ from streams.counters import INDEX
 from streams.wire import Fact
 
 
-class Payment(msgspec.Struct, array_like=True):
+class Payment(msgspec.Struct, array_like=True, gc=False):
     chain: tuple[str, ...]
     day: str
     ts: int
@@ -25,15 +25,17 @@ class Payment(msgspec.Struct, array_like=True):
     reversed: bool
 
 
-class Dossier(msgspec.Struct, array_like=True):
+class Dossier(msgspec.Struct, array_like=True, gc=False):
     payments: dict[str, Payment]
 
 
 _ENC = msgspec.msgpack.Encoder()
 _DEC = msgspec.msgpack.Decoder(Dossier)
 
-#: unit -> {(period key, field index): delta}
-Changes = dict[str, dict[tuple[str, int], int]]
+#: unit -> its changes (period key, field index, delta), zeros dropped
+Changes = dict[str, tuple[tuple[str, int, int], ...]]
+#: what a fact adds: (unit chain, day, [(field index, delta)]), for each period of the day
+_Adds = list[tuple[tuple[str, ...], str, list[tuple[int, int]]]]
 
 _PAID = (INDEX["paid"], INDEX["paid_online"], INDEX["paid_amount"], INDEX["paid_online_amount"])
 _REV = (
@@ -70,12 +72,37 @@ def contribution(dossier: Dossier) -> Contribution:
     return first.chain, first.day, online
 
 
-def _add(changes: Changes, chain: tuple[str, ...], day: str, items: list[tuple[int, int]]) -> None:
-    keyed = [((period, index), delta) for period in periods(day) for index, delta in items if delta]
-    for unit in chain:
-        out = changes.setdefault(unit, {})
-        for key, delta in keyed:
-            out[key] = out.get(key, 0) + delta
+def _per_unit(adds: _Adds) -> Changes:
+    """The changes of each unit in the chains of ``adds``. Usually every add has the same
+    chain (the payment's own, and its dossier's count moving within it); then its units share
+    one merged tuple."""
+    if not adds:
+        return {}
+    chain = adds[0][0]
+    if all(add[0] == chain for add in adds):
+        merged = _merged(adds)
+        return dict.fromkeys(chain, merged) if merged else {}
+    by_unit: dict[str, _Adds] = {}
+    for add in adds:
+        for unit in add[0]:
+            by_unit.setdefault(unit, []).append(add)
+    out = {}
+    for unit, unit_adds in by_unit.items():
+        merged = _merged(unit_adds)
+        if merged:
+            out[unit] = merged
+    return out
+
+
+def _merged(adds: _Adds) -> tuple[tuple[str, int, int], ...]:
+    total: dict[tuple[str, int], int] = {}
+    for _, day, items in adds:
+        for period in periods(day):
+            for index, delta in items:
+                if delta:
+                    key = (period, index)
+                    total[key] = total.get(key, 0) + delta
+    return tuple([(period, index, delta) for (period, index), delta in total.items() if delta])
 
 
 def _money(fields: tuple[int, int, int, int], payment: Payment) -> list[tuple[int, int]]:
@@ -91,30 +118,25 @@ def _money(fields: tuple[int, int, int, int], payment: Payment) -> list[tuple[in
 def apply_fact(dossier: Dossier, fact: Fact) -> tuple[Dossier, Changes]:
     """The dossier with ``fact`` applied (a new one when it changes; ``dossier`` itself is never
     changed) and the counter changes per unit."""
-    changes: Changes = {}
+    adds: _Adds = []
     before = contribution(dossier)
     known = dossier.payments.get(fact.tx)
     if known is None:
         payment = Payment(fact.chain, fact.day, fact.ts, fact.online, fact.amount, fact.reversed)
         dossier = Dossier({**dossier.payments, fact.tx: payment})
-        _add(changes, payment.chain, payment.day, _money(_PAID, payment))
+        adds.append((payment.chain, payment.day, _money(_PAID, payment)))
         if payment.reversed:
-            _add(changes, payment.chain, payment.day, _money(_REV, payment))
+            adds.append((payment.chain, payment.day, _money(_REV, payment)))
     elif fact.reversed and not known.reversed:
         known = msgspec.structs.replace(known, reversed=True)
         dossier = Dossier({**dossier.payments, fact.tx: known})
-        _add(changes, known.chain, known.day, _money(_REV, known))
+        adds.append((known.chain, known.day, _money(_REV, known)))
     else:
         return dossier, {}
     after = contribution(dossier)
     if before != after:
         if before is not None:
-            _add(changes, before[0], before[1], [(_DOSSIERS, -1), (_DOSSIERS_ONLINE, -before[2])])
+            adds.append((before[0], before[1], [(_DOSSIERS, -1), (_DOSSIERS_ONLINE, -before[2])]))
         if after is not None:
-            _add(changes, after[0], after[1], [(_DOSSIERS, 1), (_DOSSIERS_ONLINE, after[2])])
-    return dossier, changes
-
-
-def merged(changes: dict[tuple[str, int], int]) -> tuple[tuple[str, int, int], ...]:
-    """One unit's changes as (period, field, delta), zeros dropped."""
-    return tuple([(p, i, d) for (p, i), d in changes.items() if d])
+            adds.append((after[0], after[1], [(_DOSSIERS, 1), (_DOSSIERS_ONLINE, after[2])]))
+    return dossier, _per_unit(adds)

@@ -31,14 +31,14 @@ from models.registry import Registry
 from streams.wire import Claim, Fact, Reroute, Source
 
 
-class Waiting(msgspec.Struct, array_like=True, frozen=True):
+class Waiting(msgspec.Struct, array_like=True, frozen=True, gc=False):
     tx: str
     dossier: str
     raw: bytes
     source: Source
 
 
-class TxRecord(msgspec.Struct, array_like=True):
+class TxRecord(msgspec.Struct, array_like=True, gc=False):
     fp: str | None
     kind: str = ""
     dossier: str = ""

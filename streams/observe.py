@@ -27,8 +27,8 @@ from sinks.metrics import PipelineMetrics, install
 from sinks.pipeline_metrics import STAGES
 from sinks.redis_view import RedisView
 from sinks.units import UnitDirectory
+from streams import collector, seam
 from streams import counters as rows
-from streams import seam
 from streams.admin import ensure_topics
 from streams.app import TABLES, TOPICS, Pipeline
 from streams.ingest import partition_for
@@ -262,4 +262,5 @@ def run_worker(settings: Settings) -> None:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(ensure_topics(settings, TOPICS, TABLES))
+    collector.tune()
     LevelledWorker(pipeline.app, loglevel=settings.log_level.upper()).execute_from_commandline()

@@ -14,11 +14,14 @@ import asyncio
 import logging
 import os
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from importlib.metadata import version
 from typing import Any, Final
 
 from aiokafka import TopicPartition as KafkaTP
+from faust.stores.base import SerializedStore
+from faust.stores.rocksdb import Store as RocksDBStore
+from faust.stores.rocksdb import rocksdb, rocksdict  # type: ignore[attr-defined]
 from faust.streams import _current_event as _CURRENT_EVENT
 from faust.types import EventT
 
@@ -99,30 +102,91 @@ def committed_offsets(consumer: Any) -> Mapping[Any, int | None]:
 # -- table rows, written in bulk ----------------------------------------------------------
 
 
-async def write_row(table: Any, event: EventT[bytes], key: bytes, value: bytes) -> Awaitable[Any]:
-    """Write one row as ``table[key] = value`` would, but send its changelog message straight
-    to the producer. Faust's own path queues every changelog message in its ProducerBuffer,
-    sent one at a time, and stops the consumer while more than 100 wait; a checkpoint writes
-    thousands at once. Returns the message's acknowledgement (a RecordMetadata).
+def read_row(table: Any, key: bytes) -> bytes | None:
+    """``table.get(key)`` under the current event's partition (see :func:`enter`), without
+    the KeyError that Faust's mapping raises and catches for every missing row. Private:
+    ``SerializedStore._get`` (RocksDB) and the memory store's ``data`` dict."""
+    store = table.data
+    if isinstance(store, SerializedStore):
+        value: bytes | None = store._get(key)
+        return value
+    found: bytes | None = store.data.get(key)
+    return found
 
-    Private: ``Table.data`` (the store; written under ``event``'s partition, as Faust does)
-    and ``App.producer.send`` (the transport's producer)."""
-    enter(event)
-    table.data[key] = value
-    partition = event.message.partition
+
+Row = tuple[EventT[bytes], bytes, bytes | None]
+
+
+async def write_rows(table: Any, rows: Sequence[Row]) -> list[Awaitable[Any]]:
+    """Write ``rows`` (event, key, value; None deletes) as ``table[key] = value`` would, each
+    under its event's partition, but in bulk: one store write per partition, and the changelog
+    messages of a partition in as few record batches as fit. Faust's own path writes the store
+    a key at a time and queues every changelog message in its ProducerBuffer, sent one at a
+    time, stopping the consumer while more than 100 wait; a checkpoint writes thousands.
+    Returns the batches' acknowledgements (see :func:`persisted`).
+
+    Private: ``Table.data`` (the store), RocksDB's ``_db_for_partition``, the memory store's
+    ``data`` dict, and Faust's producer's ``_ensure_producer`` (its aiokafka producer, whose
+    public ``create_batch``/``send_batch`` are used)."""
+    by_partition: dict[int, list[tuple[bytes, bytes | None]]] = {}
+    for event, key, value in rows:
+        by_partition.setdefault(event.message.partition, []).append((key, value))
+    store = table.data
+    for partition, items in by_partition.items():
+        if isinstance(store, RocksDBStore):
+            batch = _write_batch(store)
+            for key, value in items:
+                if value is None:
+                    batch.delete(key)
+                else:
+                    batch.put(key, value)
+            store._db_for_partition(partition).write(batch)
+        else:
+            for key, value in items:
+                if value is None:
+                    store.data.pop(key, None)
+                else:
+                    store.data[key] = value
     topic = table.changelog_topic.get_topic_name()
-    sent: Awaitable[Any] = await table.app.producer.send(topic, key, value, partition, None, None)
-    return sent
+    producer = table.app.producer._ensure_producer()
+    acks = []
+    for partition, items in by_partition.items():
+        records = producer.create_batch()
+        for key, value in items:
+            if records.append(key=key, value=value, timestamp=None) is None:
+                acks.append(await _send_batch(producer, records, topic, partition))
+                records = producer.create_batch()
+                records.append(key=key, value=value, timestamp=None)  # one always fits
+        acks.append(await _send_batch(producer, records, topic, partition))
+    return acks
 
 
-def persisted(table: Any, acknowledged: list[Any]) -> None:
+async def _send_batch(producer: Any, records: Any, topic: str, partition: int) -> Awaitable[Any]:
+    """Send one record batch; its acknowledgement gives the offset of its last record."""
+    count = records.record_count()
+    sent = await producer.send_batch(records, topic, partition=partition)
+
+    async def last() -> tuple[Any, int]:
+        meta = await sent
+        return meta.topic_partition, meta.offset + count - 1
+
+    return last()
+
+
+def _write_batch(store: Any) -> Any:
+    if store.use_rocksdict:
+        return rocksdict.WriteBatch(raw_mode=True)
+    return rocksdb.WriteBatch()
+
+
+def persisted(table: Any, acknowledged: list[tuple[Any, int]]) -> None:
     """Remember in the store how far its changelog partitions are written (what Faust's own
-    changelog callback does per message), once per partition. Private: ``Store``'s
+    changelog callback does per message), once per partition; ``acknowledged`` holds what
+    :func:`write_rows`'s acknowledgements give. Private: ``Store``'s
     ``set_persisted_offset``."""
     last: dict[Any, int] = {}
-    for meta in acknowledged:
-        tp = meta.topic_partition
-        last[tp] = max(last.get(tp, -1), meta.offset)
+    for tp, offset in acknowledged:
+        last[tp] = max(last.get(tp, -1), offset)
     for tp, offset in last.items():
         table.data.set_persisted_offset(tp, offset)
 

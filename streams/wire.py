@@ -26,7 +26,7 @@ import msgspec
 MAX_SOURCE_KEY_BYTES = 1024
 
 
-class Source(msgspec.Struct, array_like=True, frozen=True):
+class Source(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """Where a record was read. ``key`` is the record's key cut to MAX_SOURCE_KEY_BYTES;
     ``key_size`` the whole key's size when it was cut (else -1)."""
 
@@ -43,7 +43,7 @@ def source(topic: str, partition: int, offset: int, key: bytes | None) -> Source
     return Source(topic, partition, offset, key)
 
 
-class Fact(msgspec.Struct, array_like=True, frozen=True, tag="f"):
+class Fact(msgspec.Struct, array_like=True, frozen=True, tag="f", gc=False):
     tx: str
     dossier: str
     chain: tuple[str, ...]
@@ -55,7 +55,7 @@ class Fact(msgspec.Struct, array_like=True, frozen=True, tag="f"):
     produced: int = 0  # Kafka record time (ms) of the payment record that made it; 0: unknown
 
 
-class Claim(msgspec.Struct, array_like=True, frozen=True, tag="c"):
+class Claim(msgspec.Struct, array_like=True, frozen=True, tag="c", gc=False):
     target: str  # the transaction id to reverse
     tx: str  # the reversal's own transaction id
     dossier: str
@@ -63,7 +63,7 @@ class Claim(msgspec.Struct, array_like=True, frozen=True, tag="c"):
     source: Source
 
 
-class Reroute(msgspec.Struct, array_like=True, frozen=True, tag="r"):
+class Reroute(msgspec.Struct, array_like=True, frozen=True, tag="r", gc=False):
     raw: bytes
     source: Source
 
@@ -71,7 +71,7 @@ class Reroute(msgspec.Struct, array_like=True, frozen=True, tag="r"):
 ByTx = Claim | Reroute
 
 
-class UnitDelta(msgspec.Struct, array_like=True, frozen=True):
+class UnitDelta(msgspec.Struct, array_like=True, frozen=True, gc=False):
     unit: str
     sp: int  # source partition (payments-by-dossier)
     seq: int  # the source fact's position in that partition, see position()

@@ -12,6 +12,8 @@ from typing import Any
 
 import faust
 import pytest
+from faust.stores.base import SerializedStore
+from faust.stores.rocksdb import RocksDBOptions
 from faust.stores.rocksdb import Store as RocksStore
 from faust.streams import current_event
 from faust.types.tuples import Message
@@ -92,7 +94,26 @@ def test_the_table_write_path(app: Any) -> None:
         "tp",
         "offset",
     ]
+    assert isinstance(table.data.data, dict)  # the memory store's rows
+    assert list(inspect.signature(SerializedStore._get).parameters) == ["self", "key"]
+    assert list(inspect.signature(RocksStore._db_for_partition).parameters) == [
+        "self",
+        "partition",
+    ]
+    assert issubclass(RocksStore, SerializedStore)
+    assert isinstance(RocksDBOptions.use_rocksdict, bool)  # copied to each store at init
     send = type(app.producer).send
     assert inspect.iscoroutinefunction(send)
     params = list(inspect.signature(send).parameters)
     assert params[:7] == ["self", "topic", "key", "value", "partition", "timestamp", "headers"]
+
+
+def test_a_rocksdb_write_batch_puts_and_deletes_raw_keys(tmp_path: Any) -> None:
+    db = RocksDBOptions().open(tmp_path / "db")
+    db.put(b"gone", b"0")
+    batch = seam._write_batch(SimpleNamespace(use_rocksdict=RocksDBOptions.use_rocksdict))
+    batch.put(b"k", b"v")
+    batch.delete(b"gone")
+    db.write(batch)
+    assert db.get(b"k") == b"v"
+    assert db.get(b"gone") is None

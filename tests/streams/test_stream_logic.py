@@ -45,7 +45,7 @@ def run(records: list[tuple[bytes | None, bytes]], replay: bool = False) -> rows
         state[fact.dossier] = d
         for unit, items in changes.items():
             seq = position(offset // 3, offset % 3)  # facts as if sent three to a message
-            deltas.append(UnitDelta(unit, 0, seq, dossiers.merged(items)))
+            deltas.append(UnitDelta(unit, 0, seq, items))
     table: dict[str, rows.Row] = {}
     for delta in deltas * (2 if replay else 1):
         by_period: dict[str, list[tuple[int, int]]] = {}

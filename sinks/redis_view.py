@@ -3,7 +3,9 @@
 :meth:`RedisView.update` is synchronous and O(1): it records the latest counters of a
 (unit, period) in a pending map (a newer update replaces an older one, so memory is bounded by
 the number of distinct keys changed since the last successful flush). A background task flushes
-the map every ``flush_interval`` seconds, each batch in one call of a Lua script
+the map every ``flush_interval`` seconds (longer under load: after a round that took ``t`` the
+next waits at least ``LOAD_PACE * t``, so the view takes at most a quarter of the worker's time
+and coalesces more rows the busier the stream is), each batch in one call of a Lua script
 (:data:`WRITE_SCRIPT`, EVALSHA, loaded again on NOSCRIPT) that Redis runs atomically (no other
 client's command runs in between, as with MULTI/EXEC; a failed call is retried whole, and
 absolute values make a second write harmless), one command for the client to pack instead
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Final
 
+import msgspec
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -127,7 +130,8 @@ call('HSETNX', meta, 'schema_version', ARGV[6])
 return call('HGET', meta, ARGV[8])
 """
 WRITE_SHA: Final = hashlib.sha1(WRITE_SCRIPT.encode()).hexdigest()
-_dumps: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: Compact JSON, UTF-8 as is (what the write script decodes).
+_dumps: Final = msgspec.json.encode
 
 
 @dataclass(slots=True)
@@ -146,6 +150,10 @@ def _rfc3339(epoch: float) -> str:
     return (
         datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     )
+
+
+#: Under load, the wait after a flush round is at least this many times the round's duration.
+LOAD_PACE: Final = 3.0
 
 
 class RedisView:
@@ -286,6 +294,7 @@ class RedisView:
 
     async def _run(self) -> None:
         while not self._stopping:
+            started = time.monotonic()
             try:
                 answered = await self._round()
             except Exception as exc:  # Redis down or slow (or a bug): count, back off, retry
@@ -293,7 +302,8 @@ class RedisView:
                 continue
             if answered:
                 self._backoff.reset()
-            await asyncio.sleep(self.flush_interval)
+            took = time.monotonic() - started
+            await asyncio.sleep(max(self.flush_interval, LOAD_PACE * took))
 
     async def _round(self) -> bool:
         """Flush what is pending, else check the generation if due; True if Redis answered."""
@@ -433,7 +443,7 @@ class RedisView:
         if check:
             self._checked(generation)
 
-    async def _script(self, args: tuple[str, ...]) -> bytes | str | None:
+    async def _script(self, args: tuple[str | bytes, ...]) -> bytes | str | None:
         """EVALSHA the write script, loading it first when Redis does not have it (a restart,
         a failover, SCRIPT FLUSH): NOSCRIPT means nothing of the batch was run."""
         try:

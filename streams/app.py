@@ -554,15 +554,12 @@ class Pipeline:
 
     def _tally_one(self, delta: UnitDelta) -> list[tuple[str, rows.Row, bool]]:
         """The rows ``delta`` makes, all or none: (key, row, whether the delta changed it)."""
-        by_period: dict[str, list[tuple[int, int]]] = {}
-        for period, index, amount in delta.changes:
-            by_period.setdefault(period, []).append((index, amount))
         staged = []
-        for period, changes in by_period.items():
+        for period, deltas in rows.by_period(delta.changes).items():
             key = rows.row_key(delta.unit, period)
             value = self.tally_ck.get(key)
             row = value if isinstance(value, rows.Row) else rows.load(value)
-            new = rows.applied(row, delta.sp, delta.seq, changes)
+            new = rows.applied(row, delta.sp, delta.seq, deltas)
             staged.append((key, row, False) if new is None else (key, new, True))
         return staged
 

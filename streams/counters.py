@@ -41,15 +41,36 @@ def dump(row: Row) -> bytes:
     return _ENC.encode(row)
 
 
-def applied(row: Row, partition: int, seq: int, changes: list[tuple[int, int]]) -> Row | None:
-    """``row`` with ``changes`` (field index, delta) added, as a new row; None when this source
+#: One unit's changes from one fact: for each day they fall on, the ten counters' deltas
+#: (in :data:`FIELDS` order); each applies to that day's row and to its month's and year's.
+DayChanges = tuple[tuple[str, tuple[int, ...]], ...]
+
+
+def periods(day: str) -> tuple[str, str, str]:
+    """The row periods a day's changes apply to: the day, its month, its year."""
+    return day, day[:7], day[:4]
+
+
+def by_period(changes: DayChanges) -> dict[str, list[int]]:
+    """``changes`` summed per row period; a period whose changes cancel out is left out."""
+    out: dict[str, list[int]] = {}
+    for day, deltas in changes:
+        for period in periods(day):
+            summed = out.get(period)
+            if summed is None:
+                out[period] = list(deltas)
+            else:
+                out[period] = [a + b for a, b in zip(summed, deltas, strict=True)]
+    return {period: deltas for period, deltas in out.items() if any(deltas)}
+
+
+def applied(row: Row, partition: int, seq: int, deltas: list[int]) -> Row | None:
+    """``row`` with ``deltas`` (one per field) added, as a new row; None when this source
     position was applied already. ``row`` itself is never changed, so a change that fails half
     way leaves nothing behind."""
     if row.marks.get(partition, -1) >= seq:
         return None
-    values = list(row.values)
-    for index, delta in changes:
-        values[index] += delta
+    values = [value + delta for value, delta in zip(row.values, deltas, strict=True)]
     return Row(values, {**row.marks, partition: seq})
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import msgspec
 
-from streams.counters import INDEX
+from streams.counters import FIELDS, INDEX, DayChanges
 from streams.wire import Fact
 
 
@@ -32,8 +32,8 @@ class Dossier(msgspec.Struct, array_like=True, gc=False):
 _ENC = msgspec.msgpack.Encoder()
 _DEC = msgspec.msgpack.Decoder(Dossier)
 
-#: unit -> its changes (period key, field index, delta), zeros dropped
-Changes = dict[str, tuple[tuple[str, int, int], ...]]
+#: unit -> its changes (see :data:`streams.counters.DayChanges`)
+Changes = dict[str, DayChanges]
 #: what a fact adds: (unit chain, day, [(field index, delta)]), for each period of the day
 _Adds = list[tuple[tuple[str, ...], str, list[tuple[int, int]]]]
 
@@ -53,10 +53,6 @@ def load(raw: bytes | None) -> Dossier:
 
 def dump(dossier: Dossier) -> bytes:
     return _ENC.encode(dossier)
-
-
-def periods(day: str) -> tuple[str, str, str]:
-    return day, day[:7], day[:4]
 
 
 Contribution = tuple[tuple[str, ...], str, bool] | None
@@ -94,15 +90,15 @@ def _per_unit(adds: _Adds) -> Changes:
     return out
 
 
-def _merged(adds: _Adds) -> tuple[tuple[str, int, int], ...]:
-    total: dict[tuple[str, int], int] = {}
+def _merged(adds: _Adds) -> DayChanges:
+    by_day: dict[str, list[int]] = {}
     for _, day, items in adds:
-        for period in periods(day):
-            for index, delta in items:
-                if delta:
-                    key = (period, index)
-                    total[key] = total.get(key, 0) + delta
-    return tuple([(period, index, delta) for (period, index), delta in total.items() if delta])
+        deltas = by_day.get(day)
+        if deltas is None:
+            deltas = by_day[day] = [0] * len(FIELDS)
+        for index, delta in items:
+            deltas[index] += delta
+    return tuple([(day, tuple(deltas)) for day, deltas in by_day.items() if any(deltas)])
 
 
 def _money(fields: tuple[int, int, int, int], payment: Payment) -> list[tuple[int, int]]:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -74,6 +75,7 @@ class Observers:
         self.directory = UnitDirectory(pipeline.registry, targets)
         self.registry = CollectorRegistry()
         self.clock = EventClock()
+        self._today_for, self._today_until, self._today_value = "", 0.0, ("", "")
         app = pipeline.app
         self.metrics: PipelineMetrics = install(
             app, self.registry, view=self.owned_rows, directory=self.directory, clock=self.clock
@@ -108,9 +110,18 @@ class Observers:
 
     def _remember(self, unit: str, period: str, counters: Counters) -> None:
         self.clock.saw(period)
-        month, day = _current(self.clock())
+        month, day = self._today()
         if self._keep(period, month, day):
             self._cache[(unit, period)] = counters
+
+    def _today(self) -> tuple[str, str]:
+        """The clock's (month, day), worked out again when its newest day moves or a second
+        has passed (it is asked once per changed row)."""
+        now = time.monotonic()
+        if self._today_for != self.clock.newest_day or now >= self._today_until:
+            self._today_for, self._today_until = self.clock.newest_day, now + 1.0
+            self._today_value = _current(self.clock())
+        return self._today_value
 
     def owned_rows(self) -> Iterator[tuple[str, str, Counters]]:
         month, day = _current(self.clock())

@@ -75,7 +75,7 @@ class UnitDelta(msgspec.Struct, array_like=True, frozen=True, gc=False):
     unit: str
     sp: int  # source partition (payments-by-dossier)
     seq: int  # the source fact's position in that partition, see position()
-    changes: tuple[tuple[str, int, int], ...]  # (period key, field index, delta)
+    changes: tuple[tuple[str, tuple[int, ...]], ...]  # (day, ten deltas): counters.DayChanges
     #: On one delta per new payment (its first unit's), for the delay histograms: the event
     #: time (microseconds) and the Kafka record time (milliseconds, 0: not observed).
     ts: int = 0

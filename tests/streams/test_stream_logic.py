@@ -48,12 +48,9 @@ def run(records: list[tuple[bytes | None, bytes]], replay: bool = False) -> rows
             deltas.append(UnitDelta(unit, 0, seq, items))
     table: dict[str, rows.Row] = {}
     for delta in deltas * (2 if replay else 1):
-        by_period: dict[str, list[tuple[int, int]]] = {}
-        for period, index, amount in delta.changes:
-            by_period.setdefault(period, []).append((index, amount))
-        for period, changes in by_period.items():
+        for period, deltas in rows.by_period(delta.changes).items():
             key = rows.row_key(delta.unit, period)
-            new = rows.applied(table.get(key, rows.empty()), delta.sp, delta.seq, changes)
+            new = rows.applied(table.get(key, rows.empty()), delta.sp, delta.seq, deltas)
             if new is not None:
                 table[key] = new
     return {rows.split_key(k): rows.as_dict(r.values) for k, r in table.items() if any(r.values)}

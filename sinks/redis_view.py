@@ -203,7 +203,7 @@ class RedisView:
         self._pending: dict[tuple[str, str], _Pending] = {}
         self._unit_written: dict[str, tuple[str, ...]] = {}
         self._period_start: dict[str, date] = {}
-        self._last_stamp: tuple[float, str] = (-1.0, "")
+        self._last_stamp: tuple[int, str] = (-1, "")
         self._json_cache: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -492,9 +492,11 @@ class RedisView:
                 "division_type", division_type, "parent", parent, "province", province]  # fmt: skip
 
     def _stamp(self, epoch: float) -> str:
-        """:func:`_rfc3339`, remembered for the last time seen (rows queued together share it)."""
-        if epoch != self._last_stamp[0]:
-            self._last_stamp = (epoch, _rfc3339(epoch))
+        """:func:`_rfc3339`, remembered for the last millisecond seen (rows updated together
+        share it)."""
+        ms = int(epoch * 1000)
+        if ms != self._last_stamp[0]:
+            self._last_stamp = (ms, _rfc3339(ms / 1000))
         return self._last_stamp[1]
 
     def _json(self, text: str) -> str:

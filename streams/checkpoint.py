@@ -9,11 +9,12 @@ the checkpoint runs:
 1. Wait for the broker's acknowledgement of every output sent since the last checkpoint (the
    next stage's messages, dead letters).
 2. Write each changed row to its table once, whatever number of events changed it: the local
-   store and one changelog message per row (under the partition of the last event that
-   changed it).
+   store (one write batch per partition) and one changelog message per row (under the
+   partition of the last event that changed it, sent in record batches), and wait for the
+   changelog's acknowledgement.
 3. Release the held events (acknowledge them).
-4. Faust's own commit, on its timer, flushes the producer (the changelog messages of step 2)
-   and then commits the offsets of acknowledged events.
+4. Faust's own commit, on its timer (``broker_commit_interval``, set to the checkpoint
+   interval), commits the offsets of acknowledged events.
 
 So state never runs ahead of the outputs it implies (1 before 2), and an offset is never
 committed before the state of its event is in the changelog (2 before 3, and Faust's 4). A

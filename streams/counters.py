@@ -10,6 +10,8 @@ one table value, so they are written (and recovered) together.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Sequence
 from typing import Final
 
 import msgspec
@@ -43,7 +45,8 @@ def dump(row: Row) -> bytes:
 
 #: One unit's changes from one fact: for each day they fall on, the ten counters' deltas
 #: (in :data:`FIELDS` order); each applies to that day's row and to its month's and year's.
-DayChanges = tuple[tuple[str, tuple[int, ...]], ...]
+Deltas = tuple[int, int, int, int, int, int, int, int, int, int]  # one per field
+DayChanges = tuple[tuple[str, Deltas], ...]
 
 
 def periods(day: str) -> tuple[str, str, str]:
@@ -51,9 +54,12 @@ def periods(day: str) -> tuple[str, str, str]:
     return day, day[:7], day[:4]
 
 
-def by_period(changes: DayChanges) -> dict[str, list[int]]:
+def by_period(changes: DayChanges) -> dict[str, Sequence[int]]:
     """``changes`` summed per row period; a period whose changes cancel out is left out."""
-    out: dict[str, list[int]] = {}
+    if len(changes) == 1:  # the usual case: one day, nothing to sum
+        day, deltas = changes[0]
+        return dict.fromkeys(periods(day), deltas) if any(deltas) else {}
+    out: dict[str, Sequence[int]] = {}
     for day, deltas in changes:
         for period in periods(day):
             summed = out.get(period)
@@ -64,18 +70,17 @@ def by_period(changes: DayChanges) -> dict[str, list[int]]:
     return {period: deltas for period, deltas in out.items() if any(deltas)}
 
 
-def applied(row: Row, partition: int, seq: int, deltas: list[int]) -> Row | None:
+def applied(row: Row, partition: int, seq: int, deltas: Sequence[int]) -> Row | None:
     """``row`` with ``deltas`` (one per field) added, as a new row; None when this source
     position was applied already. ``row`` itself is never changed, so a change that fails half
     way leaves nothing behind."""
     if row.marks.get(partition, -1) >= seq:
         return None
-    values = [value + delta for value, delta in zip(row.values, deltas, strict=True)]
-    return Row(values, {**row.marks, partition: seq})
+    return Row(list(map(operator.add, row.values, deltas)), {**row.marks, partition: seq})
 
 
 def as_counters(values: list[int]) -> Counters:
-    return Counters(**dict(zip(FIELDS, values, strict=True)))
+    return Counters(*values)  # FIELDS is Counters' own field order
 
 
 def as_dict(values: list[int]) -> dict[str, int]:

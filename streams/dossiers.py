@@ -10,9 +10,11 @@ depend only on the set of facts, never on their order.
 
 from __future__ import annotations
 
+from typing import cast
+
 import msgspec
 
-from streams.counters import FIELDS, INDEX, DayChanges
+from streams.counters import FIELDS, INDEX, DayChanges, Deltas
 from streams.wire import Fact
 
 
@@ -98,7 +100,7 @@ def _merged(adds: _Adds) -> DayChanges:
             deltas = by_day[day] = [0] * len(FIELDS)
         for index, delta in items:
             deltas[index] += delta
-    return tuple([(day, tuple(deltas)) for day, deltas in by_day.items() if any(deltas)])
+    return tuple([(day, cast(Deltas, tuple(d))) for day, d in by_day.items() if any(d)])
 
 
 def _money(fields: tuple[int, int, int, int], payment: Payment) -> list[tuple[int, int]]:

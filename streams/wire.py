@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import msgspec
 
+from streams.counters import DayChanges
+
 #: The longest record key carried on: a key is not used for counting, and a long one would make
 #: every message that carries its source (reroutes, claims, dead letters) too large.
 MAX_SOURCE_KEY_BYTES = 1024
@@ -75,7 +77,7 @@ class UnitDelta(msgspec.Struct, array_like=True, frozen=True, gc=False):
     unit: str
     sp: int  # source partition (payments-by-dossier)
     seq: int  # the source fact's position in that partition, see position()
-    changes: tuple[tuple[str, tuple[int, ...]], ...]  # (day, ten deltas): counters.DayChanges
+    changes: DayChanges  # (day, the ten counters' deltas) per day
     #: On one delta per new payment (its first unit's), for the delay histograms: the event
     #: time (microseconds) and the Kafka record time (milliseconds, 0: not observed).
     ts: int = 0

@@ -4,7 +4,10 @@ replayed fact or delta changes nothing."""
 from __future__ import annotations
 
 import random
+from typing import get_args
 
+import msgspec
+import pytest
 from recount import recount
 from test_stream_small import cases
 
@@ -12,7 +15,7 @@ from models.registry import Registry
 from streams import counters as rows
 from streams import dossiers
 from streams.ingest import Ingest, TxRecord
-from streams.wire import Source, UnitDelta, position
+from streams.wire import UNIT_DELTAS, Source, UnitDelta, encode, position
 
 REGISTRY = Registry.load({"17"})
 
@@ -48,11 +51,11 @@ def run(records: list[tuple[bytes | None, bytes]], replay: bool = False) -> rows
             deltas.append(UnitDelta(unit, 0, seq, items))
     table: dict[str, rows.Row] = {}
     for delta in deltas * (2 if replay else 1):
-        for period, deltas in rows.by_period(delta.changes).items():
-            key = rows.row_key(delta.unit, period)
-            new = rows.applied(table.get(key, rows.empty()), delta.sp, delta.seq, deltas)
+        for period, vector in rows.by_period(delta.changes).items():
+            row_key = rows.row_key(delta.unit, period)
+            new = rows.applied(table.get(row_key, rows.empty()), delta.sp, delta.seq, vector)
             if new is not None:
-                table[key] = new
+                table[row_key] = new
     return {rows.split_key(k): rows.as_dict(r.values) for k, r in table.items() if any(r.values)}
 
 
@@ -80,3 +83,11 @@ def test_dossier_counts_do_not_depend_on_order() -> None:
         shuffled = records[:]
         random.Random(seed).shuffle(shuffled)
         assert run(shuffled) == expected
+
+
+def test_a_delta_vector_has_one_entry_per_counter_field() -> None:
+    assert len(get_args(rows.Deltas)) == len(rows.FIELDS) == 10
+    changes = (("2022-03-04", (1,) * 10),)
+    assert UNIT_DELTAS.decode(encode([UnitDelta("u", 0, 1, changes)]))[0].changes == changes
+    with pytest.raises(msgspec.ValidationError):
+        UNIT_DELTAS.decode(encode([UnitDelta("u", 0, 1, (("2022-03-04", (1,) * 9),))]))  # type: ignore[arg-type]

@@ -36,10 +36,11 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ),
         ("memory", ["bench_memory.py", "--events", "200000" if quick else events]),
         ("scrape", ["bench_scrape.py"]),
-        ("replay", ["bench_replay.py", "--events", "100000" if quick else "500000"]),
+        ("replay", ["bench_replay.py", "--events", "100000" if quick else events]),
         ("failover", ["bench_failover.py", "--rounds", "1" if quick else "2"]),
         ("heal", ["bench_heal.py", "--rows", "50000" if quick else "240000"]),
         ("quiet", ["bench_quiet.py", "--seconds", "20" if quick else "60"]),
+        ("soak", ["bench_soak.py", *(["--seconds", "120", "--warmup", "30"] if quick else [])]),
         ("redis-writer", ["bench_redis_writer.py", "--rows", "20000" if quick else "100000"]),
     ]
 

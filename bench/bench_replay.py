@@ -1,86 +1,116 @@
-"""Benchmark: `paywatch replay` throughput (validate every row, then produce to Kafka).
+"""Benchmark: a backfill through `paywatch replay --wait`, from the export file to every event
+counted (the issue's goal: a 1,000,000-row whole-country export in at most 3 minutes).
 
-Writes N simulator events to a JSON Lines file, then times the two phases of a replay:
-validation (the same decoder as the stream) and producing to a fresh topic.
+Writes N simulator events (duplicates, refunds and cancellations, unknown units included; no
+malformed rows, which replay would refuse) to a JSON Lines file, starts one `paywatch worker`
+of its own (own topics, app id, Redis prefix, web port), then runs the real command,
+`paywatch replay FILE --wait`, and times it: validation, sending to `payments-bulk`, and
+waiting until the worker has counted everything. Then checks the worker's counters (read from
+its changelog) against the offline recount of the file, and prints the worker's peak RSS;
+exits 1 if the counters differ.
 
-    .venv/bin/python bench/bench_replay.py --events 200000
+    .venv/bin/python bench/bench_replay.py [--events 1000000] [--provinces all]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import tempfile
+import subprocess
+import sys
 import time
 import uuid
 from datetime import date
 from pathlib import Path
 
-from rich.console import Console
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
 
-from models.registry import Registry
-from streams import replay
-from streams.admin import ensure_topics
-from streams.settings import Settings
-from streams.simulator import SimConfig, generate
+from bench_stream import peak_rss_mib  # noqa: E402
+from recount import recount  # noqa: E402
+from stream_harness import (  # noqa: E402
+    PAYWATCH,
+    Worker,
+    create_topics,
+    diff,
+    free_port,
+    read_counters,
+    worker_env,
+)
+
+from models.registry import Registry, national_provinces  # noqa: E402
+from streams.settings import Settings  # noqa: E402
+from streams.simulator import SimConfig, generate  # noqa: E402
+
+START, END = date(2021, 1, 1), date(2022, 12, 31)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--provinces", default="all", help="'all' or province codes, e.g. 17")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    registry = Registry.load({"17"})
+    scope = None if args.provinces == "all" else set(args.provinces.split(","))
+    registry = Registry.load(scope)
+    provinces = national_provinces(START, END) if scope is None else scope
     config = SimConfig(
-        count=args.events, seed=9, start=date(2022, 1, 1), end=date(2022, 12, 31), malformed_rate=0
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        export = Path(tmp) / "export.jsonl"
-        with export.open("wb") as out:
-            for record in generate(config, registry):
-                out.write(record.value + b"\n")
-        size = export.stat().st_size
-        started = time.perf_counter()
-        checked = replay.validate(export)
-        validated = time.perf_counter() - started
+        count=args.events, seed=9, start=START, end=END, malformed_rate=0,
+        provinces=tuple(sorted(provinces)),
+    )  # fmt: skip
     unique = uuid.uuid4().hex[:8]
-    # its own topic prefix, app id and Redis prefix, though it only produces to its topic
+    export = Path(f"/tmp/paywatch-bench-replay-{unique}.jsonl")
+    values = [record.value for record in generate(config, registry)]
+    export.write_bytes(b"".join(v + b"\n" for v in values))
+    expected = recount(values, registry).counters
     settings = Settings(
         app_id=f"bench-replay-{unique}",
         broker=f"kafka://{args.bootstrap}",
-        topic_prefix=f"replay{unique}.",
+        topic_prefix=f"benchreplay{unique}.",
+        provinces=args.provinces,
         redis_prefix=f"bench-replay-{unique}",
+        data_dir=Path(f"/tmp/paywatch-bench-replay-{unique}"),
+        web_port=free_port(),
+        standby_replicas=0,
     )
-    asyncio.run(ensure_topics(settings))
-    started = time.perf_counter()
-    asyncio.run(
-        replay.produce(
-            checked.events,
-            settings.bootstrap_servers,
-            settings.topic("payments"),
-            Console(stderr=True),
-            progress=False,
-        )
-    )
-    produced = time.perf_counter() - started
-    rows = checked.rows
+    create_topics(settings)
+    worker = Worker(settings, Path(f"/tmp/paywatch-bench-replay-{unique}.log")).start()
+    try:
+        time.sleep(10)  # the worker's start-up is not the replay's
+        started = time.perf_counter()
+        done = subprocess.run(
+            [PAYWATCH, "replay", str(export), "--skip-bad", "--no-progress", "--wait"],
+            env=worker_env(settings), capture_output=True, text=True, timeout=3600,
+        )  # fmt: skip
+        seconds = time.perf_counter() - started
+        assert worker.proc is not None
+        rss = peak_rss_mib(worker.proc.pid)
+        if done.returncode != 0:
+            raise SystemExit(f"paywatch replay failed:\n{done.stderr[-2000:]}")
+        got = read_counters(args.bootstrap, settings.app_id)
+    finally:
+        worker.stop()
+        export.unlink(missing_ok=True)
     figures = {
-        "rows": rows,
-        "file_mib": size / 2**20,
-        "validate_rows_per_s": rows / validated,
-        "produce_events_per_s": len(checked.events) / produced,
-        "total_rows_per_s": rows / (validated + produced),
+        "rows": len(values),
+        "provinces": args.provinces,
+        "seconds": seconds,
+        "rows_per_s": len(values) / seconds,
+        "exact": got == expected,
+        "worker_peak_rss_mib": rss,
     }
     print(
-        f"replay of {rows:,} rows ({figures['file_mib']:.1f} MiB): "
-        f"validate {figures['validate_rows_per_s']:,.0f} rows/s, "
-        f"produce {figures['produce_events_per_s']:,.0f} events/s, "
-        f"overall {figures['total_rows_per_s']:,.0f} rows/s"
+        f"paywatch replay --wait of {len(values):,} rows ({args.provinces}): counted in "
+        f"{seconds:,.1f} s ({figures['rows_per_s']:,.0f} rows/s), exact: {figures['exact']}, "
+        f"worker peak RSS {rss or 0:,.0f} MiB"
     )
+    print(done.stdout.strip())
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
+    if got != expected:
+        print("\n".join(diff(expected, got)))
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """Creates paywatch's topics before any producer or worker uses them.
 
-The portal writes to `payments` and ops read `payments-dlq`, so both must exist with the
-configured partition count before the first event. A worker also creates its repartition topics
-and its tables' changelog topics (compacted) before Faust starts, and waits until every
-partition has a leader: a changelog topic that Faust creates on the fly can be seen for a moment
-with no partitions, and the first table write then fails (``PartitionsMismatch``).
+The portal writes to `payments`, `paywatch replay` to `payments-bulk`, and ops read
+`payments-dlq`, so these must exist with the configured partition count before the first
+event. A worker also creates its repartition topics and its tables' changelog topics
+(compacted) before Faust starts, and waits until every partition has a leader: a changelog
+topic that Faust creates on the fly can be seen for a moment with no partitions, and the first
+table write then fails (``PartitionsMismatch``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from streams.settings import Settings
 
-EXTERNAL_TOPICS = ("payments", "payments-dlq")
+EXTERNAL_TOPICS = ("payments", "payments-bulk", "payments-dlq")
 COMPACTED = {"cleanup.policy": "compact"}
 
 

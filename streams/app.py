@@ -3,6 +3,7 @@
 Data flow:
 
     payments ─┐                      (key = transaction id)
+    payments-bulk ──┤                (many events a message, from `paywatch replay`)
     payments-by-tx ─┴─► ingest ──► payments-by-dossier ──► dossier ──► unit-deltas ──► tally
               ▲          │  │        (key = dossier code)             (key = unit code)
               └─claims───┘  └─► payments-dlq
@@ -44,11 +45,13 @@ from streams.membership import group_options
 from streams.quarantine import FailedSteps, Position, is_transient
 from streams.settings import Settings
 from streams.wire import (
+    BULK,
     BY_TX,
     FACTS,
     UNIT_DELTAS,
     Claim,
     Fact,
+    Source,
     UnitDelta,
     encode,
     position,
@@ -59,7 +62,14 @@ log = logging.getLogger(__name__)
 
 #: Every topic the pipeline reads or writes (before the prefix); the worker creates them all
 #: with ``settings.partitions`` partitions before it starts, so they are co-partitioned.
-TOPICS = ("payments", "payments-dlq", "payments-by-tx", "payments-by-dossier", "unit-deltas")
+TOPICS = (
+    "payments",
+    "payments-bulk",
+    "payments-dlq",
+    "payments-by-tx",
+    "payments-by-dossier",
+    "unit-deltas",
+)
 #: The tables; the worker creates their (compacted) changelog topics before it starts.
 TABLES = ("txns", "dossiers", "counters")
 #: Exit status of a worker whose step failed (EX_SOFTWARE): see :func:`_step`.
@@ -96,7 +106,7 @@ class Pipeline:
         seam.check_version()
         self.settings = settings
         self.registry = registry or Registry.load(settings.province_codes)
-        self.logic = Ingest(self.registry, settings.partitions)
+        self.logic = Ingest(self.registry, settings.partitions, settings.topic("payments-bulk"))
         self.stats = Stats()
         self.listeners = Listeners()
         self.failed_steps = FailedSteps(
@@ -127,8 +137,10 @@ class Pipeline:
             **RAW,
         )
         topic = settings.topic
-        self.payments_name = topic("payments")
-        self.source = app.topic(self.payments_name, topic("payments-by-tx"), partitions=n, **BYTES)
+        self.payments_name, self.bulk_name = topic("payments"), topic("payments-bulk")
+        self.source = app.topic(
+            self.payments_name, self.bulk_name, topic("payments-by-tx"), partitions=n, **BYTES
+        )
         self.by_tx = app.topic(topic("payments-by-tx"), partitions=n, internal=True, **BYTES)
         self.by_dossier = app.topic(
             topic("payments-by-dossier"), partitions=n, internal=True, **BYTES
@@ -336,6 +348,9 @@ class Pipeline:
         out = Outcome()
         for event in events:
             seam.enter(event)
+            if event.message.topic == self.bulk_name:
+                self._ingest_bulk(event, out)
+                continue
             try:
                 outcome, key = self._ingest_one(event)
             except Exception as exc:
@@ -343,21 +358,27 @@ class Pipeline:
                     raise
                 out.dead.append(self._failed(event, "ingest", exc))
                 continue
-            if key is not None:
-                # An unchanged record is written again: after a crash the local store can be
-                # ahead of the changelog, and the replayed step must bring the changelog level.
-                record = outcome.record or self._record(key)
-                if record is not None:
-                    ck.put(key, event, record)
-            self._collect(outcome, out)
+            self._keep(event, outcome, key, out)
         ck.sent(await self._send_outcome(out))
         self._maybe_purge(events)
+
+    def _keep(self, event: EventT[bytes], outcome: Outcome, key: str | None, out: Outcome) -> None:
+        """Leave the transaction record of ``key`` with the checkpoint and ``outcome``'s messages
+        with the step's ``out``."""
+        if key is not None:
+            # An unchanged record is written again: after a crash the local store can be
+            # ahead of the changelog, and the replayed step must bring the changelog level.
+            record = outcome.record or self._record(key)
+            if record is not None:
+                self.ingest_ck.put(key, event, record)
+        self._collect(outcome, out)
 
     def _ingest_one(self, event: EventT[bytes]) -> tuple[Outcome, str | None]:
         msg = event.message
         partition = msg.partition
         raw: bytes | None = event.value
         source = wire_source(msg.topic, partition, msg.offset, msg.key)
+        produced = 0
         if msg.topic != self.payments_name:
             self._next_offset[msg.tp] = max(self._next_offset.get(msg.tp, 0), msg.offset + 1)
             envelope = BY_TX.decode(raw or b"")
@@ -369,14 +390,40 @@ class Pipeline:
             raw, source = envelope.raw, envelope.source
         else:
             self.stats.events += 1
+            produced = round(msg.timestamp * 1000)  # Faust gives seconds; the wire carries ms
+        return self._ingest_event(raw, source, partition, produced)
+
+    def _ingest_bulk(self, event: EventT[bytes], out: Outcome) -> None:
+        """Every event of a ``payments-bulk`` message, as if each came alone on ``payments``;
+        an event that makes ingest raise is dead-lettered alone."""
+        msg = event.message
+        produced = round(msg.timestamp * 1000)
+        for _, index, item in self._items([event], BULK, "ingest", out.dead):
+            self.stats.events += 1
+            seq = position(msg.offset, index)
+            source = wire_source(msg.topic, msg.partition, seq, item.key)
+            try:
+                outcome, key = self._ingest_event(item.raw, source, msg.partition, produced)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                out.dead.append(self._failed_item(event, index, item.raw, "ingest", exc))
+                continue
+            self._keep(event, outcome, key, out)
+
+    def _ingest_event(
+        self, raw: bytes | None, source: Source, partition: int, produced: int
+    ) -> tuple[Outcome, str | None]:
+        """One payment event (``raw``, read at ``source``) in ``partition``; ``produced``: the
+        record time (ms) of the message that brought it from the portal or replay, 0 if
+        rerouted."""
         decoded, early = self.logic.route(raw, source, partition)
         if early is not None:
             return early, None
         assert decoded is not None and raw is not None
         key = decoded.transaction_id
         outcome = self.logic.on_event(decoded, raw, source, self._record(key), partition)
-        if msg.topic == self.payments_name:  # its record time is the payment's own
-            produced = round(msg.timestamp * 1000)  # Faust gives seconds; the wire carries ms
+        if produced:  # the payment's own record time
             outcome.facts = [msgspec.structs.replace(f, produced=produced) for f in outcome.facts]
         if outcome.record is not None:
             seen = outcome.record.seen

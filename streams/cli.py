@@ -71,6 +71,9 @@ def replay(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="show a progress bar")
     ] = True,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="then wait until the workers have counted every event")
+    ] = False,
 ) -> None:
     """Backfill past payments from an export: validate every row, then produce to Kafka."""
     import asyncio
@@ -96,11 +99,21 @@ def replay(
     if dry_run:
         return
     settings = load_settings()
-    topic = settings.topic("payments")
-    asyncio.run(
-        backfill.produce(checked.events, settings.bootstrap_servers, topic, console, progress)
+    topic, bootstrap = settings.topic("payments-bulk"), settings.bootstrap_servers
+    sent = asyncio.run(
+        backfill.produce(checked.events, bootstrap, topic, settings.partitions, console, progress)
     )
-    typer.echo(f"produced {len(checked.events)} events to {topic}")
+    typer.echo(f"produced {len(checked.events)} events to {topic} ({len(sent.events)} messages)")
+    if wait:
+        stages = [
+            settings.topic(t) for t in ("payments-by-tx", "payments-by-dossier", "unit-deltas")
+        ]
+        asyncio.run(
+            backfill.wait_counted(sent, bootstrap, settings.app_id, stages, console, progress)
+        )
+        typer.echo(
+            f"counted: {settings.app_id}'s workers have counted all {len(checked.events)} events"
+        )
 
 
 def _percent(value: float | None, signed: bool = False) -> str:

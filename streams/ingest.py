@@ -102,9 +102,17 @@ def micros(ts: datetime) -> int:
 
 
 class Ingest:
-    def __init__(self, registry: Registry, partitions: int) -> None:
+    def __init__(self, registry: Registry, partitions: int, bulk_topic: str = "") -> None:
         self.registry = registry
         self.partitions = partitions
+        self.bulk_topic = bulk_topic
+
+    def origin(self, source: Source) -> tuple[int, int]:
+        """Where an accepted event was read, as its record keeps it: (partition, offset) in
+        ``payments``; (-1 - partition, position) in ``payments-bulk``, so the two never meet."""
+        if source.topic == self.bulk_topic:
+            return -1 - source.partition, source.offset
+        return source.partition, source.offset
 
     def route(
         self, raw: bytes | None, source: Source, partition: int
@@ -137,7 +145,7 @@ class Ingest:
         fp = fingerprint(event)
         if current is not None and current.fp is not None:
             if current.fp == fp:
-                if current.origin == (source.partition, source.offset):
+                if current.origin == self.origin(source):
                     return Outcome(replayed=True)
                 return Outcome(duplicate=True)
             detail = f"transaction {event.transaction_id!r} seen before with another payload"
@@ -154,7 +162,7 @@ class Ingest:
             amount=event.amount,
             seen=day.toordinal(),
             partition=partition,
-            origin=(source.partition, source.offset),
+            origin=self.origin(source),
         )
         out = Outcome(record=record)
         for early in waiting:

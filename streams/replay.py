@@ -2,9 +2,12 @@
 
 Every row is validated first (the same decoder the stream uses); bad rows are reported with
 their line numbers and nothing is produced unless the caller asks to skip them. Valid rows go
-to the payments topic keyed by transaction id, with their own event times, so periods come out
-as they were. Replaying the same file twice changes no counter: the stream deduplicates by
-transaction id.
+to the ``payments-bulk`` topic, up to 500 events a message (one message through Faust carries
+hundreds of events, where ``payments`` carries one), each message to the partition its events'
+transaction ids hash to; ingest counts them exactly as if they had come on ``payments``, with
+their own event times, so periods come out as they were. Replaying the same file twice changes
+no counter: the stream deduplicates by transaction id. With ``--wait`` the command then follows
+the workers' commits until every event it sent is counted.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -27,6 +32,8 @@ from rich.progress import (
 )
 
 from models.events import EventError, PaymentEvent, decode_event, encode_event
+from streams.ingest import partition_for
+from streams.wire import BULK_BYTES, BULK_ITEMS, BulkItem, encode
 
 #: CSV cells that hold JSON integers (everything else is a string; an empty cell is absent).
 _INTEGER_COLUMNS = frozenset({"schema_version", "amount"})
@@ -94,9 +101,75 @@ def validate(path: Path) -> Validated:
     return result
 
 
+Offsets = dict[int, int]  # partition -> offset
+
+
+@dataclass
+class Sent:
+    """What :func:`produce` sent: events per message, by partition and offset."""
+
+    topic: str
+    events: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    def ends(self) -> Offsets:
+        """The offset after the last message sent, per partition."""
+        ends: Offsets = {}
+        for partition, offset in self.events:
+            ends[partition] = max(ends.get(partition, 0), offset + 1)
+        return ends
+
+    def counted(self, committed: Offsets) -> int:
+        """Events in the messages below the ``committed`` offsets."""
+        return sum(n for (p, o), n in self.events.items() if o < committed.get(p, 0))
+
+
+def messages(
+    events: list[PaymentEvent],
+    partitions: int,
+    max_items: int = BULK_ITEMS,
+    max_bytes: int = BULK_BYTES,
+) -> Iterator[tuple[int, list[BulkItem]]]:
+    """The events as ``payments-bulk`` messages: (partition, items), each message the events of
+    one partition (the one the transaction id hashes to, where its record lives), at most
+    ``max_items`` events and ``max_bytes`` bytes of keys and values."""
+    by_partition: dict[int, list[BulkItem]] = {}
+    for event in events:
+        item = BulkItem(event.transaction_id.encode(), encode_event(event))
+        by_partition.setdefault(partition_for(event.transaction_id, partitions), []).append(item)
+    for partition, items in sorted(by_partition.items()):
+        chunk: list[BulkItem] = []
+        size = 0
+        for item in items:
+            item_bytes = len(item.raw) + len(item.key or b"")
+            if chunk and (len(chunk) >= max_items or size + item_bytes > max_bytes):
+                yield partition, chunk
+                chunk, size = [], 0
+            chunk.append(item)
+            size += item_bytes
+        if chunk:
+            yield partition, chunk
+
+
+def _bar(console: Console, progress: bool, what: str) -> Progress:
+    columns = (
+        TextColumn(what),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>8.0f} events/s"),
+        TimeRemainingColumn(),
+    )
+    return Progress(*columns, console=console, disable=not progress)
+
+
 async def produce(
-    events: list[PaymentEvent], bootstrap: str, topic: str, console: Console, progress: bool
-) -> None:
+    events: list[PaymentEvent],
+    bootstrap: str,
+    topic: str,
+    partitions: int,
+    console: Console,
+    progress: bool,
+) -> Sent:
+    """Send ``events`` to ``topic`` (``payments-bulk``) as :func:`messages`."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -104,29 +177,88 @@ async def produce(
         linger_ms=20,
         max_batch_size=256 * 1024,
     )
+    sent = Sent(topic)
     await producer.start()
     try:
-        columns = (
-            TextColumn("replay"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>8.0f} events/s"),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=console, disable=not progress) as bar:
-            task = bar.add_task("replay", total=len(events), rate=0.0)
+        with _bar(console, progress, "sent   ") as bar:
+            task = bar.add_task("sent", total=len(events), rate=0.0)
             started = asyncio.get_running_loop().time()
-            pending = []
-            for done, event in enumerate(events, start=1):
-                pending.append(
-                    await producer.send(
-                        topic, encode_event(event), key=event.transaction_id.encode()
-                    )
-                )
-                if done % 2000 == 0 or done == len(events):
-                    await asyncio.gather(*pending)
-                    pending.clear()
+            pending: list[tuple[int, Any]] = []
+            done = 0
+            for partition, items in messages(events, partitions):
+                ack = await producer.send(topic, encode(items), partition=partition)
+                pending.append((len(items), ack))
+                if len(pending) >= 20:
+                    done += await _settle(pending, sent)
                     elapsed = asyncio.get_running_loop().time() - started
                     bar.update(task, completed=done, rate=done / elapsed if elapsed else 0.0)
+            done += await _settle(pending, sent)
+            elapsed = asyncio.get_running_loop().time() - started
+            bar.update(task, completed=done, rate=done / elapsed if elapsed else 0.0)
     finally:
         await producer.stop()
+    return sent
+
+
+async def _settle(pending: list[tuple[int, Any]], sent: Sent) -> int:
+    """Wait for the acknowledgements of ``pending`` (emptied), noting each message's place."""
+    metas = await asyncio.gather(*(ack for _, ack in pending))
+    count = 0
+    for (n, _), meta in zip(pending, metas, strict=True):
+        sent.events[(meta.partition, meta.offset)] = n
+        count += n
+    pending.clear()
+    return count
+
+
+async def wait_counted(
+    sent: Sent,
+    bootstrap: str,
+    group: str,
+    downstream: list[str],
+    console: Console,
+    progress: bool,
+    poll_s: float = 0.5,
+) -> None:
+    """Wait until the workers (consumer group ``group``) have counted every event ``sent``:
+    ingest has committed every message sent, then each later stage's topic (``downstream``, in
+    pipeline order) has been committed up to where it ended once the stage before was done.
+    A worker commits a message only after the state and outputs it made are written, so then
+    every sent event is in the counters."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+
+        async def committed(topic: str) -> Offsets:
+            offsets = await admin.list_consumer_group_offsets(group)
+            return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+
+        total = sum(sent.events.values())
+        with _bar(console, progress, "counted") as bar:
+            task = bar.add_task("counted", total=total, rate=0.0)
+            started = asyncio.get_running_loop().time()
+            ends = sent.ends()
+            while True:
+                done = sent.counted(await committed(sent.topic))
+                elapsed = asyncio.get_running_loop().time() - started
+                bar.update(task, completed=done, rate=done / elapsed if elapsed else 0.0)
+                if done >= total:
+                    break
+                await asyncio.sleep(poll_s)
+            for topic in downstream:
+                await consumer.topics()  # fetches the cluster's metadata
+                partitions = consumer.partitions_for_topic(topic) or set()
+                tps = [TopicPartition(topic, p) for p in partitions]
+                ends = {tp.partition: o for tp, o in (await consumer.end_offsets(tps)).items()}
+                while any(o < ends[p] for p, o in _filled(await committed(topic), ends).items()):
+                    await asyncio.sleep(poll_s)
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+def _filled(committed: Offsets, ends: Offsets) -> Offsets:
+    """``committed`` with 0 for every partition of ``ends`` the group has not committed."""
+    return {p: committed.get(p, 0) for p in ends}

@@ -8,6 +8,10 @@
   coordinates so it can still be dead-lettered later.
 - ``Reroute``: ingest -> ``payments-by-tx`` (key = transaction id). A raw event that arrived in a
   ``payments`` partition other than the one its transaction id hashes to.
+- ``BulkItem``: ``paywatch replay`` -> ``payments-bulk``. Payment events as they would be on
+  ``payments``, up to :data:`BULK_ITEMS` a message, each message holding events of the one
+  partition their transaction ids hash to; ingest reads them as it reads ``payments``. An
+  item's place is its :func:`position` (the ``offset`` of its ``Source``).
 - ``UnitDelta``: dossier -> ``unit-deltas``. Counter changes for one unit from one fact, named
   by its place in ``payments-by-dossier`` (partition, and :func:`position` of offset and index
   in the message). Sent as one message (a list) per target partition, the one the unit code
@@ -73,6 +77,14 @@ class Reroute(msgspec.Struct, array_like=True, frozen=True, tag="r", gc=False):
 ByTx = Claim | Reroute
 
 
+class BulkItem(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """One payment event of a ``payments-bulk`` message (``paywatch replay``): the record's key
+    and value as they would be on ``payments``."""
+
+    key: bytes | None
+    raw: bytes
+
+
 class UnitDelta(msgspec.Struct, array_like=True, frozen=True, gc=False):
     unit: str
     sp: int  # source partition (payments-by-dossier)
@@ -84,6 +96,10 @@ class UnitDelta(msgspec.Struct, array_like=True, frozen=True, gc=False):
     produced: int = 0
 
 
+#: Events per ``payments-bulk`` message, and the bytes they may take together (under the
+#: broker's 1 MiB message limit; an event is at most 64 KiB).
+BULK_ITEMS = 500
+BULK_BYTES = 900 * 1024
 #: More items than any message holds (settings.batch_size is at most 100,000).
 MAX_ITEMS = 1 << 20
 
@@ -91,9 +107,10 @@ ENCODER = msgspec.msgpack.Encoder()
 FACTS = msgspec.msgpack.Decoder(list[Fact])
 BY_TX = msgspec.msgpack.Decoder(ByTx)
 UNIT_DELTAS = msgspec.msgpack.Decoder(list[UnitDelta])
+BULK = msgspec.msgpack.Decoder(list[BulkItem])
 
 
-def encode(msg: msgspec.Struct | list[Fact] | list[UnitDelta]) -> bytes:
+def encode(msg: msgspec.Struct | list[Fact] | list[UnitDelta] | list[BulkItem]) -> bytes:
     return ENCODER.encode(msg)
 
 

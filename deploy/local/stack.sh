@@ -46,7 +46,7 @@ paywatch is running. Where to look:
   Prometheus UI      http://127.0.0.1:$PROMETHEUS_PORT   (try: paywatch:workers_up:sum)
   Alertmanager UI    http://127.0.0.1:$ALERTMANAGER_PORT
   Redis live view    REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p $REDIS_PORT --scan --pattern 'pw:*'
-  Kafka              127.0.0.1:$KAFKA_PORT (topics: payments, payments-dlq, unit-deltas, ...)
+  Kafka              127.0.0.1:$KAFKA_PORT (topics: payments, payments-bulk, payments-dlq, ...)
   Logs               $LOGS/{kafka,redis,prometheus,alertmanager,worker,simulator}.log
 The simulator sends about $SIM_RATE events/s for $SIM_DURATION s (Oct 2022 to Feb 2023, Hòa Bình). Stop everything with: make down
 MSG

@@ -10,10 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from aiokafka import AIOKafkaConsumer
 
-from models.events import decode_event
-from streams.replay import validate
+from models.events import decode_event, encode_event
+from streams.ingest import partition_for
+from streams.replay import messages, validate
+from streams.wire import BULK, BULK_ITEMS, BulkItem
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "deploy" / "samples"
@@ -72,11 +75,11 @@ def test_csv_bad_cell_names_line_field_and_value(tmp_path: Path) -> None:
     assert "'amount'" in checked.bad[0].message and "mot tram" in checked.bad[0].message
 
 
-def test_replay_produces_every_valid_row_keyed_by_transaction(
+def test_replay_sends_every_valid_row_in_bulk_messages_by_home_partition(
     tmp_path: Path, settings_factory: Callable[..., Any], kafka_bootstrap: str
 ) -> None:
     settings = settings_factory()
-    env = _env(settings)
+    env = _env(settings) | {"PAYWATCH_PARTITIONS": str(settings.partitions)}
     subprocess.run([PAYWATCH, "topics"], env=env, check=True, capture_output=True, timeout=60)
     export = tmp_path / "export.jsonl"
     export.write_text((SAMPLES / "payments-export.jsonl").read_text() + "{broken\n")
@@ -88,36 +91,63 @@ def test_replay_produces_every_valid_row_keyed_by_transaction(
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert f"produced 3 events to {settings.topic('payments')}" in result.stdout
+    bulk = settings.topic("payments-bulk")
+    assert f"produced 3 events to {bulk}" in result.stdout
 
-    async def read() -> list[tuple[bytes | None, bytes | None]]:
+    async def read() -> list[tuple[int, list[BulkItem]]]:
         consumer = AIOKafkaConsumer(
-            settings.topic("payments"),
+            bulk,
             bootstrap_servers=kafka_bootstrap,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
         )
         await consumer.start()
-        got: list[tuple[bytes | None, bytes | None]] = []
+        got: list[tuple[int, list[BulkItem]]] = []
         try:
             for _ in range(40):
                 batch = await consumer.getmany(timeout_ms=250)
-                got += [(r.key, r.value) for records in batch.values() for r in records]
-                if len(got) >= 3:
+                got += [
+                    (r.partition, BULK.decode(r.value or b"")) for rs in batch.values() for r in rs
+                ]
+                if sum(len(items) for _, items in got) >= 3:
                     break
         finally:
             await consumer.stop()
         return got
 
-    records = asyncio.run(read())
+    sent = asyncio.run(read())
     expected = validate(SAMPLES / "payments-export.jsonl").events
-    assert sorted(records) == sorted((e.transaction_id.encode(), _canonical(e)) for e in expected)
-    assert sorted(decode_event(v).transaction_id for _, v in records if v) == sorted(
-        e.transaction_id for e in expected
+    items = [item for _, batch in sent for item in batch]
+    assert sorted((i.key, i.raw) for i in items) == sorted(
+        (e.transaction_id.encode(), encode_event(e)) for e in expected
     )
+    for partition, batch in sent:  # each message holds the events of its own partition
+        homes = {
+            partition_for(decode_event(i.raw).transaction_id, settings.partitions) for i in batch
+        }
+        assert homes == {partition}
 
 
-def _canonical(event: Any) -> bytes:
-    from models.events import encode_event
+def test_bulk_messages_hold_at_most_their_limits_and_one_partition_each() -> None:
+    event = validate(SAMPLES / "payments-export.jsonl").events[0]
+    many = [
+        msgspec.structs.replace(event, transaction_id=f"T-{n:04d}", dossier_code=f"D-{n:04d}")
+        for n in range(3000)
+    ]
+    out = list(messages(many, 4))
+    assert sum(len(items) for _, items in out) == 3000
+    assert all(len(items) <= BULK_ITEMS for _, items in out)
+    assert len(out) == sum(-(-count // BULK_ITEMS) for count in _per_partition(many, 4).values())
+    for partition, items in out:
+        assert {partition_for(i.key.decode(), 4) for i in items if i.key} == {partition}
+    one = len(encode_event(many[0])) + len(b"T-0000")  # every event here has this size
+    small = list(messages(many[:50], 1, max_bytes=3 * one + 1))
+    assert [len(items) for _, items in small] == [3] * 16 + [2]  # 3 events and their keys fit
 
-    return encode_event(event)
+
+def _per_partition(events: list[Any], partitions: int) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for e in events:
+        home = partition_for(e.transaction_id, partitions)
+        counts[home] = counts.get(home, 0) + 1
+    return counts

@@ -41,6 +41,7 @@ def test_topics_created_once(settings_factory: Callable[..., Any], kafka_bootstr
     )
     assert first.returncode == 0, first.stderr
     assert f"created topic {settings.topic('payments')} (4 partitions)" in first.stdout
+    assert f"created topic {settings.topic('payments-bulk')} (4 partitions)" in first.stdout
     assert f"created topic {settings.topic('payments-dlq')} (4 partitions)" in first.stdout
     second = subprocess.run(
         [paywatch, "topics"], env=env, capture_output=True, text=True, timeout=60

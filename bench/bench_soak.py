@@ -1,0 +1,119 @@
+"""Benchmark: a worker's memory over a long steady stream (the issue's soak: 30 minutes at
+200 events/s, RSS flat after warm-up).
+
+Starts one `paywatch worker` of its own (own topics, app id, Redis prefix, web port), sends
+simulator events for Hòa Bình (duplicates, refunds and bad records included) at ``--rate``
+per second for ``--seconds``, and samples the worker's resident memory (VmRSS) every
+``--every`` seconds. Prints the samples, the slope of a least-squares line through the samples
+after ``--warmup`` seconds (MiB per hour), the worker's CPU share, and whether its counters
+equal the offline recount at the end (exit 1 if not).
+
+    .venv/bin/python bench/bench_soak.py [--rate 200] [--seconds 1800] [--warmup 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import threading
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
+
+from bench_quiet import cpu_s, send_at  # noqa: E402
+from recount import recount  # noqa: E402
+from stream_harness import Worker, create_topics, free_port, wait_for_counters  # noqa: E402
+
+from models.registry import Registry  # noqa: E402
+from streams.settings import Settings  # noqa: E402
+from streams.simulator import SimConfig, generate  # noqa: E402
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def slope_per_hour(samples: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, MiB) samples, in MiB per hour."""
+    n = len(samples)
+    if n < 2:
+        return float("nan")
+    mean_t = sum(t for t, _ in samples) / n
+    mean_m = sum(m for _, m in samples) / n
+    var = sum((t - mean_t) ** 2 for t, _ in samples)
+    cov = sum((t - mean_t) * (m - mean_m) for t, m in samples)
+    return cov / var * 3600 if var else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=1800.0)
+    parser.add_argument("--warmup", type=float, default=300.0)
+    parser.add_argument("--every", type=float, default=30.0, help="seconds between samples")
+    args = parser.parse_args()
+    unique = uuid.uuid4().hex[:8]
+    registry = Registry.load({"17"})
+    count = int(args.rate * args.seconds)
+    config = SimConfig(count=count, seed=7, start=date(2022, 1, 1), end=date(2022, 12, 31))
+    records = [(r.key, r.value) for r in generate(config, registry)]
+    settings = Settings(
+        app_id=f"bench-soak-{unique}",
+        broker=f"kafka://{args.bootstrap}",
+        topic_prefix=f"benchsoak{unique}.",
+        redis_prefix=f"bench-soak-{unique}",
+        data_dir=Path(f"/tmp/paywatch-bench-soak-{unique}"),
+        web_port=free_port(),
+        standby_replicas=0,
+    )
+    create_topics(settings)
+    worker = Worker(settings, Path(f"/tmp/paywatch-bench-soak-{unique}.log")).start()
+    assert worker.proc is not None
+    pid = worker.proc.pid
+    samples: list[tuple[float, float]] = []
+    done = threading.Event()
+
+    def sample(started: float) -> None:
+        while not done.wait(args.every):
+            at, mib = time.monotonic() - started, rss_mib(pid)
+            samples.append((at, mib))
+            print(f"  {at:6.0f} s  {mib:6.1f} MiB", flush=True)
+
+    try:
+        time.sleep(15)  # start-up
+        started, cpu_before = time.monotonic(), cpu_s(pid)
+        samples.append((0.0, rss_mib(pid)))
+        sampler = threading.Thread(target=sample, args=(started,), daemon=True)
+        sampler.start()
+        topic = settings.topic("payments")
+        sent = asyncio.run(send_at(args.bootstrap, topic, records, args.rate, args.seconds))
+        done.set()
+        cpu = (cpu_s(pid) - cpu_before) / (time.monotonic() - started)
+        expected = recount([v for _, v in records[:sent]], registry).counters
+        got = wait_for_counters(args.bootstrap, settings.app_id, expected, 120, settle=0.0)
+    finally:
+        done.set()
+        worker.stop()
+    after = [(t, m) for t, m in samples if t >= args.warmup]
+    share = f"{100 * cpu:.1f}% of a core"
+    print(f"{sent:,} events at {args.rate:g}/s over {args.seconds:g} s; CPU {share}")
+    print(f"RSS: start {samples[0][1]:.0f} MiB, end {samples[-1][1]:.0f} MiB, "
+          f"peak {max(m for _, m in samples):.0f} MiB; after {args.warmup:g} s warm-up: "
+          f"{min(m for _, m in after):.0f}..{max(m for _, m in after):.0f} MiB, "
+          f"slope {slope_per_hour(after):+.1f} MiB/hour")  # fmt: skip
+    print(f"counters exact: {got == expected}")
+    if got != expected:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -109,7 +109,9 @@ def replay(
             settings.topic(t) for t in ("payments-by-tx", "payments-by-dossier", "unit-deltas")
         ]
         asyncio.run(
-            backfill.wait_counted(sent, bootstrap, settings.app_id, stages, console, progress)
+            backfill.wait_counted(
+                sent, bootstrap, settings.app_id, stages, settings.partitions, console, progress
+            )
         )
         typer.echo(
             f"counted: {settings.app_id}'s workers have counted all {len(checked.events)} events"

@@ -111,13 +111,6 @@ class Sent:
     topic: str
     events: dict[tuple[int, int], int] = field(default_factory=dict)
 
-    def ends(self) -> Offsets:
-        """The offset after the last message sent, per partition."""
-        ends: Offsets = {}
-        for partition, offset in self.events:
-            ends[partition] = max(ends.get(partition, 0), offset + 1)
-        return ends
-
     def counted(self, committed: Offsets) -> int:
         """Events in the messages below the ``committed`` offsets."""
         return sum(n for (p, o), n in self.events.items() if o < committed.get(p, 0))
@@ -216,13 +209,15 @@ async def wait_counted(
     bootstrap: str,
     group: str,
     downstream: list[str],
+    partitions: int,
     console: Console,
     progress: bool,
     poll_s: float = 0.5,
 ) -> None:
     """Wait until the workers (consumer group ``group``) have counted every event ``sent``:
     ingest has committed every message sent, then each later stage's topic (``downstream``, in
-    pipeline order) has been committed up to where it ended once the stage before was done.
+    pipeline order, each with ``partitions`` partitions) has been committed up to where it
+    ended once the stage before was done.
     A worker commits a message only after the state and outputs it made are written, so then
     every sent event is in the counters."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -239,7 +234,6 @@ async def wait_counted(
         with _bar(console, progress, "counted") as bar:
             task = bar.add_task("counted", total=total, rate=0.0)
             started = asyncio.get_running_loop().time()
-            ends = sent.ends()
             while True:
                 done = sent.counted(await committed(sent.topic))
                 elapsed = asyncio.get_running_loop().time() - started
@@ -248,9 +242,7 @@ async def wait_counted(
                     break
                 await asyncio.sleep(poll_s)
             for topic in downstream:
-                await consumer.topics()  # fetches the cluster's metadata
-                partitions = consumer.partitions_for_topic(topic) or set()
-                tps = [TopicPartition(topic, p) for p in partitions]
+                tps = [TopicPartition(topic, p) for p in range(partitions)]
                 ends = {tp.partition: o for tp, o in (await consumer.end_offsets(tps)).items()}
                 while any(o < ends[p] for p, o in _filled(await committed(topic), ends).items()):
                     await asyncio.sleep(poll_s)

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from rich.console import Console
 
 from models.events import decode_event, encode_event
+from streams.admin import ensure_topics
 from streams.ingest import partition_for
-from streams.replay import messages, validate
+from streams.replay import Sent, messages, validate, wait_counted
 from streams.wire import BULK, BULK_ITEMS, BulkItem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,3 +153,53 @@ def _per_partition(events: list[Any], partitions: int) -> dict[int, int]:
         home = partition_for(e.transaction_id, partitions)
         counts[home] = counts.get(home, 0) + 1
     return counts
+
+
+async def _commit(bootstrap: str, group: str, offsets: dict[tuple[str, int], int]) -> None:
+    """Commit ``offsets`` for consumer group ``group``, as a worker's commit would."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        tps = {TopicPartition(t, p): o for (t, p), o in offsets.items()}
+        consumer.assign(list(tps))
+        await consumer.commit(tps)
+    finally:
+        await consumer.stop()
+
+
+def test_wait_counted_returns_only_once_every_stage_has_committed(
+    settings_factory: Callable[..., Any], kafka_bootstrap: str
+) -> None:
+    settings = settings_factory(partitions=2)
+    bulk, later = settings.topic("payments-bulk"), settings.topic("unit-deltas")
+    asyncio.run(ensure_topics(settings, ("payments-bulk", "unit-deltas")))
+    group = settings.app_id
+
+    async def scenario() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        for partition in (0, 1):
+            await producer.send_and_wait(bulk, b"bulk", partition=partition)
+        for _ in range(3):
+            await producer.send_and_wait(later, b"delta", partition=0)
+        await producer.stop()
+        sent = Sent(bulk, {(0, 0): 5, (1, 0): 7})
+        console = Console(stderr=True)
+        waiting = asyncio.create_task(
+            wait_counted(sent, kafka_bootstrap, group, [later], 2, console, False, poll_s=0.1)
+        )
+        await _commit(kafka_bootstrap, group, {(bulk, 0): 1})  # 5 of 12 events read
+        await asyncio.sleep(1.5)
+        assert not waiting.done()
+        await _commit(kafka_bootstrap, group, {(bulk, 1): 1})  # all read, none tallied
+        await asyncio.sleep(1.5)
+        assert not waiting.done()
+        await _commit(kafka_bootstrap, group, {(later, 0): 2})
+        await asyncio.sleep(1.5)
+        assert not waiting.done()
+        await _commit(kafka_bootstrap, group, {(later, 0): 3})  # the last stage is done
+        await asyncio.wait_for(waiting, 10)
+
+    asyncio.run(scenario())

@@ -16,7 +16,6 @@ import asyncio
 import os
 import sys
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -24,10 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
 
 from aiokafka import AIOKafkaProducer  # noqa: E402
-from stream_harness import Worker, create_topics, free_port  # noqa: E402
+from private_worker import private_worker  # noqa: E402
 
 from models.registry import Registry  # noqa: E402
-from streams.settings import Settings  # noqa: E402
 from streams.simulator import SimConfig, generate  # noqa: E402
 
 TICKS_S = os.sysconf("SC_CLK_TCK")
@@ -66,22 +64,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=20.0)
     args = parser.parse_args()
-    unique = uuid.uuid4().hex[:8]
     registry = Registry.load({"17"})
     count = int(args.rate * args.seconds) + 10
     config = SimConfig(count=count, seed=5, start=date(2022, 3, 1), end=date(2022, 3, 28))
     records = [(r.key, r.value) for r in generate(config, registry)]
-    settings = Settings(
-        app_id=f"bench-quiet-{unique}",
-        broker=f"kafka://{args.bootstrap}",
-        topic_prefix=f"benchquiet{unique}.",
-        redis_prefix=f"bench-quiet-{unique}",
-        data_dir=Path(f"/tmp/paywatch-bench-quiet-{unique}"),
-        web_port=free_port(),
-        standby_replicas=0,
-    )
-    create_topics(settings)
-    worker = Worker(settings, Path(f"/tmp/paywatch-bench-quiet-{unique}.log")).start()
+    settings, worker = private_worker("quiet", args.bootstrap)
     assert worker.proc is not None
     pid = worker.proc.pid
     try:

@@ -27,19 +27,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
 
 from bench_stream import peak_rss_mib  # noqa: E402
+from private_worker import private_worker  # noqa: E402
 from recount import recount  # noqa: E402
 from stream_harness import (  # noqa: E402
     PAYWATCH,
-    Worker,
-    create_topics,
     diff,
-    free_port,
     read_counters,
     worker_env,
 )
 
 from models.registry import Registry, national_provinces  # noqa: E402
-from streams.settings import Settings  # noqa: E402
 from streams.simulator import SimConfig, generate  # noqa: E402
 
 START, END = date(2021, 1, 1), date(2022, 12, 31)
@@ -64,18 +61,7 @@ def main() -> None:
     values = [record.value for record in generate(config, registry)]
     export.write_bytes(b"".join(v + b"\n" for v in values))
     expected = recount(values, registry).counters
-    settings = Settings(
-        app_id=f"bench-replay-{unique}",
-        broker=f"kafka://{args.bootstrap}",
-        topic_prefix=f"benchreplay{unique}.",
-        provinces=args.provinces,
-        redis_prefix=f"bench-replay-{unique}",
-        data_dir=Path(f"/tmp/paywatch-bench-replay-{unique}"),
-        web_port=free_port(),
-        standby_replicas=0,
-    )
-    create_topics(settings)
-    worker = Worker(settings, Path(f"/tmp/paywatch-bench-replay-{unique}.log")).start()
+    settings, worker = private_worker("replay", args.bootstrap, provinces=args.provinces)
     try:
         time.sleep(10)  # the worker's start-up is not the replay's
         started = time.perf_counter()

@@ -18,7 +18,6 @@ import asyncio
 import sys
 import threading
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -26,11 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
 
 from bench_quiet import cpu_s, send_at  # noqa: E402
+from private_worker import private_worker  # noqa: E402
 from recount import recount  # noqa: E402
-from stream_harness import Worker, create_topics, free_port, wait_for_counters  # noqa: E402
+from stream_harness import wait_for_counters  # noqa: E402
 
 from models.registry import Registry  # noqa: E402
-from streams.settings import Settings  # noqa: E402
 from streams.simulator import SimConfig, generate  # noqa: E402
 
 
@@ -61,22 +60,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=300.0)
     parser.add_argument("--every", type=float, default=30.0, help="seconds between samples")
     args = parser.parse_args()
-    unique = uuid.uuid4().hex[:8]
     registry = Registry.load({"17"})
     count = int(args.rate * args.seconds)
     config = SimConfig(count=count, seed=7, start=date(2022, 1, 1), end=date(2022, 12, 31))
     records = [(r.key, r.value) for r in generate(config, registry)]
-    settings = Settings(
-        app_id=f"bench-soak-{unique}",
-        broker=f"kafka://{args.bootstrap}",
-        topic_prefix=f"benchsoak{unique}.",
-        redis_prefix=f"bench-soak-{unique}",
-        data_dir=Path(f"/tmp/paywatch-bench-soak-{unique}"),
-        web_port=free_port(),
-        standby_replicas=0,
-    )
-    create_topics(settings)
-    worker = Worker(settings, Path(f"/tmp/paywatch-bench-soak-{unique}.log")).start()
+    settings, worker = private_worker("soak", args.bootstrap)
     assert worker.proc is not None
     pid = worker.proc.pid
     samples: list[tuple[float, float]] = []

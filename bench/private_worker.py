@@ -1,0 +1,33 @@
+"""A benchmark's own worker: nothing it does touches a running deployment.
+
+Its app id (so its consumer group and changelog topics), topic prefix, Redis prefix, data
+directory and web port are its own; its topics are created before it starts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from stream_harness import Worker, create_topics, free_port
+
+from streams.settings import Settings
+
+
+def private_worker(name: str, bootstrap: str, **settings: Any) -> tuple[Settings, Worker]:
+    """Settings of a fresh private worker for benchmark ``name`` (``settings`` override), and
+    the worker, started (its log: /tmp/paywatch-bench-NAME-ID.log)."""
+    unique = uuid.uuid4().hex[:8]
+    own = Settings(
+        app_id=f"bench-{name}-{unique}",
+        broker=f"kafka://{bootstrap}",
+        topic_prefix=f"bench{name}{unique}.",
+        redis_prefix=f"bench-{name}-{unique}",
+        data_dir=Path(f"/tmp/paywatch-bench-{name}-{unique}"),
+        web_port=free_port(),
+        standby_replicas=0,
+        **settings,
+    )
+    create_topics(own)
+    return own, Worker(own, Path(f"/tmp/paywatch-bench-{name}-{unique}.log")).start()

@@ -22,6 +22,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -227,7 +228,12 @@ async def wait_counted(
     try:
 
         async def committed(topic: str) -> Offsets:
-            offsets = await admin.list_consumer_group_offsets(group)
+            try:
+                offsets = await admin.list_consumer_group_offsets(group)
+            except KafkaError as exc:
+                if not exc.retriable:
+                    raise
+                return {}  # no coordinator yet (a fresh cluster): nothing is committed
             return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 
         total = sum(sent.events.values())

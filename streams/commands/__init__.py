@@ -1,0 +1,1 @@
+"""One module per `paywatch` sub-command; streams/cli.py registers them."""

@@ -1,0 +1,42 @@
+"""`paywatch report`: a province's CSV and chart from Redis (streams/report.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def report(
+    period: Annotated[str, typer.Argument(help="a month (2022-03) or a year (2022)")],
+    province: Annotated[
+        str | None, typer.Option(help="province code (default: the first configured)")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option(help="where to write the CSV and PNG")] = Path("."),
+) -> None:
+    """A province's monthly or yearly report from Redis: CSV of every unit, PNG chart."""
+    import redis
+
+    from models.registry import Registry
+    from streams.report import write_report
+    from streams.settings import load_settings
+    from streams.status import LiveView
+
+    settings = load_settings()
+    codes = settings.province_codes
+    chosen = province or (sorted(codes)[0] if codes else None)
+    if chosen is None:
+        raise typer.BadParameter("PAYWATCH_PROVINCES is 'all': name one", param_hint="--province")
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=10)
+    try:
+        view = LiveView(client, settings.redis_prefix)
+        files = write_report(view, Registry.load({chosen}), chosen, period, out_dir)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="PERIOD") from None
+    except redis.RedisError as exc:
+        typer.echo(f"paywatch report: cannot read Redis ({exc}); is the stack up?", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        client.close()
+    typer.echo(f"wrote {files.csv} ({files.units} units) and {files.chart}")

@@ -1,0 +1,120 @@
+"""`paywatch status`: a table of units from the Redis live view (streams/status.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def _percent(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
+
+
+_TREND_ARROWS = {"up": "↑", "down": "↓", "flat": "→", "": ""}
+
+
+def status(
+    level: Annotated[
+        str, typer.Option(help="province, district, commune or department")
+    ] = "district",
+    parent: Annotated[
+        str | None, typer.Option(help="list the units under this unit code instead")
+    ] = None,
+    province: Annotated[
+        str | None, typer.Option(help="province code (default: the first configured)")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="2022, 2022-03 or 2022-03-01 (default: the newest year)")
+    ] = None,
+    kpi: Annotated[str, typer.Option(help="transactions, dossiers or amount")] = "transactions",
+    watch: Annotated[bool, typer.Option("--watch", help="refresh until Ctrl-C")] = False,
+    interval: Annotated[float, typer.Option(help="seconds between refreshes")] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
+) -> None:
+    """Units with ratio, target, gap, trend and rank, read from the Redis live view."""
+    import json
+    import time
+
+    import redis
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    from models.registry import Level, Registry
+    from models.targets import Targets
+    from streams.settings import load_settings
+    from streams.status import LiveView, StatusError, UnitStatus, read_status
+
+    if kpi not in {"transactions", "dossiers", "amount"}:
+        raise typer.BadParameter(
+            f"{kpi!r}: expected transactions, dossiers or amount", param_hint="--kpi"
+        )
+    try:
+        unit_level = Level(level)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{level!r}: expected province, district, commune or department", param_hint="--level"
+        ) from None
+    settings = load_settings()
+    codes = settings.province_codes
+    chosen = province or (sorted(codes)[0] if codes else None)
+    if chosen is None:
+        raise typer.BadParameter("PAYWATCH_PROVINCES is 'all': name one", param_hint="--province")
+    registry = Registry.load(codes)
+    targets = Targets.load(settings.targets_dir, registry)
+    client = redis.Redis.from_url(
+        settings.redis_url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5
+    )
+    view = LiveView(client, settings.redis_prefix)
+
+    def rows() -> list[UnitStatus]:
+        return read_status(view, registry, chosen, period, unit_level, parent, kpi, targets)
+
+    def table(found: list[UnitStatus]) -> Table:
+        shown = found[0].period if found else period or ""
+        out = Table(title=f"paywatch — online share ({kpi}), {shown}")
+        for column in (
+            "rank",
+            "code",
+            "unit",
+            "ratio %",
+            "target %",
+            "gap pp",
+            "trend",
+            "online/total",
+        ):
+            out.add_column(column, justify="left" if column in {"code", "unit"} else "right")
+        for row in found:
+            out.add_row(
+                "—" if row.rank is None else f"{row.rank}/{row.ranked}",
+                row.code,
+                row.name,
+                _percent(row.ratio),
+                _percent(row.target),
+                _percent(row.gap, signed=True),
+                _TREND_ARROWS[row.trend],
+                f"{row.transactions_online}/{row.transactions}",
+            )
+        return out
+
+    console = Console()
+    try:
+        if as_json:
+            typer.echo(json.dumps([r.as_dict() for r in rows()], ensure_ascii=False, indent=2))
+        elif not watch:
+            console.print(table(rows()))
+        else:
+            with Live(table(rows()), console=console, auto_refresh=False) as live:
+                while True:
+                    time.sleep(interval)
+                    live.update(table(rows()), refresh=True)
+    except StatusError as exc:
+        typer.echo(f"paywatch status: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        pass
+    finally:
+        client.close()

@@ -31,7 +31,7 @@ READY_SERIES = (
 )
 
 
-@pytest.fixture(scope="module")  # only test_dashboard_queries.py; stopped after it
+@pytest.fixture(scope="package")  # the dashboard and doc queries share it
 def metrics_target(
     tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, redis_server_url: str
 ) -> Iterator[str]:
@@ -107,7 +107,7 @@ def _drop_keys(url: str, prefix: str) -> None:
         client.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def prometheus_url(metrics_target: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a private Prometheus (Debian's 2.42; temp dir, free port, 1s scrape and
     evaluation) loaded with deploy/prometheus's config and rules and scraping

@@ -7,12 +7,14 @@ being missing.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 from typing import cast
 
 import redis
 
+from models.kpi import gap_to_target, ratio
 from models.periods import period_kind
 from models.registry import Level, Registry
 from models.targets import Targets
@@ -39,11 +41,37 @@ class UnitStatus:
     trend: str  # "up", "down", "flat" or "" when there is no recent sub-period to compare
     rank: int | None
     ranked: int
-    transactions: int
-    transactions_online: int
+    kpi: str  # transactions, dossiers or amount: what ratio, target, gap, online, total are of
+    online: int  # online transactions, online dossiers or online VND
+    total: int  # all transactions, all dossiers or all VND
+    updated_at: str | None  # when the unit's counters for the period last changed (UTC)
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """For ``--json``: the figures named as in the live view (``dossiers_online`` ...)."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "level": self.level,
+            "period": self.period,
+            "kpi": self.kpi,
+            "ratio": self.ratio,
+            "target": self.target,
+            "gap": self.gap,
+            "trend": self.trend,
+            "rank": self.rank,
+            "ranked": self.ranked,
+            self.kpi: self.total,
+            f"{self.kpi}_online": self.online,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How current the live view is: when it was last written, the newest day it holds."""
+
+    last_written: str | None  # RFC 3339 UTC of the view's last flush
+    newest_day: str | None  # the newest day period the province has payments in
 
 
 class LiveView:
@@ -67,6 +95,11 @@ class LiveView:
         position = cast(int | None, self.client.zrevrank(ranking, code))
         size: int = self.client.zcard(ranking)
         return (None if position is None else position + 1), size
+
+    def freshness(self, province: str) -> Freshness:
+        last_written = cast(str | None, self.client.hget(self.keys.meta, "last_flush"))
+        days = [p for p in self.periods(province) if period_kind(p) == "day"]
+        return Freshness(last_written, max(days) if days else None)
 
     def latest_year(self, code: str) -> str | None:
         """The newest year period the live view holds for a unit."""
@@ -110,6 +143,27 @@ def _target(
     return shown
 
 
+def _gap(fields: dict[str, str], kpi: str, target: float | None) -> float | None:
+    """The live view's gap for transactions and dossiers; for amount (which the view does not
+    hold) the same arithmetic, exactly, on the amounts and the target."""
+    if kpi != "amount":
+        return _float(fields.get("gap_dossiers" if kpi == "dossiers" else "gap"))
+    share = ratio(int(fields.get("amount_online", 0)), int(fields.get("amount", 0)))
+    gap = gap_to_target(share, None if target is None else Fraction(repr(target)))
+    return None if gap is None else float(gap)
+
+
+def _checked_period(period: str) -> str:
+    try:
+        period_kind(period)
+    except ValueError:
+        raise StatusError(
+            f"--period {period!r} is not a period: give a year (2022), a month (2022-03) "
+            "or a day (2022-03-01)"
+        ) from None
+    return period
+
+
 def read_status(
     view: LiveView,
     registry: Registry,
@@ -130,7 +184,12 @@ def read_status(
             f"cannot reach Redis ({exc}); start the stack with `make up` "
             "or point PAYWATCH_REDIS_URL at the live view"
         ) from None
-    period = period or view.latest_year(province)
+    if not any(u.level is Level.PROVINCE for u in registry.versions(province)):
+        raise StatusError(
+            f"--province {province!r} is not a configured province; give one of "
+            "PAYWATCH_PROVINCES (or set PAYWATCH_PROVINCES to include it)"
+        )
+    period = _checked_period(period) if period else view.latest_year(province)
     if period is None:
         raise StatusError(
             f"no paywatch data in Redis for province {province} under {view.keys.base!r} yet; "
@@ -138,7 +197,17 @@ def read_status(
         )
     on: date = period_start(period)
     if parent is not None:
+        if registry.resolve(parent, on) is None:
+            raise StatusError(
+                f"--parent {parent!r}: no unit has that code in {period}; give a province, "
+                "district or department code (e.g. from `paywatch status --level district`)"
+            )
         codes = registry.children(parent, on)
+        if not codes:
+            raise StatusError(
+                f"--parent {parent!r}: {registry.name(parent, on)} has no units under it in "
+                f"{period}; give a province or district code"
+            )
     else:
         codes = sorted(u.code for u in registry.units(level or Level.DISTRICT, province, on))
     rows = []
@@ -151,22 +220,24 @@ def read_status(
         recent = _float(view.kpi(code, sub).get(f"ratio_{kpi}")) if sub else None
         scope = "all" if unit.level is Level.PROVINCE else unit.province_code
         position, size = view.rank(view.keys.rank(unit.level.value, scope, period, kpi), code)
-        ratio = _float(fields.get(f"ratio_{kpi}"))
-        suffix = "_dossiers" if kpi == "dossiers" else ""
+        share = _float(fields.get(f"ratio_{kpi}"))
+        target = _target(fields, targets, code, period)
         rows.append(
             UnitStatus(
                 code=code,
                 name=unit.name,
                 level=unit.level.value,
                 period=period,
-                ratio=ratio,
-                target=_target(fields, targets, code, period),
-                gap=_float(fields.get(f"gap{suffix}")) if kpi != "amount" else None,
-                trend=_trend(recent, ratio),
+                ratio=share,
+                target=target,
+                gap=_gap(fields, kpi, target),
+                trend=_trend(recent, share),
                 rank=position,
                 ranked=size,
-                transactions=int(fields.get("transactions", 0)),
-                transactions_online=int(fields.get("transactions_online", 0)),
+                kpi=kpi,
+                online=int(fields.get(f"{kpi}_online", 0)),
+                total=int(fields.get(kpi, 0)),
+                updated_at=fields.get("updated_at"),
             )
         )
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, -(r.ratio or 0.0), r.code))

@@ -7,15 +7,6 @@ from typing import Annotated
 import typer
 
 
-def _percent(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "—"
-    return f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
-
-
-_TREND_ARROWS = {"up": "↑", "down": "↓", "flat": "→", "": ""}
-
-
 def status(
     level: Annotated[
         str, typer.Option(help="province, district, commune or department")
@@ -45,6 +36,7 @@ def status(
 
     from models.registry import Level, Registry
     from models.targets import Targets
+    from streams.commands.status_table import status_table
     from streams.settings import load_settings
     from streams.status import LiveView, StatusError, UnitStatus, read_status
 
@@ -75,30 +67,7 @@ def status(
 
     def table(found: list[UnitStatus]) -> Table:
         shown = found[0].period if found else period or ""
-        out = Table(title=f"paywatch — online share ({kpi}), {shown}")
-        for column in (
-            "rank",
-            "code",
-            "unit",
-            "ratio %",
-            "target %",
-            "gap pp",
-            "trend",
-            "online/total",
-        ):
-            out.add_column(column, justify="left" if column in {"code", "unit"} else "right")
-        for row in found:
-            out.add_row(
-                "—" if row.rank is None else f"{row.rank}/{row.ranked}",
-                row.code,
-                row.name,
-                _percent(row.ratio),
-                _percent(row.target),
-                _percent(row.gap, signed=True),
-                _TREND_ARROWS[row.trend],
-                f"{row.transactions_online}/{row.transactions}",
-            )
-        return out
+        return status_table(found, kpi, f"{shown}, {chosen}", view.freshness(chosen))
 
     console = Console()
     try:

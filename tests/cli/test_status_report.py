@@ -6,6 +6,7 @@ import asyncio
 import csv
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -44,7 +45,12 @@ def _fill(redis_url: str, prefix: str) -> None:
 
 
 def _run(*args: str, redis_url: str, prefix: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PAYWATCH_REDIS_URL": redis_url, "PAYWATCH_REDIS_PREFIX": prefix}
+    env = {
+        **os.environ,
+        "PAYWATCH_REDIS_URL": redis_url,
+        "PAYWATCH_REDIS_PREFIX": prefix,
+        "COLUMNS": "80",
+    }
     return subprocess.run([PAYWATCH, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -76,6 +82,95 @@ def test_status_lists_districts_best_first_with_rank_target_gap_trend(
     table = _run("status", redis_url=redis_server_url, prefix=redis_prefix)
     assert table.returncode == 0, table.stderr
     assert "45.0" in table.stdout and "+15.0" in table.stdout and "1/3" in table.stdout
+
+
+def _fill_money_and_dossiers(redis_url: str, prefix: str) -> None:
+    """District 148 with different shares of transactions (40%), dossiers (25%) and amount
+    (12.5%), and payments on 2022-12-31."""
+    registry = Registry.load({"17"})
+    directory = UnitDirectory(registry, Targets.load(ROOT / "deploy" / "targets", registry))
+    year = Counters(
+        paid=1000,
+        paid_online=400,
+        paid_amount=8_000_000_000,
+        paid_online_amount=1_000_000_000,
+        dossiers=800,
+        dossiers_online=200,
+    )
+
+    async def run() -> None:
+        view = RedisView(redis_url, prefix, directory)
+        await view.start()
+        for period in ("2022", "2022-12", "2022-12-31"):
+            view.update("148", period, year)
+            view.update("17", period, year)
+        assert await view.wait_idle(20)
+        await view.stop()
+
+    asyncio.run(run())
+
+
+def test_status_shows_the_figures_of_the_chosen_kpi(
+    redis_server_url: str, redis_prefix: str
+) -> None:
+    _fill_money_and_dossiers(redis_server_url, redis_prefix)
+
+    def first(kpi: str) -> dict[str, object]:
+        result = _run(
+            "status", "--kpi", kpi, "--json", redis_url=redis_server_url, prefix=redis_prefix
+        )
+        assert result.returncode == 0, result.stderr
+        row: dict[str, object] = json.loads(result.stdout)[0]
+        assert row["code"] == "148" and row["kpi"] == kpi and row["target"] == 0.3
+        return row
+
+    dossiers = first("dossiers")
+    assert (dossiers["dossiers_online"], dossiers["dossiers"], dossiers["ratio"]) == (
+        200,
+        800,
+        0.25,
+    )
+    assert dossiers["gap"] == -0.05 and "transactions" not in dossiers
+    amount = first("amount")
+    assert (amount["amount_online"], amount["amount"]) == (1_000_000_000, 8_000_000_000)
+    assert amount["ratio"] == 0.125 and amount["gap"] == -0.175
+    assert "transactions" not in amount and "dossiers" not in amount
+
+    table = _run("status", "--kpi", "amount", redis_url=redis_server_url, prefix=redis_prefix)
+    assert table.returncode == 0, table.stderr
+    line = next(x for x in table.stdout.splitlines() if " 148 " in x)
+    assert line.split()[-3:] == ["-17.5", "→", "1.00B/8.00B"]
+    assert "amount paid, VND" in table.stdout
+    assert "newest payments 2022-12-31" in table.stdout and "as of " in table.stdout
+
+
+def test_status_fits_80_columns_cutting_long_names(
+    redis_server_url: str, redis_prefix: str
+) -> None:
+    _fill_money_and_dossiers(redis_server_url, redis_prefix)
+    for args in (("--level", "department"), ("--kpi", "amount"), ("--parent", "148")):
+        result = _run("status", *args, redis_url=redis_server_url, prefix=redis_prefix)
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert max(len(x) for x in lines) <= 80, result.stdout
+        header = next(x for x in lines if x.startswith("rank"))
+        assert header.split()[-1] == "online/all", header  # no header cut
+        units = [x for x in lines if re.match(r"\s*(—|\d+/\d+)\s", x)]
+        assert len(units) == {"--level": 15, "--kpi": 10, "--parent": 19}[args[0]]
+
+
+def test_status_names_the_bad_option(redis_server_url: str, redis_prefix: str) -> None:
+    _fill_money_and_dossiers(redis_server_url, redis_prefix)
+    cases = {
+        ("--parent", "999"): "--parent '999': no unit has that code",
+        ("--parent", "04789"): "has no units under it",
+        ("--period", "2022-13"): "--period '2022-13' is not a period",
+        ("--province", "99"): "--province '99' is not a configured province",
+    }
+    for args, message in cases.items():
+        result = _run("status", *args, redis_url=redis_server_url, prefix=redis_prefix)
+        assert result.returncode == 2, (args, result.stdout)
+        assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
 def test_status_says_what_to_run_when_redis_is_empty_or_down(

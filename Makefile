@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: up down status test test-faults lint bench services smoke
+.PHONY: up down status restart-worker test test-faults lint bench services smoke
 
 up:            ## Run the main job: Kafka, Redis, Prometheus, Alertmanager, a worker, the simulator
 	@bash deploy/local/stack.sh up
@@ -13,6 +13,9 @@ down:          ## Stop everything `make up` started
 
 status:        ## Show which parts of the local stack run
 	@bash deploy/local/stack.sh status
+
+restart-worker:  ## Stop and start only the worker (after editing targets or PAYWATCH_* settings)
+	@bash deploy/local/stack.sh restart-worker
 
 services:      ## Only the servers the tests need (Kafka, Redis) and the .venv
 	@bash deploy/local/stack.sh services

@@ -89,5 +89,20 @@ async def _wait_for_leaders(
         await asyncio.sleep(0.2)
 
 
+async def topic_partitions(bootstrap: str, topics: list[str]) -> dict[str, list[int]]:
+    """The partitions of each of ``topics`` that exists (a missing topic is left out)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return {
+        t["topic"]: sorted(p["partition"] for p in t["partitions"])
+        for t in described
+        if t["error_code"] == 0 and t["partitions"]
+    }
+
+
 def create_topics(settings: Settings) -> list[str]:
     return asyncio.run(ensure_topics(settings))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import typer
 
 from streams.commands.config import config
+from streams.commands.dead_letters import dead_letters
+from streams.commands.lag import lag
 from streams.commands.replay import replay
 from streams.commands.report import report
 from streams.commands.status import status
@@ -26,8 +28,9 @@ def _root() -> None:
     """Live share of online public-service fee payments per administrative unit."""
 
 
-for command in (config, worker, topics, replay, status, report, simulate):
+for command in (config, worker, topics, replay, status, report, simulate, lag):
     app.command()(command)
+app.command(name="dead-letters")(dead_letters)
 
 
 def main() -> None:

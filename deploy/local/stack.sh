@@ -2,7 +2,8 @@
 # The whole local stack. `up`: packages, .venv, Kafka, Redis, Prometheus, Alertmanager, topics,
 # one paywatch worker and the portal simulator, then where to look. `services`: only the servers
 # the tests need. `down`: everything stopped, no process of ours left, no port held.
-# Usage: stack.sh up|services|down|status
+# `restart-worker`: only the worker (after a change of its settings or targets).
+# Usage: stack.sh up|services|down|status|restart-worker
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PAYWATCH="$ROOT/.venv/bin/paywatch"
@@ -28,14 +29,26 @@ start_bg() { # start_bg NAME LOGFILE CMD...: a process of ours, with a pid file 
     say "started $name (pid $!, log: $log)"
 }
 
+start_worker() { # the worker under supervise.sh (started again after a failed step)
+    if ! pid_alive worker; then require_free_port "$WORKER_WEB_PORT" "the paywatch worker"; fi
+    start_bg worker "$LOGS/worker.log" bash "$ROOT/deploy/local/supervise.sh" "$PAYWATCH" worker
+    wait_port "$WORKER_WEB_PORT" "the paywatch worker" 120 "$LOGS/worker.log"
+}
+
+# Only the worker: SIGTERM (its last checkpoint and commit), then started again on the same data
+# dir and instance id, so it takes its partitions back without a rebalance. The rest runs on.
+restart_worker() {
+    stop_pid worker
+    start_worker
+    say "worker restarted (pid $(cat "$RUN/worker.pid"), metrics on http://127.0.0.1:$WORKER_WEB_PORT/metrics)"
+}
+
 up() {
     services
     bash "$ROOT/deploy/local/prometheus.sh" start
     bash "$ROOT/deploy/local/alertmanager.sh" start
     "$PAYWATCH" topics >>"$LOGS/topics.log" 2>&1 || die "creating topics failed; see $LOGS/topics.log"
-    if ! pid_alive worker; then require_free_port "$WORKER_WEB_PORT" "the paywatch worker"; fi
-    start_bg worker "$LOGS/worker.log" bash "$ROOT/deploy/local/supervise.sh" "$PAYWATCH" worker
-    wait_port "$WORKER_WEB_PORT" "the paywatch worker" 120 "$LOGS/worker.log"
+    start_worker
     start_bg simulator "$LOGS/simulator.log" \
         "$PAYWATCH" simulate --rate "$SIM_RATE" --duration "$SIM_DURATION" --quiet
     cat <<MSG
@@ -80,5 +93,6 @@ case "${1:-}" in
     services) services ;;
     down) down ;;
     status) status ;;
-    *) die "usage: stack.sh up|services|down|status" ;;
+    restart-worker) restart_worker ;;
+    *) die "usage: stack.sh up|services|down|status|restart-worker" ;;
 esac

@@ -122,6 +122,22 @@ def test_every_alert_has_a_runbook_section() -> None:
         assert link in by_anchor, link
 
 
+def test_the_dead_letter_reasons_the_runbook_names_exist() -> None:
+    """Each reason the dead-letter runbook names is one the code writes (a quoted literal in
+    streams/ or models/), so an operator's `paywatch dead-letters --reason` finds it."""
+    text = RUNBOOKS.read_text(encoding="utf-8")
+    section = text.split("### PaywatchDeadLetterRateHigh", 1)[1].split("\n### ", 1)[0]
+    named = set(re.findall(r"`([a-z]+(?:_[a-z]+)+)`", section))
+    assert {"unknown_unit", "malformed_json"} <= named
+    code = "".join(
+        path.read_text(encoding="utf-8")
+        for folder in ("streams", "models")
+        for path in (DEPLOY.parent / folder).rglob("*.py")
+    )
+    written = set(re.findall(r'"([a-z]+(?:_[a-z]+)+)"', code))
+    assert named - {"value_text"} <= written, named - written
+
+
 def _rule_test_cases() -> dict[str, dict[str, int]]:
     """alertname -> {"firing": n, "silent": n} over all alert_rule_test cases."""
     cases: dict[str, dict[str, int]] = {}

@@ -8,6 +8,7 @@ prefix, so tests never see each other's data.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import uuid
@@ -34,19 +35,47 @@ def _ensure(script: str, host: str, port: int) -> None:
         subprocess.run(["bash", str(ROOT / "deploy" / "local" / script), "start"], check=True)
 
 
+def _port_holder(port: int) -> str:
+    """The pid listening on ``port`` (as deploy/local/common.sh finds it), or "" if unknown."""
+    found = subprocess.run(
+        ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, timeout=10
+    )
+    pids = re.findall(r"pid=(\d+)", found.stdout)
+    return pids[0] if pids else ""
+
+
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> str:
-    """host:port of the real Kafka broker on loopback."""
+def kafka_bootstrap() -> Iterator[str]:
+    """host:port of the real Kafka broker on loopback. The broker is shared (a running stack's
+    too): a test that stops one starts a private one (tests/streams/private_servers.py), and
+    the session fails if this broker's process changed under it."""
     host, port = KAFKA_BOOTSTRAP.rsplit(":", 1)
     _ensure("kafka.sh", host, int(port))
-    return KAFKA_BOOTSTRAP
+    before = _port_holder(int(port))
+    yield KAFKA_BOOTSTRAP
+    after = _port_holder(int(port))
+    assert before == after, f"the shared Kafka on {KAFKA_BOOTSTRAP} was restarted by a test"
 
 
 @pytest.fixture(scope="session")
-def redis_server_url() -> str:
-    """URL of the real Redis server on loopback (database 0)."""
+def redis_server_url() -> Iterator[str]:
+    """URL of the real Redis server on loopback (database 0). Shared like the broker: the
+    session fails if a test restarted it."""
+    import redis
+
     _ensure("redis.sh", "127.0.0.1", REDIS_PORT)
-    return f"redis://:{REDIS_PASSWORD}@127.0.0.1:{REDIS_PORT}/0"
+    url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{REDIS_PORT}/0"
+    before = _run_id(redis.Redis.from_url(url))
+    yield url
+    after = _run_id(redis.Redis.from_url(url))
+    assert before == after, f"the shared Redis on port {REDIS_PORT} was restarted by a test"
+
+
+def _run_id(client: Any) -> str:
+    try:
+        return str(client.info("server")["run_id"])
+    finally:
+        client.close()
 
 
 @pytest.fixture

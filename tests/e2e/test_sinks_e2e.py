@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from private_servers import PrivateRedis
 from recount import recount
 from sink_checks import (
     ChangeFeed,
@@ -33,7 +34,6 @@ from stream_harness import Worker, create_topics, diff, produce, wait_for_counte
 from models.registry import Registry
 from streams.simulator import SimConfig, generate
 
-ROOT = Path(__file__).resolve().parents[2]
 EVENTS = int(os.environ.get("PAYWATCH_TEST_E2E_EVENTS", "8000"))
 TRUTH_EVENTS = int(os.environ.get("PAYWATCH_TEST_EVENTS", "100000"))
 
@@ -115,42 +115,41 @@ def _raw_scrape(port: int) -> str:
         return response.read().decode()
 
 
-def _redis(command: str) -> None:
-    subprocess.run(["bash", str(ROOT / "deploy/local/redis.sh"), command], check=True, timeout=60)
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_redis_down_for_30_seconds_then_converges(
-    settings_factory: Callable[..., Any],
-    kafka_bootstrap: str,
-    redis_server_url: str,
-    redis_prefix: str,
-    tmp_path: Path,
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
 ) -> None:
+    """The Redis stopped is this test's own (persistent, so it comes back with what it held);
+    the stack's Redis, which the other tests and a running deployment use, stays up."""
     records, expected, _ = _input(seed=22)
-    settings = _worker(settings_factory, tmp_path, "w1")
+    private = tmp_path / "redis"
+    private.mkdir()
+    server = PrivateRedis(private, persistent=True)
+    server.start()
+    settings = _worker(settings_factory, tmp_path, "w1", redis_url=server.url)
     create_topics(settings)
     worker = Worker(settings, tmp_path / "w1.log").start()
     half = len(records) // 2
     try:
         produce(kafka_bootstrap, settings.topic("payments"), records[:half])
         time.sleep(5)
-        _redis("stop")
+        server.stop()
         try:
             produce(kafka_bootstrap, settings.topic("payments"), records[half:])
             time.sleep(30)
             errors = _sample(settings.web_port, "paywatch_sink_errors_total", sink="redis")
             assert errors > 0
         finally:
-            _redis("start")
+            server.start()
         got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 600)
         assert got == expected.counters, "\n".join(diff(expected.counters, got))
-        view = wait_for_redis(redis_server_url, settings.redis_prefix, expected.counters, 180)
+        view = wait_for_redis(server.url, settings.redis_prefix, expected.counters, 180)
         assert view == expected.counters, "\n".join(diff(expected.counters, view))
         assert _sample(settings.web_port, "paywatch_sink_pending_updates", sink="redis") == 0
     finally:
         worker.stop()
+        server.kill()
 
 
 def _sample(port: int, name: str, **labels: str) -> float:

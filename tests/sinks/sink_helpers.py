@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import redis
-from stream_harness import free_port
 
 from models.kpi import Counters
 
@@ -56,50 +52,3 @@ def dump(url: str, prefix: str, skip_changes: bool = True) -> dict[str, Any]:
         return out
     finally:
         client.close()
-
-
-class PrivateRedis:
-    """A redis-server of a test alone, on a free port: without persistence, killed, it restarts
-    empty; ``persistent`` (an append-only file synced at every write), stopped and started
-    again, it comes back with its data, as a restarted production Redis does."""
-
-    def __init__(self, directory: Path, persistent: bool = False) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.persistent = persistent
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._server: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self._server = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes" if self.persistent else "no", "--appendfsync", "always",
-             "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        client = redis.Redis(port=self.port, socket_timeout=1)
-        deadline = time.monotonic() + 20
-        try:
-            while True:
-                try:
-                    if client.ping():
-                        return
-                except redis.ConnectionError:
-                    assert time.monotonic() < deadline, "the private redis-server did not start"
-                    assert self._server.poll() is None, "the private redis-server exited"
-                    time.sleep(0.05)
-        finally:
-            client.close()
-
-    def stop(self) -> None:
-        """Shut down cleanly (SIGTERM)."""
-        if self._server is not None:
-            self._server.terminate()
-            self._server.wait(timeout=20)
-            self._server = None
-
-    def kill(self) -> None:
-        if self._server is not None:
-            self._server.kill()
-            self._server.wait(timeout=20)
-            self._server = None

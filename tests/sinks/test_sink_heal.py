@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import redis
 import redis.asyncio as aioredis
-from sink_helpers import NOW, PrivateRedis, c, dump, run
+from private_servers import PrivateRedis
+from sink_helpers import NOW, c, dump, run
 
 from models.kpi import Counters
 from sinks.backoff import Backoff

@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from private_servers import PrivateRedis
 from prometheus_client import CollectorRegistry
-from sink_helpers import NOW, PrivateRedis, c, dump, run
+from sink_helpers import NOW, c, dump, run
 
 from models.kpi import Counters
 from sinks.backoff import Backoff

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import msgspec
 
+from models.event_time import EXPECTED
 from models.events import (
     EARLIEST_YEAR,
     LATEST_YEAR,
@@ -22,6 +23,7 @@ from models.events import (
     Kind,
     PaymentEvent,
     cross_field_error,
+    decode_hook,
     self_reversal_error,
     show,
     time_range_error,
@@ -32,7 +34,8 @@ __all__ = ["diagnose"]
 _FIELDS: Final = {f.name: f for f in msgspec.structs.fields(PaymentEvent)}
 _REQUIRED: Final = tuple(name for name, f in _FIELDS.items() if f.required)
 _FIELD_DECODERS: Final = {
-    name: msgspec.json.Decoder(f.type, strict=True) for name, f in _FIELDS.items()
+    name: msgspec.json.Decoder(f.type, strict=True, dec_hook=decode_hook)
+    for name, f in _FIELDS.items()
 }
 # The JSON type each field must have ("null" allowed for the optional ones).
 _JSON_TYPES: Final[dict[str, tuple[str, ...]]] = {
@@ -46,7 +49,7 @@ _FIELD_HINTS: Final[dict[str, str]] = {
     "channel": "one of " + ", ".join(c.value for c in Channel),
     "fee_type": "one of phi, le_phi",
     "amount": "an integer number of VND, 0 or more",
-    "event_time": "an RFC 3339 date and time, e.g. 2022-03-01T09:30:00+07:00",
+    "event_time": EXPECTED,
 }
 
 
@@ -95,8 +98,6 @@ def _check_field(name: str, value: Any) -> EventError | None:
     except msgspec.ValidationError as exc:
         rule = str(exc).split(" - at ", 1)[0]
         hint = _FIELD_HINTS.get(name)
-        if name == "event_time" and isinstance(value, str) and "T" not in value.upper():
-            rule = "a date and a time are both required"
         message = f"field {name!r} = {show(value)}: invalid value ({rule})"
         if hint:
             message += f"; expected {hint}"

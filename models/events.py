@@ -5,9 +5,10 @@ constraints and the cross-field rules in ``PaymentEvent.__post_init__``). Only w
 that fails does :mod:`models.event_errors` re-read the payload to say exactly which
 field and value is wrong.
 
-Zone rule: an ``event_time`` without a UTC offset means Vietnam time
-(Asia/Ho_Chi_Minh). After decoding (or construction) every event time is aware and
-expressed in Vietnam time, so the same instant always encodes the same way.
+Time rule (:mod:`models.event_time`): ``event_time`` is RFC 3339 (leap seconds included,
+``+0700`` refused); without a UTC offset it means Vietnam time (Asia/Ho_Chi_Minh). After
+decoding (or construction) every event time is aware and expressed in Vietnam time, so the
+same instant always encodes the same way, and its year, in Vietnam time, is 2000..2099.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import msgspec
 
+from models.event_time import parse_event_time
 from models.periods import VN_TZ
 
 __all__ = [
@@ -130,6 +132,24 @@ class FeeType(StrEnum):
     LE_PHI = "le_phi"  # lệ phí: a state administrative fee
 
 
+if TYPE_CHECKING:
+    WireTime = datetime
+else:
+
+    class WireTime(datetime):
+        """``event_time`` as decoded: msgspec's own datetime parser accepts ``+0700`` and
+        refuses leap seconds, so the field has this type, which msgspec leaves to
+        :func:`decode_hook` (:func:`models.event_time.parse_event_time`). A constructed or
+        decoded event holds a plain datetime."""
+
+
+def decode_hook(kind: type, value: Any) -> Any:
+    """msgspec's ``dec_hook``: reads ``event_time`` strings by the project's rule."""
+    if kind is WireTime and isinstance(value, str):
+        return parse_event_time(value, WireTime)
+    raise TypeError(f"Expected `str`, got `{type(value).__name__}`")
+
+
 Id = Annotated[
     str,
     msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH),
@@ -156,22 +176,29 @@ class PaymentEvent(
     channel: Channel
     amount: Amount
     fee_type: FeeType
-    event_time: datetime  # RFC 3339; without an offset it means Asia/Ho_Chi_Minh
+    event_time: WireTime  # RFC 3339 (models/event_time.py); no offset: Asia/Ho_Chi_Minh
     provider: Id | None = None  # required when online, absent when offline
     reverses: Id | None = None  # the reversed transaction id, for refund/cancellation only
 
     def __post_init__(self) -> None:
         ts = self.event_time
+        if type(ts) is not datetime or ts.tzinfo is not VN_TZ:
+            ts = _local(ts)
+            msgspec.structs.force_setattr(self, "event_time", ts)
         if not EARLIEST_YEAR <= ts.year <= LATEST_YEAR:
             raise time_range_error(ts)
-        if ts.tzinfo is not VN_TZ:
-            local = ts.replace(tzinfo=VN_TZ) if ts.tzinfo is None else ts.astimezone(VN_TZ)
-            msgspec.structs.force_setattr(self, "event_time", local)
         error = cross_field_error(self.channel, self.provider, self.kind, self.reverses)
         if error is not None:
             raise error
         if self.reverses is not None and self.reverses == self.transaction_id:
             raise self_reversal_error(self.reverses)
+
+
+def _local(ts: datetime) -> datetime:
+    """``ts`` as a plain datetime in Vietnam time (a naive ``ts`` is Vietnam time already)."""
+    if ts.tzinfo is not None and ts.tzinfo is not VN_TZ:
+        ts = ts.astimezone(VN_TZ)
+    return datetime(ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, ts.microsecond, VN_TZ)
 
 
 def self_reversal_error(reverses: str) -> EventError:
@@ -190,7 +217,8 @@ def time_range_error(value: object) -> EventError:
         "invalid_value",
         "event_time",
         value,
-        f"field 'event_time' = {show(value)}: year must be {EARLIEST_YEAR}..{LATEST_YEAR}",
+        f"field 'event_time' = {show(value)}: year must be {EARLIEST_YEAR}..{LATEST_YEAR} "
+        "in Vietnam time",
     )
 
 
@@ -233,7 +261,7 @@ def cross_field_error(
     return None
 
 
-_DECODER: Final = msgspec.json.Decoder(PaymentEvent)
+_DECODER: Final = msgspec.json.Decoder(PaymentEvent, dec_hook=decode_hook)
 _ENCODER: Final = msgspec.json.Encoder(order="sorted")
 
 

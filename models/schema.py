@@ -20,9 +20,11 @@ __all__ = ["SCHEMA_ID", "json_schema", "render"]
 
 SCHEMA_ID: Final = f"https://paywatch.invalid/schema/payment-event.v{SCHEMA_VERSION}.schema.json"
 
+#: The syntax of models/event_time.py; what a pattern cannot say (the calendar, when a leap
+#: second is valid, the year in Vietnam time) is in the description.
 _RFC3339: Final = (
-    r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
-    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})?$"
 )
 
 _DESCRIPTIONS: Final[dict[str, str]] = {
@@ -43,8 +45,10 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "amount": "Amount in VND, integer >= 0. Ignored for refunds and cancellations.",
     "fee_type": "phi (phí) or le_phi (lệ phí).",
     "event_time": (
-        "RFC 3339 date and time, seconds required. Without a UTC offset the time is "
-        "Vietnam time (Asia/Ho_Chi_Minh, UTC+07:00). Years 2000..2099."
+        "RFC 3339 date and time, seconds required; the offset with its colon (+07:00, not "
+        "+0700); a leap second (:60) only at 23:59:60 UTC on the last day of a month. "
+        "Without a UTC offset the time is Vietnam time (Asia/Ho_Chi_Minh, UTC+07:00); a "
+        "space may stand for the T. The year, in Vietnam time, is 2000..2099."
     ),
     "provider": "Payment provider (e.g. VNPay, NAPAS); required when online, absent when offline.",
     "reverses": "transaction_id of the payment reversed; required for refund/cancellation only.",
@@ -73,9 +77,14 @@ def _cross_field_rules() -> list[dict[str, Any]]:
     ]
 
 
+def _string(kind: type) -> dict[str, Any]:
+    """``event_time``'s decoded type (replaced by the pattern below)."""
+    return {"type": "string"}
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a schema-v1 payment event."""
-    generated = msgspec.json.schema(PaymentEvent)
+    generated = msgspec.json.schema(PaymentEvent, schema_hook=_string)
     defs: dict[str, Any] = copy.deepcopy(generated["$defs"])
     event: dict[str, Any] = defs.pop("PaymentEvent")
     props: dict[str, Any] = event["properties"]

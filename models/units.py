@@ -19,6 +19,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
+from models.spelling import unit_name
+
 __all__ = [
     "ALLOWED_PARENTS",
     "Level",
@@ -69,6 +71,10 @@ class Unit:
     province_code: str
     valid_from: date
     valid_to: date | None
+
+    def __post_init__(self) -> None:
+        # One spelling of every name, whatever the source wrote (models/spelling.py).
+        object.__setattr__(self, "name", unit_name(self.name))
 
 
 @dataclass(frozen=True, slots=True)

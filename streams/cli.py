@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from streams.commands.config import config
 from streams.commands.dead_letters import dead_letters
+from streams.commands.help import Command, Group
 from streams.commands.lag import lag
 from streams.commands.replay import replay
 from streams.commands.report import report
@@ -20,18 +23,43 @@ app = typer.Typer(
     help="Live share of online public-service fee payments per administrative unit.",
     no_args_is_help=True,
     add_completion=False,
+    cls=Group,
+    rich_markup_mode="markdown",  # joins a docstring's wrapped lines (rich mode keeps them)
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"paywatch {version('paywatch')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
     """Live share of online public-service fee payments per administrative unit."""
 
 
 for command in (config, worker, topics, replay, status, report, simulate, lag):
-    app.command()(command)
-app.command(name="dead-letters")(dead_letters)
+    app.command(cls=Command)(command)
+app.command(name="dead-letters", cls=Command)(dead_letters)
 
 
 def main() -> None:
-    app()
+    from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+
+    try:
+        app()
+    except (KafkaConnectionError, KafkaTimeoutError) as exc:
+        from streams.preflight import broker_unreachable
+        from streams.settings import load_settings
+
+        raise SystemExit(broker_unreachable(load_settings(), exc)) from None

@@ -11,7 +11,7 @@ one table value, so they are written (and recovered) together.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 import msgspec
@@ -94,3 +94,15 @@ def row_key(unit: str, period: str) -> str:
 def split_key(key: str) -> tuple[str, str]:
     unit, _, period = key.partition("|")
     return unit, period
+
+
+def wanted(query: Mapping[str, str], name: str) -> frozenset[str] | None:
+    """The comma-separated values of query parameter ``name`` (None: not given, keep all)."""
+    value = query.get(name, "").strip()
+    return frozenset(v.strip() for v in value.split(",") if v.strip()) if value else None
+
+
+def selected(key: str, units: frozenset[str] | None, periods: frozenset[str] | None) -> bool:
+    """Whether row ``key`` ("unit|period") is one of ``units`` and ``periods`` (None: any)."""
+    unit, period = split_key(key)
+    return (units is None or unit in units) and (periods is None or period in periods)

@@ -1,7 +1,8 @@
 """`paywatch replay FILE`: backfill past payments from a JSON Lines or CSV export.
 
-Every row is validated first (the same decoder the stream uses); bad rows are reported with
-their line numbers and nothing is produced unless the caller asks to skip them. Valid rows go
+Every row is validated first (streams/exports.py: the same decoder the stream uses); bad rows
+are reported with their line numbers and nothing is produced unless the caller asks to skip
+them. Valid rows go
 to the ``payments-bulk`` topic, up to 500 events a message (one message through Faust carries
 hundreds of events, where ``payments`` carries one), each message to the partition its events'
 transaction ids hash to; ingest counts them exactly as if they had come on ``payments``, with
@@ -13,11 +14,8 @@ the workers' commits until every event it sent is counted.
 from __future__ import annotations
 
 import asyncio
-import csv
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -32,75 +30,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from models.events import EventError, PaymentEvent, decode_event, encode_event
+from models.events import PaymentEvent, encode_event
 from streams.ingest import partition_for
 from streams.wire import BULK_BYTES, BULK_ITEMS, BulkItem, encode
-
-#: CSV cells that hold JSON integers (everything else is a string; an empty cell is absent).
-_INTEGER_COLUMNS = frozenset({"schema_version", "amount"})
-
-
-@dataclass(frozen=True)
-class BadRow:
-    line: int
-    reason: str
-    message: str
-
-
-@dataclass
-class Validated:
-    events: list[PaymentEvent] = field(default_factory=list)
-    bad: list[BadRow] = field(default_factory=list)
-    rows: int = 0
-
-
-def file_format(path: Path) -> str:
-    suffixes = "".join(path.suffixes).lower()
-    if suffixes.endswith((".jsonl", ".ndjson", ".json")):
-        return "jsonl"
-    if suffixes.endswith(".csv"):
-        return "csv"
-    raise ValueError(f"{path}: unknown export format (expected .jsonl, .ndjson or .csv)")
-
-
-def _csv_cell(column: str, cell: str) -> object:
-    if column in _INTEGER_COLUMNS:
-        try:
-            return int(cell)
-        except ValueError:
-            return cell  # the decoder reports it as the wrong type, naming the value
-    return cell
-
-
-def raw_rows(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(line number, raw JSON bytes) for every data row of the export."""
-    if file_format(path) == "jsonl":
-        with path.open("rb") as lines:
-            for number, line in enumerate(lines, start=1):
-                if line.strip():
-                    yield number, line.strip()
-        return
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        for row in reader:
-            document = {
-                column: _csv_cell(column, cell)
-                for column, cell in row.items()
-                if column is not None and cell not in (None, "")
-            }
-            yield reader.line_num, json.dumps(document, ensure_ascii=False).encode()
-
-
-def validate(path: Path) -> Validated:
-    result = Validated()
-    for line, raw in raw_rows(path):
-        result.rows += 1
-        try:
-            result.events.append(decode_event(raw))
-        except EventError as exc:
-            result.bad.append(BadRow(line, exc.reason, str(exc)))
-    return result
-
 
 Offsets = dict[int, int]  # partition -> offset
 
@@ -162,8 +94,10 @@ async def produce(
     partitions: int,
     console: Console,
     progress: bool,
+    sent: Sent | None = None,
 ) -> Sent:
-    """Send ``events`` to ``topic`` (``payments-bulk``) as :func:`messages`."""
+    """Send ``events`` to ``topic`` (``payments-bulk``) as :func:`messages`, noting each
+    acknowledged message in ``sent`` (so an interrupted caller knows what went)."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -171,7 +105,7 @@ async def produce(
         linger_ms=20,
         max_batch_size=256 * 1024,
     )
-    sent = Sent(topic)
+    sent = Sent(topic) if sent is None else sent
     await producer.start()
     try:
         with _bar(console, progress, "sent   ") as bar:

@@ -8,14 +8,14 @@ being missing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from fractions import Fraction
 from typing import cast
 
 import redis
 
 from models.kpi import gap_to_target, ratio
-from models.periods import period_kind
+from models.periods import VN_TZ, period_kind
 from models.registry import Level, Registry
 from models.targets import Targets
 from sinks.redis_schema import Keys
@@ -81,8 +81,22 @@ class LiveView:
         self.client = client
         self.keys = Keys(prefix)
 
-    def ping(self) -> None:
-        self.client.ping()
+    def check(self) -> None:
+        """Redis answers and accepts the password, or :class:`StatusError` says what to do."""
+        kwargs = self.client.connection_pool.connection_kwargs
+        where = f"redis://***@{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
+        try:
+            self.client.ping()
+        except redis.AuthenticationError as exc:
+            raise StatusError(
+                f"PAYWATCH_REDIS_URL={where}: Redis refused the password ({exc}); put the "
+                "password Redis expects in the URL (redis://:PASSWORD@HOST:PORT/DB)"
+            ) from None
+        except redis.RedisError as exc:
+            raise StatusError(
+                f"PAYWATCH_REDIS_URL={where}: cannot reach Redis ({exc}); start the stack with "
+                "`make up` or point PAYWATCH_REDIS_URL at the live view"
+            ) from None
 
     def kpi(self, code: str, period: str) -> dict[str, str]:
         return cast(dict[str, str], self.client.hgetall(self.keys.kpi(code, period)))
@@ -116,6 +130,25 @@ class LiveView:
             p for p in self.periods(code) if p.startswith(period + "-") and period_kind(p) == want
         ]
         return max(inside) if inside else None
+
+
+def caption(freshness: Freshness, now: datetime) -> str:
+    """As of when (Vietnam time), when the view was last written, the newest payment day."""
+    now = now.astimezone(VN_TZ)
+    parts = [f"as of {now:%Y-%m-%d %H:%M:%S} Vietnam time"]
+    if freshness.last_written:
+        written = datetime.fromisoformat(freshness.last_written.replace("Z", "+00:00"))
+        written = written.astimezone(VN_TZ)
+        same_day = written.date() == now.date()
+        parts.append(
+            f"view written {written:%H:%M:%S}"
+            if same_day
+            else f"view written {written:%Y-%m-%d %H:%M:%S}"
+        )
+    shown = "; ".join(parts)
+    if freshness.newest_day:
+        shown += f"\nnewest payments {freshness.newest_day}"
+    return shown
 
 
 def _float(value: str | None) -> float | None:
@@ -175,15 +208,7 @@ def read_status(
     targets: Targets | None = None,
 ) -> list[UnitStatus]:
     """The status rows in ranking order (best ratio first; units with no payments last)."""
-    try:
-        view.ping()
-    except redis.AuthenticationError as exc:
-        raise StatusError(f"Redis refused the password ({exc}); check PAYWATCH_REDIS_URL") from None
-    except redis.RedisError as exc:
-        raise StatusError(
-            f"cannot reach Redis ({exc}); start the stack with `make up` "
-            "or point PAYWATCH_REDIS_URL at the live view"
-        ) from None
+    view.check()
     if not any(u.level is Level.PROVINCE for u in registry.versions(province)):
         raise StatusError(
             f"--province {province!r} is not a configured province; give one of "

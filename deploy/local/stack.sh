@@ -55,7 +55,8 @@ up() {
 
 paywatch is running. Where to look:
   Worker metrics     http://127.0.0.1:$WORKER_WEB_PORT/metrics
-  Worker counters    http://127.0.0.1:$WORKER_WEB_PORT/counters/
+  Live status        .venv/bin/paywatch status   (--watch to follow; --kpi dossiers or amount)
+  Worker counters    http://127.0.0.1:$WORKER_WEB_PORT/counters/?unit=148&period=2022
   Prometheus UI      http://127.0.0.1:$PROMETHEUS_PORT   (try: paywatch:workers_up:sum)
   Alertmanager UI    http://127.0.0.1:$ALERTMANAGER_PORT
   Redis live view    REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p $REDIS_PORT --scan --pattern 'pw:*'

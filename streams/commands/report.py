@@ -18,22 +18,41 @@ def report(
     """A province's monthly or yearly report from Redis: CSV of every unit, PNG chart."""
     import redis
 
-    from models.registry import Registry
-    from streams.report import write_report
+    from models.periods import period_kind
+    from models.registry import Level, Registry, RegistryError
+    from streams.report import ReportError, write_report
     from streams.settings import load_settings
-    from streams.status import LiveView
+    from streams.status import LiveView, StatusError
 
+    try:
+        period_kind(period)
+        if period_kind(period) == "day":
+            raise ValueError
+    except ValueError:
+        raise typer.BadParameter(
+            f"{period!r}: a report covers a month (2022-03) or a year (2022)", param_hint="PERIOD"
+        ) from None
     settings = load_settings()
     codes = settings.province_codes
     chosen = province or (sorted(codes)[0] if codes else None)
     if chosen is None:
         raise typer.BadParameter("PAYWATCH_PROVINCES is 'all': name one", param_hint="--province")
-    client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=10)
+    try:
+        registry = Registry.load({chosen})
+    except RegistryError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--province") from None
+    if not any(u.level is Level.PROVINCE for u in registry.versions(chosen)):
+        raise typer.BadParameter(f"{chosen!r} is not a province code", param_hint="--province")
+    client = redis.Redis.from_url(
+        settings.redis_url, decode_responses=True, socket_connect_timeout=3, socket_timeout=10
+    )
     try:
         view = LiveView(client, settings.redis_prefix)
-        files = write_report(view, Registry.load({chosen}), chosen, period, out_dir)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="PERIOD") from None
+        view.check()
+        files = write_report(view, registry, chosen, period, out_dir)
+    except (StatusError, ReportError) as exc:
+        typer.echo(f"paywatch report: {exc}", err=True)
+        raise typer.Exit(2) from None
     except redis.RedisError as exc:
         typer.echo(f"paywatch report: cannot read Redis ({exc}); is the stack up?", err=True)
         raise typer.Exit(2) from None

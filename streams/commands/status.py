@@ -34,9 +34,9 @@ def status(
     from rich.live import Live
     from rich.table import Table
 
-    from models.registry import Level, Registry
-    from models.targets import Targets
+    from models.registry import Level
     from streams.commands.status_table import status_table
+    from streams.preflight import registry_for, targets_for
     from streams.settings import load_settings
     from streams.status import LiveView, StatusError, UnitStatus, read_status
 
@@ -55,8 +55,8 @@ def status(
     chosen = province or (sorted(codes)[0] if codes else None)
     if chosen is None:
         raise typer.BadParameter("PAYWATCH_PROVINCES is 'all': name one", param_hint="--province")
-    registry = Registry.load(codes)
-    targets = Targets.load(settings.targets_dir, registry)
+    registry = registry_for(settings)
+    targets = targets_for(settings, registry)
     client = redis.Redis.from_url(
         settings.redis_url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5
     )

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from models.periods import VN_TZ
-from streams.status import Freshness, UnitStatus
+from streams.status import Freshness, UnitStatus, caption
 
 _TREND_ARROWS = {"up": "↑", "down": "↓", "flat": "→", "": ""}
 _WHAT = {
@@ -42,25 +42,6 @@ def _figures(row: UnitStatus) -> str:
     if row.kpi == "amount":
         return f"{compact_vnd(row.online)}/{compact_vnd(row.total)}"
     return f"{row.online}/{row.total}"
-
-
-def caption(freshness: Freshness, now: datetime) -> str:
-    """As of when (Vietnam time), when the view was last written, the newest payment day."""
-    now = now.astimezone(VN_TZ)
-    parts = [f"as of {now:%Y-%m-%d %H:%M:%S} Vietnam time"]
-    if freshness.last_written:
-        written = datetime.fromisoformat(freshness.last_written.replace("Z", "+00:00"))
-        written = written.astimezone(VN_TZ)
-        same_day = written.date() == now.date()
-        parts.append(
-            f"view written {written:%H:%M:%S}"
-            if same_day
-            else f"view written {written:%Y-%m-%d %H:%M:%S}"
-        )
-    shown = "; ".join(parts)
-    if freshness.newest_day:
-        shown += f"\nnewest payments {freshness.newest_day}"
-    return shown
 
 
 def status_table(

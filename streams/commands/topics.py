@@ -8,10 +8,13 @@ import typer
 def topics() -> None:
     """Create the external topics (payments, payments-dlq) if they do not exist yet."""
     from streams.admin import create_topics
+    from streams.preflight import check_broker, quiet_kafka_client
     from streams.settings import load_settings
 
     settings = load_settings()
-    created = create_topics(settings)
+    check_broker(settings)
+    with quiet_kafka_client():
+        created = create_topics(settings)
     for name in created:
         typer.echo(f"created topic {name} ({settings.partitions} partitions)")
     if not created:

@@ -63,7 +63,8 @@ def simulate(
     records) to Kafka, or to a JSON Lines file with its ground truth beside it."""
     from rich.console import Console
 
-    from models.registry import Registry
+    from models.registry import Registry, RegistryError
+    from streams.preflight import check_broker, registry_for
     from streams.settings import load_settings
     from streams.simulator.generator import Simulation
     from streams.simulator.output import Pacer, produce_to_kafka, truth_path, write_jsonl
@@ -95,8 +96,16 @@ def simulate(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    registry = Registry.load(config.provinces)
+    if provinces:
+        try:
+            registry = Registry.load(config.provinces)
+        except RegistryError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--provinces") from None
+    else:
+        registry = registry_for(settings) if codes else Registry.load(config.provinces)
     sim = Simulation(config, registry)
+    if out is None:
+        check_broker(settings)
     pacer = Pacer(rate, duration)
     began = time.monotonic()
     with _progress(console, count, quiet) as update:

@@ -16,8 +16,9 @@ from rich.console import Console
 
 from models.events import decode_event, encode_event
 from streams.admin import ensure_topics
+from streams.exports import validate
 from streams.ingest import partition_for
-from streams.replay import Sent, messages, validate, wait_counted
+from streams.replay import Sent, messages, wait_counted
 from streams.wire import BULK, BULK_ITEMS, BulkItem
 
 ROOT = Path(__file__).resolve().parents[2]

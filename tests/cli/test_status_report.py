@@ -198,7 +198,9 @@ def test_report_writes_csv_of_every_unit_and_a_chart(
         prefix=redis_prefix,
     )
     assert result.returncode == 0, result.stderr
-    with (tmp_path / "paywatch-17-2022.csv").open(encoding="utf-8") as handle:
+    raw = (tmp_path / "paywatch-17-2022.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a byte-order mark: Excel reads it as UTF-8
+    with (tmp_path / "paywatch-17-2022.csv").open(encoding="utf-8-sig") as handle:
         rows = {row["code"]: row for row in csv.DictReader(handle)}
     assert len(rows) == 1 + 15 + 10 + 151  # province, departments, districts, communes
     assert rows["148"]["ratio_transactions"] == "0.45"
@@ -209,5 +211,66 @@ def test_report_writes_csv_of_every_unit_and_a_chart(
     assert rows["04789"]["transactions"] == ""  # no data: an empty cell, not a zero
     png = (tmp_path / "paywatch-17-2022.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert rows["17"]["name"] == "Tỉnh Hòa Bình"  # one spelling (models/spelling.py)
     bad = _run("report", "2022-03-01", redis_url=redis_server_url, prefix=redis_prefix)
     assert bad.returncode != 0 and "a report covers a month" in bad.stderr
+
+
+def test_report_refuses_a_period_without_data_and_names_a_bad_province(
+    redis_server_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    _fill(redis_server_url, redis_prefix)
+    empty = _run(
+        "report",
+        "2021",
+        "--out-dir",
+        str(tmp_path),
+        redis_url=redis_server_url,
+        prefix=redis_prefix,
+    )
+    assert empty.returncode == 2
+    assert "no data for province 17 in 2021 in the live view (it holds 2022)" in (empty.stderr)
+    assert list(tmp_path.iterdir()) == []  # no empty files
+    for province in ("99", "148"):
+        bad = _run(
+            "report",
+            "2022",
+            "--province",
+            province,
+            redis_url=redis_server_url,
+            prefix=redis_prefix,
+        )
+        assert bad.returncode == 2 and "Invalid value for --province" in bad.stderr
+        assert "Invalid value for PERIOD" not in bad.stderr
+
+
+def test_report_chart_draws_grey_bars_value_labels_and_the_time(tmp_path: Path) -> None:
+    """The chart's own drawing, read back from the figure matplotlib builds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from streams.report import write_chart
+
+    rows = [
+        {"level": "district", "name": "A", "code": "148", "ratio_transactions": "0.45",
+         "target": "0.3", "on_track": "1"},
+        {"level": "district", "name": "B", "code": "150", "ratio_transactions": "",
+         "target": "0.3", "on_track": ""},
+    ]  # fmt: skip
+    drawn: list[plt.Figure] = []
+    real_close = plt.close
+    plt.close = lambda fig: drawn.append(fig)  # type: ignore[assignment]
+    try:
+        write_chart(rows, "title", "paywatch report, as of 2022-12-31 10:00:00", tmp_path / "c.png")
+    finally:
+        plt.close = real_close
+    (ax,) = drawn[0].axes
+    bars = {round(p.get_width(), 3): p.get_facecolor() for p in ax.patches}
+    assert set(bars) == {45.0, 100.0}  # the unit without data: a full pale grey bar
+    assert matplotlib.colors.to_hex(bars[100.0]) == "#e0e0e0"
+    texts = {t.get_text() for t in ax.texts}
+    assert texts == {"45.0%", "no data"}
+    assert [t.get_text() for t in drawn[0].texts] == ["paywatch report, as of 2022-12-31 10:00:00"]
+    assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")

@@ -90,7 +90,7 @@ def test_hanoi_chain(vietnam: Registry) -> None:
 def test_hoa_binh_counts(hoa_binh: Registry) -> None:
     province = hoa_binh.resolve("17", D2022)
     assert province is not None
-    assert province.name == "Tỉnh Hoà Bình"
+    assert province.name == "Tỉnh Hòa Bình"
     assert province.level is Level.PROVINCE
     districts = hoa_binh.units(Level.DISTRICT, province="17", on=D2022)
     assert {u.code: u.name for u in districts} == HOA_BINH_DISTRICTS
@@ -186,7 +186,7 @@ def reform_registry() -> Registry:
     old_end, new_start = date(2025, 6, 30), date(2025, 7, 1)
     d0 = date(2020, 1, 1)
     units = [
-        _v("17", "Tỉnh Hoà Bình", Level.PROVINCE, "17", d0, old_end),
+        _v("17", "Tỉnh Hòa Bình", Level.PROVINCE, "17", d0, old_end),
         _v("25", "Tỉnh Phú Thọ (old)", Level.PROVINCE, "25", d0, old_end),
         _v("25", "Tỉnh Phú Thọ", Level.PROVINCE, "25", new_start, None),
         _v("148", "Thành phố Hòa Bình", Level.DISTRICT, "17", d0, old_end),

@@ -382,7 +382,7 @@ def test_department_file_with_duplicate_codes_is_refused(
         entries.append(again)
     text = yaml.safe_dump({"province": "17", "departments": entries}, allow_unicode=True)
     units, links = parse_departments(yaml.safe_load(text), source)
-    province = Unit("17", "Tỉnh Hoà Bình", Level.PROVINCE, "tỉnh", "17", D0, None)
+    province = Unit("17", "Tỉnh Hòa Bình", Level.PROVINCE, "tỉnh", "17", D0, None)
     if not doubled:
         registry = Registry.from_rows([province, *units], links)
         for entry in entries:

@@ -160,7 +160,7 @@ def test_values_are_exact(served: tuple[str, CollectorRegistry]) -> None:
             unit="17",
             level="province",
             parent="",
-            name="Tỉnh Hoà Bình",
+            name="Tỉnh Hòa Bình",
         )
         == 1
     )

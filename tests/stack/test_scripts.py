@@ -55,3 +55,12 @@ def test_old_java_is_refused(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "java 17 or newer is needed for Kafka 4.4.0; found 11" in result.stderr
+
+
+def test_make_up_points_at_status_and_a_filtered_counters_page() -> None:
+    """What `make up` prints (deploy/local/stack.sh) names `paywatch status` and a /counters/
+    page filtered to one unit and year, not the whole table."""
+    stack = (ROOT / "deploy" / "local" / "stack.sh").read_text()
+    message = stack.split("paywatch is running. Where to look:")[1].split("\nMSG")[0]
+    assert "  Live status        .venv/bin/paywatch status" in message
+    assert "/counters/?unit=148&period=2022" in message

@@ -1,0 +1,212 @@
+"""Checks of what the settings point at, before a command uses it, and the messages a person
+acts on when something is wrong: each names the variable, its value and what to do.
+
+`paywatch worker` runs every check before it starts, `paywatch config` runs them and reports,
+and `paywatch`'s entry point turns an unreachable broker into :func:`broker_unreachable`'s
+message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import difflib
+import errno
+import logging
+import socket
+from collections.abc import Iterator, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaConnectionError, KafkaError
+
+from models.registry import Registry, RegistryError
+from models.targets import TargetError, Targets
+from streams.settings import Settings, SettingsError
+
+#: PAYWATCH_* variables read by the local stack's scripts, the Makefile, the tests and the
+#: benchmarks rather than by :class:`Settings`; anything else is unknown (a likely typo).
+SCRIPT_VARIABLES = frozenset(
+    {
+        "PAYWATCH_STACK_DIR",
+        "PAYWATCH_KAFKA_VERSION",
+        "PAYWATCH_KAFKA_PORT",
+        "PAYWATCH_KAFKA_CONTROLLER_PORT",
+        "PAYWATCH_REDIS_PORT",
+        "PAYWATCH_REDIS_PASSWORD",
+        "PAYWATCH_PROMETHEUS_PORT",
+        "PAYWATCH_ALERTMANAGER_PORT",
+        "PAYWATCH_ALERTMANAGER_CLUSTER_PORT",
+        "PAYWATCH_SIM_RATE",
+        "PAYWATCH_SIM_DURATION",
+        "PAYWATCH_RESTART",
+        "PAYWATCH_RESTART_DELAY",
+        "PAYWATCH_RESTART_DELAY_MAX",
+        "PAYWATCH_RESTART_RESET",
+    }
+)
+#: Prefixes of the test suite's and the benchmarks' own variables.
+SCRIPT_PREFIXES = ("PAYWATCH_TEST_", "PAYWATCH_BENCH_")
+
+_FIX_TARGETS = "point it at a folder of <year>.yaml files (the shipped ones are in deploy/targets)"
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its user name and password replaced by ``***`` (each of a ``;`` list)."""
+    masked = []
+    for one in url.split(";"):
+        parts = urlsplit(one)
+        if parts.username is None and parts.password is None:
+            masked.append(one)
+            continue
+        host = parts.netloc.rpartition("@")[2]
+        masked.append(urlunsplit(parts._replace(netloc=f"***@{host}")))
+    return ";".join(masked)
+
+
+def _config_error(variable: str, value: object, problem: str, fix: str) -> SettingsError:
+    return SettingsError(f"paywatch: {variable}={value!s}: {problem}; {fix}")
+
+
+def registry_for(settings: Settings) -> Registry:
+    """The unit registry of the configured provinces."""
+    try:
+        return Registry.load(settings.province_codes)
+    except RegistryError as exc:
+        raise _config_error(
+            "PAYWATCH_PROVINCES",
+            settings.provinces,
+            str(exc),
+            "set it to GSO province codes such as 17 or 17,25, or to all",
+        ) from None
+
+
+def targets_for(settings: Settings, registry: Registry) -> Targets:
+    """The targets in PAYWATCH_TARGETS_DIR, checked against ``registry``."""
+    try:
+        return Targets.load(settings.targets_dir, registry)
+    except TargetError as exc:
+        fix = f"fix that file, or {_FIX_TARGETS}"
+        if not settings.targets_dir.is_dir():
+            fix = _FIX_TARGETS
+        raise _config_error("PAYWATCH_TARGETS_DIR", settings.targets_dir, str(exc), fix) from None
+
+
+def check_web_port(settings: Settings) -> None:
+    """The worker's web server (/metrics) can listen on PAYWATCH_WEB_HOST:PAYWATCH_WEB_PORT."""
+    probe = socket.socket(socket.AF_INET6 if ":" in settings.web_host else socket.AF_INET)
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
+    try:
+        probe.bind((settings.web_host, settings.web_port))
+    except OSError as exc:
+        where = f"{settings.web_host}:{settings.web_port}"
+        if exc.errno == errno.EADDRINUSE:
+            problem = f"{where} is already in use (another worker on this host?)"
+        else:
+            problem = f"cannot listen on {where} ({exc.strerror})"
+        raise _config_error(
+            "PAYWATCH_WEB_PORT",
+            settings.web_port,
+            problem,
+            "stop what uses it, or give each worker its own PAYWATCH_WEB_PORT",
+        ) from None
+    finally:
+        probe.close()
+
+
+def check_redis_password(settings: Settings) -> None:
+    """Redis accepts PAYWATCH_REDIS_URL's password. Redis being down is no error: the worker
+    counts on and writes the live view when Redis is back."""
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.AuthenticationError as exc:
+        raise redis_refused(settings, exc) from None
+    except redis.ResponseError as exc:
+        if "NOAUTH" not in str(exc):
+            raise
+        raise redis_refused(settings, exc) from None
+    except redis.RedisError:
+        pass
+    finally:
+        client.close()
+
+
+def redis_refused(settings: Settings, exc: Exception) -> SettingsError:
+    return _config_error(
+        "PAYWATCH_REDIS_URL",
+        mask_url(settings.redis_url),
+        f"Redis refused the password ({exc})",
+        "put the password Redis expects in the URL (redis://:PASSWORD@HOST:PORT/DB)",
+    )
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each PAYWATCH_* name that nothing reads, with the likely intended one."""
+    known = {f"PAYWATCH_{name.upper()}" for name in Settings.model_fields} | SCRIPT_VARIABLES
+    warnings = []
+    for name in sorted(environ):
+        if not name.startswith("PAYWATCH_") or name in known or name.startswith(SCRIPT_PREFIXES):
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.append(f"paywatch: warning: {name} is not a paywatch variable (ignored){hint}")
+    return warnings
+
+
+def check_all(settings: Settings) -> tuple[Registry, Targets]:
+    """What the worker checks before it starts (the web port apart: only a worker needs it)."""
+    registry = registry_for(settings)
+    targets = targets_for(settings, registry)
+    check_redis_password(settings)
+    return registry, targets
+
+
+def broker_unreachable(settings: Settings, exc: BaseException, timeout_s: float = 0) -> str:
+    """The message for a broker that could not be reached or did not answer."""
+    if isinstance(exc, KafkaConnectionError):
+        hosts = ",".join(
+            urlsplit(url).netloc.rpartition("@")[2] for url in settings.broker.split(";")
+        )
+        why = f"no connection to {hosts}"
+    else:
+        why = str(exc) or f"no answer within {timeout_s:.0f} s"
+    return (
+        f"paywatch: PAYWATCH_BROKER={mask_url(settings.broker)}: cannot reach the Kafka broker "
+        f"({why}); start it (`make services` or `make up` for the local "
+        "stack) or point PAYWATCH_BROKER at a running broker"
+    )
+
+
+@contextlib.contextmanager
+def quiet_kafka_client() -> Iterator[None]:
+    """Keep aiokafka's own error lines (one per failed connection attempt) off the terminal of a
+    command that reports the failure itself."""
+    logger = logging.getLogger("aiokafka")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def check_broker(settings: Settings, timeout_s: float = 15.0) -> None:
+    """The broker answers a metadata request within ``timeout_s``."""
+
+    async def probe() -> None:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.bootstrap_servers,
+            request_timeout_ms=int(timeout_s * 1000),
+        )
+        try:
+            await asyncio.wait_for(admin.start(), timeout_s)
+        finally:
+            await admin.close()
+
+    try:
+        with quiet_kafka_client():
+            asyncio.run(probe())
+    except (KafkaError, TimeoutError) as exc:
+        raise SettingsError(broker_unreachable(settings, exc, timeout_s)) from None

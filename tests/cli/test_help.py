@@ -1,0 +1,41 @@
+"""`paywatch --help` reads cleanly and `paywatch --version` answers."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PAYWATCH, *args], capture_output=True, text=True, timeout=60, env={"COLUMNS": "100"}
+    )
+
+
+def test_version() -> None:
+    result = _run("--version")
+    assert result.returncode == 0 and result.stdout == f"paywatch {version('paywatch')}\n"
+
+
+def test_help_has_no_typer_noise() -> None:
+    root = _run("--help")
+    assert root.returncode == 0 and "--version" in root.stdout
+    commands = [
+        line.split()[1]
+        for line in root.stdout.split("Commands")[1].splitlines()
+        if line.startswith("│ ") and line[2] != " "
+    ]
+    assert {"replay", "status", "report", "worker", "config"} <= set(commands)
+    summaries = re.sub(r"[│\s]+", " ", root.stdout.split("Commands")[1])
+    assert "and check the provinces, the targets folder" in summaries  # wrapped lines joined
+    for command in ["", *commands]:
+        result = _run(*([command] if command else []), "--help")
+        assert result.returncode == 0, result.stderr
+        assert "<bool>" not in result.stdout and "{" not in result.stdout, (command, result.stdout)
+    assert "Usage: paywatch replay [OPTIONS] FILE" in _run("replay", "--help").stdout
+    assert "Usage: paywatch report [OPTIONS] PERIOD" in _run("report", "--help").stdout

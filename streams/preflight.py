@@ -137,7 +137,9 @@ def redis_refused(settings: Settings, exc: Exception) -> SettingsError:
     return _config_error(
         "PAYWATCH_REDIS_URL",
         mask_url(settings.redis_url),
-        f"Redis refused the password ({exc})",
+        f"Redis refused the password ({exc})"
+        if urlsplit(settings.redis_url).password
+        else "Redis wants a password and the URL gives none",
         "put the password Redis expects in the URL (redis://:PASSWORD@HOST:PORT/DB)",
     )
 

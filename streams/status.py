@@ -88,9 +88,14 @@ class LiveView:
         try:
             self.client.ping()
         except redis.AuthenticationError as exc:
+            problem = (
+                f"Redis refused the password ({exc})"
+                if kwargs.get("password")
+                else "Redis wants a password and the URL gives none"
+            )
             raise StatusError(
-                f"PAYWATCH_REDIS_URL={where}: Redis refused the password ({exc}); put the "
-                "password Redis expects in the URL (redis://:PASSWORD@HOST:PORT/DB)"
+                f"PAYWATCH_REDIS_URL={where}: {problem}; put the password Redis expects in the "
+                "URL (redis://:PASSWORD@HOST:PORT/DB)"
             ) from None
         except redis.RedisError as exc:
             raise StatusError(

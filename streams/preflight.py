@@ -38,6 +38,7 @@ SCRIPT_VARIABLES = frozenset(
         "PAYWATCH_PROMETHEUS_PORT",
         "PAYWATCH_ALERTMANAGER_PORT",
         "PAYWATCH_ALERTMANAGER_CLUSTER_PORT",
+        "PAYWATCH_ALERT_RECEIVER_PORT",
         "PAYWATCH_SIM_RATE",
         "PAYWATCH_SIM_DURATION",
         "PAYWATCH_RESTART",
@@ -46,8 +47,8 @@ SCRIPT_VARIABLES = frozenset(
         "PAYWATCH_RESTART_RESET",
     }
 )
-#: Prefixes of the test suite's and the benchmarks' own variables.
-SCRIPT_PREFIXES = ("PAYWATCH_TEST_", "PAYWATCH_BENCH_")
+#: Prefixes of the live dashboard's, the test suite's and the benchmarks' own variables.
+SCRIPT_PREFIXES = ("PAYWATCH_DASHBOARD_", "PAYWATCH_TEST_", "PAYWATCH_BENCH_")
 
 _FIX_TARGETS = "point it at a folder of <year>.yaml files (the shipped ones are in deploy/targets)"
 

@@ -20,6 +20,12 @@ from aiokafka.errors import TopicAlreadyExistsError
 from streams.settings import Settings
 
 EXTERNAL_TOPICS = ("payments", "payments-bulk", "payments-dlq")
+
+
+class PartitionCountError(RuntimeError):
+    """A topic exists with another partition count than PAYWATCH_PARTITIONS (a setting to fix)."""
+
+
 COMPACTED = {"cleanup.policy": "compact"}
 
 
@@ -71,7 +77,7 @@ async def _wait_for_leaders(
         for t in described:
             count = len(t["partitions"])
             if t["error_code"] == 0 and count and count != partitions:
-                raise RuntimeError(
+                raise PartitionCountError(
                     f"topic {t['topic']!r} has {count} partitions but PAYWATCH_PARTITIONS is "
                     f"{partitions}: use the topic's count or a new app id and topic prefix"
                 )

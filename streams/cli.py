@@ -56,8 +56,12 @@ app.command(name="dead-letters", cls=Command)(dead_letters)
 def main() -> None:
     from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 
+    from streams.admin import PartitionCountError
+
     try:
         app()
+    except PartitionCountError as exc:
+        raise SystemExit(f"paywatch: {exc}") from None
     except (KafkaConnectionError, KafkaTimeoutError) as exc:
         from streams.preflight import broker_unreachable
         from streams.settings import load_settings

@@ -209,3 +209,9 @@ def test_every_variable_the_scripts_read_is_known() -> None:
     names.discard("PAYWATCH_PARTITONS")  # the misspelling tested above
     assert len(names) > 30
     assert unknown_variables(dict.fromkeys(names, "")) == []
+
+
+def test_a_partition_count_other_than_the_topics_is_named(env: dict[str, str]) -> None:
+    assert _run(env, "topics").returncode == 0
+    result = _run({**env, "PAYWATCH_PARTITIONS": "2"}, "topics")
+    _says(result, "has 6 partitions but PAYWATCH_PARTITIONS is 2")

@@ -28,7 +28,7 @@ from sinks.metrics import PipelineMetrics, install
 from sinks.pipeline_metrics import STAGES
 from sinks.redis_view import RedisView
 from sinks.units import UnitDirectory
-from streams import collector, seam
+from streams import collector, log_limit, seam
 from streams import counters as rows
 from streams.admin import ensure_topics
 from streams.app import TABLES, TOPICS, Pipeline
@@ -38,6 +38,9 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 
 SYNC_INTERVAL = 1.0
+#: SIGTERM's budget (10 s in all): the last checkpoint, then what is pending for Redis.
+LAST_CHECKPOINT_S = 6.0
+REDIS_DRAIN_S = 2.0
 
 
 def _current(now: datetime) -> tuple[str, str]:
@@ -206,6 +209,7 @@ class Observers:
             self.metrics.produce_delay.observe(max(0.0, accepted - record_time))
         self._consumer_lag()
         self._prune()
+        log_limit.repeats.flush()
 
     def _prune(self) -> None:
         """Forget month and day rows once the clock has moved past them."""
@@ -261,15 +265,35 @@ def run_worker(settings: Settings) -> None:
     observers = Observers(pipeline)
 
     async def last_checkpoint() -> None:
-        await pipeline.last_checkpoint()
-        await observers.redis.stop()
+        # Bounded, so that SIGTERM ends a worker within 10 s even with its broker or Redis
+        # down; a checkpoint cut short is replayed by whoever takes the partitions.
+        checkpoint = asyncio.ensure_future(pipeline.last_checkpoint())
+        try:
+            done, _ = await asyncio.wait({checkpoint}, timeout=LAST_CHECKPOINT_S)
+            if not done:
+                checkpoint.cancel()
+                raise TimeoutError(
+                    f"the last checkpoint did not finish within {LAST_CHECKPOINT_S:.0f} s "
+                    "(is the broker down?)"
+                )
+            checkpoint.result()
+        finally:
+            await observers.redis.stop(drain_timeout=REDIS_DRAIN_S)
+            log_limit.repeats.flush(everything=True)
 
     class LevelledWorker(seam.stopping_quickly(Worker, last_checkpoint)):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if not self.stdout.isatty():
+                self.spinner = None  # its cursor codes and backspaces would land in log files
+
         def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
             # mode leaves the root logger at DEBUG and filters in the handler, so every
             # debug call of aiokafka and Faust (several per message) built a log record.
             super().on_setup_root_logger(logger, level)
             logger.setLevel(settings.log_level.upper())
+            for handler in logger.handlers:
+                handler.addFilter(log_limit.repeats)
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(ensure_topics(settings, TOPICS, TABLES))

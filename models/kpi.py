@@ -26,6 +26,7 @@ from typing import Final
 
 __all__ = [
     "COUNTER_FIELDS",
+    "TREND_THRESHOLD",
     "Counters",
     "Kpi",
     "Projection",
@@ -33,6 +34,11 @@ __all__ = [
     "project",
     "ratio",
 ]
+
+
+#: How far a unit's newest month (or day) must move away from its whole period's share to count
+#: as a trend up or down (`paywatch status`, the dashboard).
+TREND_THRESHOLD: Final = 0.005
 
 
 class Kpi(StrEnum):

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from streams.commands.config import config
+from streams.commands.dashboard import dashboard
 from streams.commands.dead_letters import dead_letters
 from streams.commands.help import Command, Group
 from streams.commands.lag import lag
@@ -48,7 +49,7 @@ def _root(
     """Live share of online public-service fee payments per administrative unit."""
 
 
-for command in (config, worker, topics, replay, status, report, simulate, lag):
+for command in (config, worker, topics, replay, status, report, simulate, lag, dashboard):
     app.command(cls=Command)(command)
 app.command(name="dead-letters", cls=Command)(dead_letters)
 

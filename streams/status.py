@@ -14,15 +14,12 @@ from typing import cast
 
 import redis
 
-from models.kpi import gap_to_target, ratio
+from models.kpi import TREND_THRESHOLD, gap_to_target, ratio
 from models.periods import VN_TZ, period_kind
 from models.registry import Level, Registry
 from models.targets import Targets
 from sinks.redis_schema import Keys
 from sinks.units import period_start
-
-#: How far the recent ratio must move away from the period's ratio to count as a trend.
-TREND_THRESHOLD = 0.005
 
 
 class StatusError(Exception):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local stack needs, when they are missing:
-# redis-server, prometheus (with promtool), prometheus-alertmanager (with amtool).
+# redis-server, prometheus (with promtool), prometheus-alertmanager (with amtool), and for the
+# dashboard's browser tests Chromium with its driver and a font with Vietnamese letters.
 # Java 17+ and Maven are requirements of the machine (see README) and are only checked.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -13,6 +14,9 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alert
 command -v ss >/dev/null 2>&1 || missing+=(iproute2)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # certificates of the Redis TLS test
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+[[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 
 if ((${#missing[@]})); then
     # shellcheck disable=SC2207

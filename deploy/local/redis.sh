@@ -30,7 +30,18 @@ start() {
         sleep 0.25
     done
     ((i < 120)) || die "Redis does not answer PING on port $REDIS_PORT within 30s; see $REDIS_LOG"
+    dashboard_user
     say "Redis ready on 127.0.0.1:$REDIS_PORT"
+}
+
+# The dashboard's own user, which may only read the live view (deploy/redis/dashboard.acl).
+# Sent on stdin, so the password never shows in the process list.
+dashboard_user() {
+    local rules
+    rules="$(grep -v '^#' "$ROOT/deploy/redis/dashboard.acl" | sed -e "s|@PREFIX@|$REDIS_PREFIX|g")"
+    printf 'ACL SETUSER %s reset on >%s %s\n' "$DASHBOARD_REDIS_USER" "$DASHBOARD_REDIS_PASSWORD" "$rules" \
+        | REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" | grep -qx OK \
+        || die "could not create the Redis user $DASHBOARD_REDIS_USER; see $REDIS_LOG"
 }
 
 case "${1:-}" in

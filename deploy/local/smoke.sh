@@ -8,6 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 TIMEOUT="${SMOKE_TIMEOUT:-180}"
 METRICS="http://127.0.0.1:$WORKER_WEB_PORT/metrics"
 PROM="http://127.0.0.1:$PROMETHEUS_PORT"
+DASHBOARD="http://127.0.0.1:$DASHBOARD_PORT/"
 
 # until DESCRIPTION CMD...: run CMD until it succeeds, or fail after TIMEOUT seconds.
 until_ok() {
@@ -30,6 +31,9 @@ redis_has_units() {
 prometheus_scrapes_worker() {
     curl -fsS "$PROM/api/v1/query?query=up%7Bjob%3D%22paywatch%22%7D" | grep -q '"value":\[[0-9.]*,"1"\]'
 }
+dashboard_shows_rows() { # the page's data, read by the dashboard as its own Redis user
+    curl -fsS "${DASHBOARD}api/view/children/17" | grep -q '"rows": \[\['
+}
 prometheus_has_counts() {
     curl -fsS "$PROM/api/v1/query?query=sum(paywatch_events_total)%3E0" | grep -q '"value"'
 }
@@ -38,7 +42,7 @@ out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 make -C "$ROOT" up | tee "$out"
 for url in "$METRICS" "http://127.0.0.1:$WORKER_WEB_PORT/counters/" "$PROM/-/ready" \
-    "http://127.0.0.1:$ALERTMANAGER_PORT/-/ready"; do
+    "http://127.0.0.1:$ALERTMANAGER_PORT/-/ready" "$DASHBOARD"; do
     grep -qF "${url%/-/ready}" "$out" || die "smoke: make up did not print $url"
     until_ok "$url answers" curl -fsS "$url"
 done
@@ -46,15 +50,16 @@ until_ok "the worker counts the simulator's events" events_counted
 until_ok "the live view is in Redis" redis_has_units
 until_ok "Prometheus scrapes the worker" prometheus_scrapes_worker
 until_ok "Prometheus has the event counts" prometheus_has_counts
+until_ok "the dashboard shows the live view" dashboard_shows_rows
 
 make -C "$ROOT" up | tee "$out"
-for name in Kafka Redis Prometheus Alertmanager worker simulator; do
+for name in Kafka Redis Prometheus Alertmanager worker simulator dashboard; do
     grep -qi "$name.*already running" "$out" || die "smoke: a second make up started $name again"
 done
 say "ok: a second make up reuses everything"
 
 make -C "$ROOT" down
-for name in kafka redis prometheus alertmanager worker simulator; do
+for name in kafka redis prometheus alertmanager worker simulator dashboard; do
     ! pid_alive "$name" || die "smoke: $name still runs after make down"
 done
 if pgrep -f "$ROOT/.venv/bin/paywatch" >/dev/null; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole local stack. `up`: packages, .venv, Kafka, Redis, Prometheus, Alertmanager, topics,
-# one paywatch worker and the portal simulator, then where to look. `services`: only the servers
+# one paywatch worker, the portal simulator and the live dashboard, then where to look. `services`: only the servers
 # the tests need. `down`: everything stopped, no process of ours left, no port held.
 # `restart-worker`: only the worker (after a change of its settings or targets).
 # Usage: stack.sh up|services|down|status|restart-worker
@@ -51,9 +51,16 @@ up() {
     start_worker
     start_bg simulator "$LOGS/simulator.log" \
         "$PAYWATCH" simulate --rate "$SIM_RATE" --duration "$SIM_DURATION" --quiet
+    if ! pid_alive dashboard; then require_free_port "$DASHBOARD_PORT" "the paywatch dashboard"; fi
+    # The dashboard reads Redis as its own user, which may only read the live view.
+    PAYWATCH_DASHBOARD_REDIS_URL="${PAYWATCH_DASHBOARD_REDIS_URL:-redis://$DASHBOARD_REDIS_USER:$DASHBOARD_REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0}" \
+        PAYWATCH_DASHBOARD_PORT="$DASHBOARD_PORT" \
+        start_bg dashboard "$LOGS/dashboard.log" "$PAYWATCH" dashboard
+    wait_port "$DASHBOARD_PORT" "the paywatch dashboard" 60 "$LOGS/dashboard.log"
     cat <<MSG
 
 paywatch is running. Where to look:
+  Live dashboard     http://127.0.0.1:$DASHBOARD_PORT/
   Worker metrics     http://127.0.0.1:$WORKER_WEB_PORT/metrics
   Live status        .venv/bin/paywatch status   (--watch to follow; --kpi dossiers or amount)
   Worker counters    http://127.0.0.1:$WORKER_WEB_PORT/counters/?unit=148&period=2022
@@ -61,12 +68,13 @@ paywatch is running. Where to look:
   Alertmanager UI    http://127.0.0.1:$ALERTMANAGER_PORT
   Redis live view    REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p $REDIS_PORT --scan --pattern 'pw:*'
   Kafka              127.0.0.1:$KAFKA_PORT (topics: payments, payments-bulk, payments-dlq, ...)
-  Logs               $LOGS/{kafka,redis,prometheus,alertmanager,worker,simulator}.log
+  Logs               $LOGS/{kafka,redis,prometheus,alertmanager,worker,simulator,dashboard}.log
 The simulator sends about $SIM_RATE events/s for $SIM_DURATION s (Oct 2022 to Feb 2023, Hòa Bình). Stop everything with: make down
 MSG
 }
 
 down() {
+    stop_pid dashboard
     stop_pid simulator
     stop_pid worker
     bash "$ROOT/deploy/local/alertmanager.sh" stop
@@ -75,7 +83,7 @@ down() {
     bash "$ROOT/deploy/local/kafka.sh" stop
     local port held=()
     for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$REDIS_PORT" "$PROMETHEUS_PORT" \
-        "$ALERTMANAGER_PORT" "$WORKER_WEB_PORT"; do
+        "$ALERTMANAGER_PORT" "$WORKER_WEB_PORT" "$DASHBOARD_PORT"; do
         port_in_use "$port" && held+=("$port (pid $(port_holder "$port"))")
     done
     ((${#held[@]} == 0)) || die "still held after stopping: ${held[*]}"
@@ -84,7 +92,7 @@ down() {
 
 status() {
     local name
-    for name in kafka redis prometheus alertmanager worker simulator; do
+    for name in kafka redis prometheus alertmanager worker simulator dashboard; do
         if pid_alive "$name"; then say "$name: running (pid $(cat "$RUN/$name.pid"))"; else say "$name: stopped"; fi
     done
 }

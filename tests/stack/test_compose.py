@@ -147,3 +147,22 @@ def test_each_worker_has_its_own_stable_name_and_instance_id(compose: dict[str, 
     for name, service in workers.items():
         assert Settings(instance_id=ids[name]).instance_id == ids[name]
         assert service["hostname"] == name
+
+
+def test_the_dashboard_reads_redis_as_its_own_read_only_user(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    dashboard = services["dashboard"]
+    env = _env(dashboard)
+    settings = Settings(**{k.removeprefix("PAYWATCH_").lower(): v for k, v in env.items()})
+    url = urlsplit(settings.dashboard_redis_url)
+    assert url.hostname == "redis" and url.username == "paywatch-dashboard"
+    assert url.password == urlsplit(Settings().dashboard_redis_url).password
+    assert dashboard["ports"] == [f"127.0.0.1:{settings.dashboard_port}:{settings.dashboard_port}"]
+    assert settings.dashboard_host == "0.0.0.0"
+    # the redis service creates that user with the local stack's rules, for the default prefix
+    command = services["redis"]["command"]
+    user = command[command.index("--user") + 1 :]
+    assert user[:3] == ["paywatch-dashboard", "on", f">{url.password}"]
+    lines = (ROOT / "deploy/redis/dashboard.acl").read_text().splitlines()
+    rules = " ".join(line for line in lines if not line.startswith("#")).split()
+    assert user[3:] == [r.replace("@PREFIX@", settings.redis_prefix) for r in rules]

@@ -1,0 +1,108 @@
+"""Async reads of the Redis live view (key schema v1, :mod:`sinks.redis_schema`), for readers
+that serve many people at once (the dashboard): hashes in one pipelined round trip, the change
+stream by id. The client must be made with ``decode_responses=True``.
+
+Stream ids of the change stream ``{prefix}:v1:changes`` are Redis's own (``ms-seq``); a reader
+that missed entries asks for those after the last id it saw, and learns when they are gone
+(trimmed by ``MAXLEN``, or the whole dataset lost: a new ``generation`` in the meta hash).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+
+from sinks.redis_schema import GENERATION_FIELD, Keys
+
+__all__ = ["Change", "LiveReader", "stream_id_after"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of the change stream: (unit, period) was written at ``updated_at``."""
+
+    id: str
+    unit: str
+    period: str
+    updated_at: str
+
+
+def _id_key(stream_id: str) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def stream_id_after(a: str, b: str) -> bool:
+    """Whether stream id ``a`` comes after ``b`` (ids compare as (ms, seq), not as text)."""
+    return _id_key(a) > _id_key(b)
+
+
+def _changes(entries: Iterable[tuple[str, dict[str, str]]]) -> list[Change]:
+    return [
+        Change(
+            entry_id, fields.get("unit", ""), fields.get("period", ""), fields.get("updated_at", "")
+        )
+        for entry_id, fields in entries
+    ]
+
+
+class LiveReader:
+    """Typed async reads of the live view under ``{prefix}:v1:``."""
+
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self.client = client
+        self.keys = Keys(prefix)
+
+    async def rows(
+        self, wanted: Sequence[tuple[str, str, Sequence[str] | None]]
+    ) -> list[dict[str, str]]:
+        """The kpi hash of each (unit, period): every field (None) or only those named; an
+        absent field is left out (undefined), an absent row is ``{}``."""
+        if not wanted:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for unit, period, fields in wanted:
+            key = self.keys.kpi(unit, period)
+            if fields is None:
+                pipe.hgetall(key)
+            else:
+                pipe.hmget(key, list(fields))
+        answers = await pipe.execute()
+        out: list[dict[str, str]] = []
+        for (_, _, fields), answer in zip(wanted, answers, strict=True):
+            if fields is None:
+                out.append(cast(dict[str, str], answer))
+            else:
+                out.append({f: v for f, v in zip(fields, answer, strict=True) if v is not None})
+        return out
+
+    async def periods(self, codes: Sequence[str]) -> dict[str, list[str]]:
+        """The period keys each unit has in the view (year, its months, their days, in order)."""
+        pipe = self.client.pipeline(transaction=False)
+        for code in codes:
+            pipe.zrange(self.keys.periods(code), 0, -1)
+        answers = await pipe.execute()
+        return {code: cast(list[str], a) for code, a in zip(codes, answers, strict=True)}
+
+    async def generation(self) -> str:
+        """The id of the dataset the view was written into ("" before any write)."""
+        value = await self.client.hget(self.keys.meta, GENERATION_FIELD)
+        return cast(str | None, value) or ""
+
+    async def newest_change(self) -> Change | None:
+        entries = await self.client.xrevrange(self.keys.changes, count=1)
+        found = _changes(cast(list[tuple[str, dict[str, str]]], entries))
+        return found[0] if found else None
+
+    async def oldest_change_id(self) -> str | None:
+        entries = await self.client.xrange(self.keys.changes, count=1)
+        found = _changes(cast(list[tuple[str, dict[str, str]]], entries))
+        return found[0].id if found else None
+
+    async def changes_after(self, stream_id: str, count: int) -> list[Change]:
+        """Up to ``count`` entries after ``stream_id``, oldest first."""
+        entries: Any = await self.client.xrange(self.keys.changes, min=f"({stream_id}", count=count)
+        return _changes(entries)

@@ -1,0 +1,34 @@
+"""`paywatch dashboard`: the live web dashboard (dashboard/), read from the Redis live view."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def dashboard(
+    port: Annotated[
+        int | None, typer.Option(help="port to serve on (default: PAYWATCH_DASHBOARD_PORT)")
+    ] = None,
+) -> None:
+    """Serve the live web dashboard, read from the Redis live view only."""
+    from dashboard.server import DashboardConfig, run_dashboard
+    from models.registry import Registry
+    from models.targets import Targets
+    from streams.settings import load_settings
+
+    settings = load_settings()
+    codes = settings.province_codes
+    registry = Registry.load(codes)
+    config = DashboardConfig(
+        host=settings.dashboard_host,
+        port=port or settings.dashboard_port,
+        redis_url=settings.dashboard_redis_url,
+        prefix=settings.redis_prefix,
+        registry=registry,
+        targets=Targets.load(settings.targets_dir, registry),
+        province=sorted(codes)[0] if codes else sorted(registry.provinces())[0],
+        stale_after_s=settings.dashboard_stale_s,
+    )
+    run_dashboard(config)

@@ -42,6 +42,10 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ("quiet", ["bench_quiet.py", "--seconds", "20" if quick else "60"]),
         ("soak", ["bench_soak.py", *(["--seconds", "120", "--warmup", "30"] if quick else [])]),
         ("redis-writer", ["bench_redis_writer.py", "--rows", "20000" if quick else "100000"]),
+        (
+            "dashboard",
+            ["bench_dashboard.py", "--clients", "200", "--rate", "1000", "--seconds", seconds],
+        ),
     ]
 
 

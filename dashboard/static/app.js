@@ -412,10 +412,15 @@ function render() {
   if (state.snap.kind === "unit") renderUnit(main); else renderChildren(main);
   renderFreshness();
 }
+// At most two redraws a second however fast the rows come (a phone's battery, a wall
+// screen's CPU); the rows themselves are merged as they arrive.
+const RENDER_EVERY_MS = 500;
+let lastRender = 0;
 function scheduleRender() {
   if (state.dirty) return;
   state.dirty = true;
-  requestAnimationFrame(render);
+  const wait = Math.max(0, lastRender + RENDER_EVERY_MS - performance.now());
+  setTimeout(() => requestAnimationFrame(() => { lastRender = performance.now(); render(); }), wait);
 }
 
 // The freshness banner: loud when the newest update is older than the server's threshold,

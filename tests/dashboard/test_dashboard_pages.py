@@ -24,10 +24,11 @@ from dashboard_harness import (
     points,
     visible_numbers,
 )
+from private_servers import PrivateRedis
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
-from sink_helpers import PrivateRedis, run
+from sink_helpers import run
 from stream_harness import free_port
 
 from models.kpi import Counters

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -14,20 +15,21 @@ def dashboard(
 ) -> None:
     """Serve the live web dashboard, read from the Redis live view only."""
     from dashboard.server import DashboardConfig, run_dashboard
-    from models.registry import Registry
-    from models.targets import Targets
+    from streams.preflight import registry_for, targets_for, unknown_variables
     from streams.settings import load_settings
 
     settings = load_settings()
+    for warning in unknown_variables(os.environ):
+        typer.echo(warning, err=True)
+    registry = registry_for(settings)
     codes = settings.province_codes
-    registry = Registry.load(codes)
     config = DashboardConfig(
         host=settings.dashboard_host,
         port=port or settings.dashboard_port,
         redis_url=settings.dashboard_redis_url,
         prefix=settings.redis_prefix,
         registry=registry,
-        targets=Targets.load(settings.targets_dir, registry),
+        targets=targets_for(settings, registry),
         province=sorted(codes)[0] if codes else sorted(registry.provinces())[0],
         stale_after_s=settings.dashboard_stale_s,
     )

@@ -34,3 +34,10 @@ def test_a_bad_setting_is_named_with_its_value() -> None:
     assert "PAYWATCH_DASHBOARD_STALE_S='soon'" in done.stderr
     assert "PAYWATCH_DASHBOARD_REDIS_URL='http://x'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_bad_targets_folder_is_named() -> None:
+    done = _run(PAYWATCH_TARGETS_DIR="/nonexistent/targets")
+    assert done.returncode != 0
+    assert "PAYWATCH_TARGETS_DIR" in done.stderr and "/nonexistent/targets" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -147,7 +147,7 @@ def test_overview_changes_live_and_warns_when_updates_stop(
         )
         # Vietnamese names with their diacritics, as the registry spells them
         assert "Huyện Lương Sơn" in browser.find_element(By.ID, "table-district").text
-        assert "Tỉnh Hoà Bình" in browser.find_element(By.ID, "title").text
+        assert "Tỉnh Hòa Bình" in browser.find_element(By.ID, "title").text
         # (retried: a figure that changes between reading the page and reading Redis differs)
         figures = WebDriverWait(browser, 30, 0.5, ignored_exceptions=(AssertionError,)).until(
             lambda d: check_overview_numbers(d, redis_server_url, redis_prefix, "2022")

@@ -28,7 +28,7 @@ def test_overview_lists_the_province_then_its_districts_and_departments(
     registry: Registry, targets: Targets
 ) -> None:
     view = plan_view(registry, targets, Kind.CHILDREN, "17", "2022")
-    assert view.units[0].code == "17" and view.units[0].name == "Tỉnh Hoà Bình"
+    assert view.units[0].code == "17" and view.units[0].name == "Tỉnh Hòa Bình"
     levels = {u.level for u in view.units[1:]}
     assert levels == {"district", "department"}
     assert len([u for u in view.units if u.level == "district"]) == 10

@@ -34,15 +34,6 @@ class Settings(BaseSettings):
     web_port: int = Field(6066, ge=1, le=65535)
     redis_url: str = "redis://:paywatch-local@127.0.0.1:6380/0"
     redis_prefix: str = Field("pw", pattern=r"^[A-Za-z0-9._-]+$")
-    dashboard_host: str = "127.0.0.1"
-    dashboard_port: int = Field(6070, ge=1, le=65535)
-    dashboard_redis_url: str = Field(
-        "redis://paywatch-dashboard:paywatch-dashboard-local@127.0.0.1:6380/0",
-        description="the dashboard's own Redis user, which may only read the live view",
-    )
-    dashboard_stale_s: float = Field(
-        120.0, gt=0, le=86_400, description="seconds without an update before the page warns"
-    )
     provinces: str = Field("17", description="comma-separated GSO province codes, or 'all'")
     targets_dir: Path = ROOT / "deploy" / "targets"
     dedup_retention_days: int = Field(400, ge=1, le=3650)
@@ -102,7 +93,7 @@ class Settings(BaseSettings):
             raise ValueError(f"expected rocksdb:// or memory://, got {value!r}")
         return value
 
-    @field_validator("redis_url", "dashboard_redis_url")
+    @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str) -> str:
         if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:

@@ -16,11 +16,7 @@ def config() -> None:
 
     settings = load_settings()
     for name, value in settings.model_dump().items():
-        shown = (
-            mask_url(str(value))
-            if name in {"broker", "redis_url", "dashboard_redis_url"}
-            else str(value)
-        )
+        shown = mask_url(str(value)) if name in {"broker", "redis_url"} else str(value)
         typer.echo(f"PAYWATCH_{name.upper()}={shown}")
     for warning in unknown_variables(os.environ):
         typer.echo(warning, err=True)

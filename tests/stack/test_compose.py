@@ -150,15 +150,24 @@ def test_each_worker_has_its_own_stable_name_and_instance_id(compose: dict[str, 
 
 
 def test_the_dashboard_reads_redis_as_its_own_read_only_user(compose: dict[str, Any]) -> None:
+    from dashboard.settings import DashboardSettings
+
     services = compose["services"]
     dashboard = services["dashboard"]
     env = _env(dashboard)
-    settings = Settings(**{k.removeprefix("PAYWATCH_").lower(): v for k, v in env.items()})
-    url = urlsplit(settings.dashboard_redis_url)
+    own = DashboardSettings(
+        **{k.removeprefix("PAYWATCH_DASHBOARD_").lower(): v for k, v in env.items()
+           if k.startswith("PAYWATCH_DASHBOARD_")}
+    )  # fmt: skip
+    settings = Settings(
+        **{k.removeprefix("PAYWATCH_").lower(): v for k, v in env.items()
+           if not k.startswith("PAYWATCH_DASHBOARD_")}
+    )  # fmt: skip
+    url = urlsplit(own.redis_url)
     assert url.hostname == "redis" and url.username == "paywatch-dashboard"
-    assert url.password == urlsplit(Settings().dashboard_redis_url).password
-    assert dashboard["ports"] == [f"127.0.0.1:{settings.dashboard_port}:{settings.dashboard_port}"]
-    assert settings.dashboard_host == "0.0.0.0"
+    assert url.password == urlsplit(DashboardSettings().redis_url).password
+    assert dashboard["ports"] == [f"127.0.0.1:{own.port}:{own.port}"]
+    assert own.host == "0.0.0.0"
     # the redis service creates that user with the local stack's rules, for the default prefix
     command = services["redis"]["command"]
     user = command[command.index("--user") + 1 :]

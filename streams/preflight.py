@@ -45,6 +45,8 @@ SCRIPT_VARIABLES = frozenset(
         "PAYWATCH_RESTART_DELAY",
         "PAYWATCH_RESTART_DELAY_MAX",
         "PAYWATCH_RESTART_RESET",
+        "PAYWATCH_LOG_MAX_MB",
+        "PAYWATCH_LOG_BACKUPS",
     }
 )
 #: Prefixes of the live dashboard's, the test suite's and the benchmarks' own variables.

@@ -17,11 +17,10 @@ start() {
         || die "amtool rejects $AM_CONFIG; see $LOGS/amtool-check.log"
     mkdir -p "$STACK/data/alertmanager"
     say "starting Alertmanager on http://127.0.0.1:$ALERTMANAGER_PORT (log: $AM_LOG)"
-    nohup prometheus-alertmanager --config.file="$AM_CONFIG" \
+    start_logged alertmanager "$AM_LOG" prometheus-alertmanager --config.file="$AM_CONFIG" \
         --storage.path="$STACK/data/alertmanager" \
         --web.listen-address="127.0.0.1:$ALERTMANAGER_PORT" \
-        --cluster.listen-address="" >>"$AM_LOG" 2>&1 </dev/null &
-    echo $! >"$RUN/alertmanager.pid"
+        --cluster.listen-address=""
     wait_port "$ALERTMANAGER_PORT" "Alertmanager" 30 "$AM_LOG"
     say "Alertmanager ready on http://127.0.0.1:$ALERTMANAGER_PORT"
 }

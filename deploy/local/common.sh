@@ -60,6 +60,18 @@ wait_port() {
     die "$what did not start listening on port $port within ${secs}s; see $log"
 }
 
+# start_logged NAME LOGFILE CMD...: start CMD in the background under nohup, its pid in NAME's
+# pid file, its output through logpipe.py into LOGFILE (rotated at PAYWATCH_LOG_MAX_MB, escape
+# codes left out). The pipe's own output goes nowhere: a caller that captures this script's
+# output is not held open by it.
+start_logged() {
+    local name=$1 log=$2
+    shift 2
+    nohup "$@" > >(exec python3 "$ROOT/deploy/local/logpipe.py" "$log" >/dev/null 2>&1) 2>&1 \
+        </dev/null &
+    echo $! >"$RUN/$name.pid"
+}
+
 # stop_pid NAME: TERM the process of NAME, then KILL after a grace period.
 stop_pid() {
     local name=$1 f="$RUN/$1.pid" pid i

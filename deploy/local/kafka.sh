@@ -80,10 +80,9 @@ start() {
     render_config
     format_once
     say "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (log: $KAFKA_LOG)"
-    nohup java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    start_logged kafka "$KAFKA_LOG" java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
         -Dlog4j2.configurationFile="$ROOT/deploy/kafka/log4j2.properties" \
-        -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$KAFKA_CONF" >>"$KAFKA_LOG" 2>&1 </dev/null &
-    echo $! >"$RUN/kafka.pid"
+        -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$KAFKA_CONF"
     wait_port "$KAFKA_PORT" "Kafka" 90 "$KAFKA_LOG"
     wait_ready
     say "Kafka ready on 127.0.0.1:$KAFKA_PORT"

@@ -29,11 +29,10 @@ start() {
     require_free_port "$PROMETHEUS_PORT" "Prometheus"
     prepare
     say "starting Prometheus on http://127.0.0.1:$PROMETHEUS_PORT (log: $PROM_LOG)"
-    nohup prometheus --config.file="$PROM_HOME/prometheus.yml" \
+    start_logged prometheus "$PROM_LOG" prometheus --config.file="$PROM_HOME/prometheus.yml" \
         --storage.tsdb.path="$STACK/data/prometheus" \
         --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" \
-        --web.enable-lifecycle >>"$PROM_LOG" 2>&1 </dev/null &
-    echo $! >"$RUN/prometheus.pid"
+        --web.enable-lifecycle
     wait_port "$PROMETHEUS_PORT" "Prometheus" 30 "$PROM_LOG"
     local i
     for ((i = 0; i < 60; i++)); do

@@ -24,9 +24,8 @@ start_bg() { # start_bg NAME LOGFILE CMD...: a process of ours, with a pid file 
         say "$name already running (pid $(cat "$RUN/$name.pid"))"
         return 0
     fi
-    nohup "$@" >>"$log" 2>&1 </dev/null &
-    echo $! >"$RUN/$name.pid"
-    say "started $name (pid $!, log: $log)"
+    start_logged "$name" "$log" "$@"
+    say "started $name (pid $(cat "$RUN/$name.pid"), log: $log)"
 }
 
 start_worker() { # the worker under supervise.sh (started again after a failed step)

@@ -7,6 +7,7 @@ COPY streams ./streams
 COPY sinks ./sinks
 COPY dashboard ./dashboard
 COPY deploy/targets ./deploy/targets
+COPY deploy/runbooks.md ./deploy/runbooks.md
 RUN pip install --no-cache-dir .
 ENV PAYWATCH_DATA_DIR=/var/lib/paywatch \
     PAYWATCH_TARGETS_DIR=/app/deploy/targets \

@@ -13,6 +13,7 @@ undefined gap are absent, never 0.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -31,7 +32,9 @@ from models.periods import VN_TZ
 from sinks.exposition import defer
 from sinks.units import UnitDirectory
 
-__all__ = ["FAMILIES", "CountersView", "UnitCollector"]
+__all__ = ["FAMILIES", "UNTARGETED", "CountersView", "UnitCollector"]
+
+log = logging.getLogger(__name__)
 
 CountersView = Callable[[], Iterable[tuple[str, str, Counters]]]
 
@@ -60,6 +63,14 @@ FAMILIES: Final = (
     ("paywatch_unit_reversals_amount_vnd_total", "counter", ("channel",),
      "Amount of reversed payments in VND (gross), by channel of the payment."),
 )  # fmt: skip
+
+#: Units of this worker with payments in the current year but no target in force, per province
+#: (0 for a province whose units all have one): a missing targets file is loud, not silent.
+UNTARGETED: Final = (
+    "paywatch_units_without_target",
+    "Units owned by this worker with payment transactions in the current year but no target "
+    "in force for that year (a targets file or entry missing), per province.",
+)
 
 _ZERO: Final = (0, 0, 0, 0, 0, 0)
 
@@ -122,8 +133,9 @@ class UnitCollector(Collector):
         self.clock = clock
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[object, tuple[bytes, ...]]] = {}
-        self._labels: dict[str, tuple[str, str, Fraction | None]] = {}
+        self._labels: dict[str, tuple[str, str, Fraction | None, str]] = {}
         self._cache_day: date | None = None
+        self._untargeted_told: set[tuple[str, int]] = set()
 
     # -- prometheus_client Collector ---------------------------------------------------------
     def describe(self) -> list[GaugeMetricFamily | CounterMetricFamily]:
@@ -131,6 +143,7 @@ class UnitCollector(Collector):
         for name, kind, _labels, doc in FAMILIES:
             cls = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
             out.append(cls(name, doc))
+        out.append(GaugeMetricFamily(*UNTARGETED))
         return out
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
@@ -190,8 +203,9 @@ class UnitCollector(Collector):
                 t[7] += c.reversed_amount - c.reversed_online_amount
         return rows
 
-    def _label(self, unit: str, today: date) -> tuple[str, str, Fraction | None]:
-        """(base labels, info labels, target) of a unit as of ``today``, cached for the day."""
+    def _label(self, unit: str, today: date) -> tuple[str, str, Fraction | None, str]:
+        """(base labels, info labels, target, province) of a unit as of ``today``, cached for
+        the day."""
         cached = self._labels.get(unit)
         if cached is None:
             i = self.directory.info(unit, today)
@@ -200,7 +214,8 @@ class UnitCollector(Collector):
                 f'parent="{_escape(i.parent)}",province="{_escape(i.province)}"'
             )
             info = f'{base},name="{_escape(i.name)}",division_type="{_escape(i.division_type)}"'
-            cached = self._labels[unit] = (base, info, self.directory.target(unit, today.year))
+            target = self.directory.target(unit, today.year)
+            cached = self._labels[unit] = (base, info, target, i.province)
         return cached
 
     def _render(self, rows: dict[str, _Row], today: date) -> list[bytes]:
@@ -213,19 +228,49 @@ class UnitCollector(Collector):
                 self._cache_day = today
             old = self._cache
             cache: dict[str, tuple[object, tuple[bytes, ...]]] = {}
+            untargeted: dict[str, list[str]] = {}
             for unit in sorted(rows):
                 row = rows[unit]
+                base, info, target, province = self._label(unit, today)
+                if target is None:
+                    untargeted.setdefault(province, [])
+                    if row.windows[0][1]:  # net payment transactions this year
+                        untargeted[province].append(unit)
+                elif province not in untargeted:
+                    untargeted[province] = []
                 key = (row.windows, row.totals)
                 hit = old.get(unit)
                 if hit is None or hit[0] != key:
-                    hit = (key, _unit_chunks(*self._label(unit, today), row))
+                    hit = (key, _unit_chunks(base, info, target, row))
                 cache[unit] = hit
             self._cache = cache
         out: list[bytes] = []
         for k, (name, kind, _labels, doc) in enumerate(FAMILIES):
             out.append(f"# HELP {name} {doc}\n# TYPE {name} {kind}\n".encode())
             out.extend(chunks[k] for _key, chunks in cache.values())
+        out.append(self._untargeted(untargeted, today.year))
         return out
+
+    def _untargeted(self, units: dict[str, list[str]], year: int) -> bytes:
+        """The :data:`UNTARGETED` family; the first time a province has such units in a year,
+        a warning in the log too (unit codes only)."""
+        name, doc = UNTARGETED
+        text = f"# HELP {name} {doc}\n# TYPE {name} gauge\n"
+        for province, codes in sorted(units.items()):
+            text += f'{name}{{province="{_escape(province)}",year="{year}"}} {len(codes)}\n'
+            if codes and (province, year) not in self._untargeted_told:
+                self._untargeted_told.add((province, year))
+                log.warning(
+                    "%d units of province %s have payments in %d but no target in force "
+                    "(e.g. %s): add %d.yaml to PAYWATCH_TARGETS_DIR (or the units' entries) "
+                    "and restart the worker",
+                    len(codes),
+                    province,
+                    year,
+                    ", ".join(codes[:5]),
+                    year,
+                )
+        return text.encode()
 
 
 def _unit_chunks(base: str, info: str, target: Fraction | None, row: _Row) -> tuple[bytes, ...]:

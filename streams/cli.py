@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from streams.commands.alert_receiver import alert_receiver
+from streams.commands.alerts import alerts
 from streams.commands.config import config
 from streams.commands.dashboard import dashboard
 from streams.commands.dead_letters import dead_letters
@@ -52,6 +54,8 @@ def _root(
 for command in (config, worker, topics, replay, status, report, simulate, lag, dashboard):
     app.command(cls=Command)(command)
 app.command(name="dead-letters", cls=Command)(dead_letters)
+app.command(cls=Command)(alerts)
+app.command(name="alert-receiver", cls=Command)(alert_receiver)
 
 
 def main() -> None:

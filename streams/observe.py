@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -68,6 +69,24 @@ class EventClock:
         return datetime.fromisoformat(self.newest_day + "T12:00:00").replace(tzinfo=VN_TZ)
 
 
+def log_targets(targets: Targets, directory: Path) -> None:
+    """Which years have targets; a warning when this (Vietnam) year has none, since every unit
+    that counts a payment this year then has no target and cannot be below it."""
+    years = targets.years()
+    this_year = datetime.now(VN_TZ).year
+    log.info("targets for %s from %s", ", ".join(map(str, years)) or "no year", directory)
+    if this_year not in years:
+        log.warning(
+            "no targets for %d (this year) in PAYWATCH_TARGETS_DIR=%s (years there: %s): units "
+            "with payments in %d have no target in force; add %d.yaml and restart the worker",
+            this_year,
+            directory,
+            ", ".join(map(str, years)) or "none",
+            this_year,
+            this_year,
+        )
+
+
 class Observers:
     """The sinks of one worker, attached to its pipeline."""
 
@@ -75,6 +94,7 @@ class Observers:
         settings = pipeline.settings
         self.pipeline = pipeline
         targets = Targets.load(settings.targets_dir, pipeline.registry)
+        log_targets(targets, settings.targets_dir)
         self.directory = UnitDirectory(pipeline.registry, targets)
         self.registry = CollectorRegistry()
         self.clock = EventClock()

@@ -4,7 +4,14 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 AM_LOG="$LOGS/alertmanager.log"
-AM_CONFIG="$ROOT/deploy/alertmanager/alertmanager.yml"
+AM_SOURCE="$ROOT/deploy/alertmanager/alertmanager.yml"
+AM_CONFIG="$STACK/alertmanager/alertmanager.yml"
+
+# The project's config, its webhooks pointed at this stack's alert receiver.
+prepare() {
+    mkdir -p "$STACK/alertmanager"
+    sed "s#$REPO_RECEIVER#http://127.0.0.1:$ALERT_RECEIVER_PORT/#g" "$AM_SOURCE" >"$AM_CONFIG"
+}
 
 start() {
     if pid_alive alertmanager; then
@@ -13,6 +20,7 @@ start() {
     fi
     need_cmd prometheus-alertmanager "install it with: apt-get install prometheus-alertmanager (or run deploy/local/install-packages.sh)"
     require_free_port "$ALERTMANAGER_PORT" "Alertmanager"
+    prepare
     amtool check-config "$AM_CONFIG" >"$LOGS/amtool-check.log" 2>&1 \
         || die "amtool rejects $AM_CONFIG; see $LOGS/amtool-check.log"
     mkdir -p "$STACK/data/alertmanager"

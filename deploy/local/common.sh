@@ -20,6 +20,10 @@ DASHBOARD_PORT="${PAYWATCH_DASHBOARD_PORT:-6070}"
 PROMETHEUS_PORT="${PAYWATCH_PROMETHEUS_PORT:-9090}"
 ALERTMANAGER_PORT="${PAYWATCH_ALERTMANAGER_PORT:-9093}"
 ALERTMANAGER_CLUSTER_PORT="${PAYWATCH_ALERTMANAGER_CLUSTER_PORT:-9094}"
+ALERT_RECEIVER_PORT="${PAYWATCH_ALERT_RECEIVER_PORT:-5001}"
+# The receiver's address as the repository's configs write it (alertmanager.yml's webhooks, the
+# rules' runbook_url); the scripts put the port in use in their copies.
+REPO_RECEIVER="http://127.0.0.1:5001/"
 WORKER_WEB_PORT="${PAYWATCH_WEB_PORT:-6066}"
 
 say() { printf '[paywatch] %s\n' "$*"; }

@@ -10,7 +10,16 @@ PROM_LOG="$LOGS/prometheus.log"
 prepare() {
     mkdir -p "$PROM_HOME/targets" "$STACK/data/prometheus"
     cp "$ROOT/deploy/prometheus/prometheus.yml" "$PROM_HOME/prometheus.yml"
-    ln -sfn "$ROOT/deploy/prometheus/rules" "$PROM_HOME/rules"
+    rm -rf "$PROM_HOME/rules"
+    if [[ "$ALERT_RECEIVER_PORT" == 5001 ]]; then
+        ln -s "$ROOT/deploy/prometheus/rules" "$PROM_HOME/rules"
+    else # the runbook_url of every alert names this stack's alert receiver
+        mkdir -p "$PROM_HOME/rules"
+        local f
+        for f in "$ROOT"/deploy/prometheus/rules/*.yml; do
+            sed "s#$REPO_RECEIVER#http://127.0.0.1:$ALERT_RECEIVER_PORT/#g" "$f" >"$PROM_HOME/rules/${f##*/}"
+        done
+    fi
     printf '[{"targets": ["127.0.0.1:%s"], "labels": {"deployment": "local"}}]\n' \
         "$WORKER_WEB_PORT" >"$PROM_HOME/targets/paywatch.json"
     printf '[{"targets": ["127.0.0.1:%s"]}]\n' "$PROMETHEUS_PORT" >"$PROM_HOME/targets/prometheus.json"

@@ -42,7 +42,7 @@ out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 make -C "$ROOT" up | tee "$out"
 for url in "$METRICS" "http://127.0.0.1:$WORKER_WEB_PORT/counters/" "$PROM/-/ready" \
-    "http://127.0.0.1:$ALERTMANAGER_PORT/-/ready" "$DASHBOARD"; do
+    "http://127.0.0.1:$ALERTMANAGER_PORT/-/ready" "http://127.0.0.1:$ALERT_RECEIVER_PORT/runbooks" "$DASHBOARD"; do
     grep -qF "${url%/-/ready}" "$out" || die "smoke: make up did not print $url"
     until_ok "$url answers" curl -fsS "$url"
 done
@@ -53,13 +53,13 @@ until_ok "Prometheus has the event counts" prometheus_has_counts
 until_ok "the dashboard shows the live view" dashboard_shows_rows
 
 make -C "$ROOT" up | tee "$out"
-for name in Kafka Redis Prometheus Alertmanager worker simulator dashboard; do
+for name in Kafka Redis Prometheus Alertmanager alert-receiver worker simulator dashboard; do
     grep -qi "$name.*already running" "$out" || die "smoke: a second make up started $name again"
 done
 say "ok: a second make up reuses everything"
 
 make -C "$ROOT" down
-for name in kafka redis prometheus alertmanager worker simulator dashboard; do
+for name in kafka redis prometheus alertmanager alert-receiver worker simulator dashboard; do
     ! pid_alive "$name" || die "smoke: $name still runs after make down"
 done
 if pgrep -f "$ROOT/.venv/bin/paywatch" >/dev/null; then

@@ -45,6 +45,10 @@ restart_worker() {
 up() {
     services
     bash "$ROOT/deploy/local/prometheus.sh" start
+    if ! pid_alive alert-receiver; then require_free_port "$ALERT_RECEIVER_PORT" "the alert receiver"; fi
+    start_bg alert-receiver "$LOGS/alerts.log" \
+        "$PAYWATCH" alert-receiver --port "$ALERT_RECEIVER_PORT" --store "$STACK/alerts/received.jsonl"
+    wait_port "$ALERT_RECEIVER_PORT" "the alert receiver" 30 "$LOGS/alerts.log"
     bash "$ROOT/deploy/local/alertmanager.sh" start
     "$PAYWATCH" topics >>"$LOGS/topics.log" 2>&1 || die "creating topics failed; see $LOGS/topics.log"
     start_worker
@@ -64,10 +68,13 @@ paywatch is running. Where to look:
   Live status        .venv/bin/paywatch status   (--watch to follow; --kpi dossiers or amount)
   Worker counters    http://127.0.0.1:$WORKER_WEB_PORT/counters/?unit=148&period=2022
   Prometheus UI      http://127.0.0.1:$PROMETHEUS_PORT   (try: paywatch:workers_up:sum)
-  Alertmanager UI    http://127.0.0.1:$ALERTMANAGER_PORT
+  Alerts received    $PAYWATCH alerts   (log: $LOGS/alerts.log; runbooks: http://127.0.0.1:$ALERT_RECEIVER_PORT/runbooks)
+  Alerts firing      amtool --alertmanager.url=http://127.0.0.1:$ALERTMANAGER_PORT alert query
+  Silence one        amtool --alertmanager.url=http://127.0.0.1:$ALERTMANAGER_PORT silence add alertname=NAME --duration=2h --comment="why"
+                     (Debian's Alertmanager has no web UI; see docs/alerting.md)
   Redis live view    REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p $REDIS_PORT --scan --pattern 'pw:*'
   Kafka              127.0.0.1:$KAFKA_PORT (topics: payments, payments-bulk, payments-dlq, ...)
-  Logs               $LOGS/{kafka,redis,prometheus,alertmanager,worker,simulator,dashboard}.log
+  Logs               $LOGS/{kafka,redis,prometheus,alertmanager,alerts,worker,simulator,dashboard}.log
 The simulator sends about $SIM_RATE events/s for $SIM_DURATION s (Oct 2022 to Feb 2023, Hòa Bình). Stop everything with: make down
 MSG
 }
@@ -77,12 +84,13 @@ down() {
     stop_pid simulator
     stop_pid worker
     bash "$ROOT/deploy/local/alertmanager.sh" stop
+    stop_pid alert-receiver
     bash "$ROOT/deploy/local/prometheus.sh" stop
     bash "$ROOT/deploy/local/redis.sh" stop
     bash "$ROOT/deploy/local/kafka.sh" stop
     local port held=()
     for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$REDIS_PORT" "$PROMETHEUS_PORT" \
-        "$ALERTMANAGER_PORT" "$WORKER_WEB_PORT" "$DASHBOARD_PORT"; do
+        "$ALERTMANAGER_PORT" "$ALERT_RECEIVER_PORT" "$WORKER_WEB_PORT" "$DASHBOARD_PORT"; do
         port_in_use "$port" && held+=("$port (pid $(port_holder "$port"))")
     done
     ((${#held[@]} == 0)) || die "still held after stopping: ${held[*]}"
@@ -91,7 +99,7 @@ down() {
 
 status() {
     local name
-    for name in kafka redis prometheus alertmanager worker simulator dashboard; do
+    for name in kafka redis prometheus alertmanager alert-receiver worker simulator dashboard; do
         if pid_alive "$name"; then say "$name: running (pid $(cat "$RUN/$name.pid"))"; else say "$name: stopped"; fi
     done
 }

@@ -108,14 +108,18 @@ def standin_target(workdir: Path, seed: int = 17, extra: tuple[str, ...] = ()) -
 # -- Prometheus ---------------------------------------------------------------------------------
 
 
-def fast_rules(source: Path, dest: Path) -> None:
+def fast_rules(source: Path, dest: Path, alert_for: str | None = None) -> None:
     """Copy the rule files without their groups' own ``interval`` (1m, 2m in production), so that
-    a test Prometheus evaluates everything at its short global evaluation interval."""
+    a test Prometheus evaluates everything at its short global evaluation interval; with
+    ``alert_for``, every alert's ``for:`` is that instead."""
     dest.mkdir(parents=True, exist_ok=True)
     for path in sorted(source.glob("*.yml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         for group in doc["groups"]:
             group.pop("interval", None)
+            for rule in group["rules"]:
+                if alert_for is not None and "alert" in rule:
+                    rule["for"] = alert_for
         (dest / path.name).write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
 
 
@@ -132,20 +136,29 @@ def prometheus_config(interval: str = "1s") -> dict[str, Any]:
 
 
 @contextmanager
-def prometheus(workdir: Path, paywatch_targets: list[str], interval: str = "1s") -> Iterator[str]:
+def prometheus(
+    workdir: Path,
+    paywatch_targets: list[str],
+    interval: str = "1s",
+    alertmanagers: tuple[str, ...] = (),
+    alert_for: str | None = None,
+) -> Iterator[str]:
     """A private Prometheus with the project's config and rules, scraping ``paywatch_targets``
-    as job "paywatch"; yields its base URL."""
+    as job "paywatch" and sending its alerts to ``alertmanagers`` (host:port); yields its base
+    URL. ``alert_for`` replaces every alert's ``for:`` (see :func:`fast_rules`)."""
     home = workdir / "prometheus"
     (home / "targets").mkdir(parents=True)
     port = free_port()
     (home / "prometheus.yml").write_text(yaml.safe_dump(prometheus_config(interval)))
-    fast_rules(RULES, home / "rules")
+    fast_rules(RULES, home / "rules", alert_for)
     targets = home / "targets"
     (targets / "paywatch.json").write_text(
         json.dumps([{"targets": paywatch_targets, "labels": {"deployment": "test"}}])
     )
     (targets / "prometheus.json").write_text(json.dumps([{"targets": [f"127.0.0.1:{port}"]}]))
-    (targets / "alertmanager.json").write_text("[]")
+    (targets / "alertmanager.json").write_text(
+        json.dumps([{"targets": list(alertmanagers)}] if alertmanagers else [])
+    )
     binary = shutil.which("prometheus")
     assert binary, "Debian's prometheus package is needed (deploy/local/install-packages.sh)"
     args = [
@@ -156,6 +169,47 @@ def prometheus(workdir: Path, paywatch_targets: list[str], interval: str = "1s")
     ]
     url = f"http://127.0.0.1:{port}"
     with started(args, workdir / "prometheus.log", f"{url}/-/ready"):
+        yield url
+
+
+# -- Alertmanager -------------------------------------------------------------------------------
+
+ALERTMANAGER_CONFIG = DEPLOY / "alertmanager" / "alertmanager.yml"
+#: The webhook base of the project's Alertmanager config: the local stack's alert receiver.
+LOCAL_WEBHOOK = "http://127.0.0.1:5001"
+
+
+def _fast(route: dict[str, Any]) -> None:
+    """Shorten a route tree's waits so that a notification leaves within about a second."""
+    for key in ("group_wait", "group_interval"):
+        if key in route:
+            route[key] = "1s"
+    for child in route.get("routes", []):
+        _fast(child)
+
+
+@contextmanager
+def alertmanager(workdir: Path, hook_base: str) -> Iterator[str]:
+    """A real Alertmanager (Debian's) with a copy of the project's config whose webhook URLs
+    point to ``hook_base`` (same paths) and whose group waits are 1s; yields its base URL."""
+    binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    assert binary, "Debian's prometheus-alertmanager package is needed"
+    text = ALERTMANAGER_CONFIG.read_text(encoding="utf-8")
+    assert LOCAL_WEBHOOK in text
+    config = yaml.safe_load(text.replace(LOCAL_WEBHOOK, hook_base))
+    _fast(config["route"])
+    config_path = workdir / "alertmanager.yml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    port = free_port()
+    args = [
+        binary,
+        f"--config.file={config_path}",
+        f"--storage.path={workdir / 'alertmanager-data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with started(args, workdir / "alertmanager.log", f"{url}/-/ready"):
         yield url
 
 

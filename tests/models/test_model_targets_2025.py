@@ -26,7 +26,7 @@ def test_deploy_2026_example(phu_tho: Registry, vietnam: Registry, hoa_binh: Reg
     assert "EXAMPLE" in text and "replace" in text.lower()
     for registry in (phu_tho, vietnam):
         targets = Targets.load(DEPLOY, registry)
-        assert targets.years() == [2022, 2026]
+        assert targets.years() == [2022, 2023, 2024, 2025, 2026]
         assert targets.explicit(2026) == {"25": THIRTY}
         assert targets.target("25", 2026) == THIRTY
         for unit in registry.units(Level.COMMUNE, province="25", on=date(2026, 1, 1)):

@@ -175,3 +175,20 @@ def test_the_dashboard_reads_redis_as_its_own_read_only_user(compose: dict[str, 
     lines = (ROOT / "deploy/redis/dashboard.acl").read_text().splitlines()
     rules = " ".join(line for line in lines if not line.startswith("#")).split()
     assert user[3:] == [r.replace("@PREFIX@", settings.redis_prefix) for r in rules]
+
+
+def test_alertmanager_notifies_the_alert_receiver(compose: dict[str, Any]) -> None:
+    """The webhooks of alertmanager.yml (127.0.0.1:5001) reach `paywatch alert-receiver`:
+    Alertmanager shares its network, and Prometheus sends to Alertmanager there."""
+    services = compose["services"]
+    receiver = services["alert-receiver"]
+    assert receiver["command"][0] == "alert-receiver"
+    assert "127.0.0.1:5001:5001" in receiver["ports"]
+    assert "127.0.0.1:9093:9093" in receiver["ports"]
+    assert services["alertmanager"]["network_mode"] == "service:alert-receiver"
+    assert "127.0.0.1:5001/alerts/" in (ROOT / "deploy/alertmanager/alertmanager.yml").read_text()
+    sent_to = json.loads((ROOT / "deploy/prometheus/targets-compose/alertmanager.json").read_text())
+    assert sent_to == [{"targets": ["alert-receiver:9093"]}]
+    runbooks = receiver["command"][receiver["command"].index("--runbooks") + 1]
+    assert "COPY deploy/runbooks.md ./deploy/runbooks.md" in (ROOT / "Dockerfile").read_text()
+    assert runbooks == "/app/deploy/runbooks.md"

@@ -31,7 +31,7 @@ from dashboard.views import COMPACT_FIELDS, View
 from sinks.backoff import Backoff
 from sinks.live_reader import Change, LiveReader, stream_id_after
 
-__all__ = ["CATCH_UP_MAX", "ChangeFeed", "Subscriber", "sse"]
+__all__ = ["CATCH_UP_MAX", "RESET", "ChangeFeed", "Subscriber", "sse"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,10 @@ def sse(event: str, data: object, event_id: str | None = None) -> bytes:
     head = f"id: {event_id}\n" if event_id is not None else ""
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return f"{head}event: {event}\ndata: {body}\n\n".encode()
+
+
+#: Tells a page to fetch its view again; its stream ends after it (the page opens a new one).
+RESET: Final = sse("reset", {})
 
 
 def cursor(generation: str, stream_id: str) -> str:
@@ -228,7 +232,7 @@ class ChangeFeed:
             newest = await self.reader.newest_change()
             if not first or generation != self.generation:
                 self.resets += 1
-                self._broadcast(None, sse("reset", {}))
+                self._broadcast(None, RESET)
             self.generation = generation
             self.stream_id = newest.id if newest else "0-0"
             self.newest_update = newest.updated_at if newest else None
@@ -260,7 +264,7 @@ class ChangeFeed:
             newest = await self.reader.newest_change()
             self.stream_id = newest.id if newest else "0-0"
             self.resets += 1
-            self._broadcast(None, sse("reset", {}))
+            self._broadcast(None, RESET)
         await self._drain()
         self._broadcast(None, sse("status", self.status()))
 

@@ -21,7 +21,7 @@ from typing import Final
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from dashboard.feed import ChangeFeed, sse
+from dashboard.feed import RESET, ChangeFeed, sse
 from dashboard.views import SPARK_DAYS, Kind, View, ViewError, default_kind, plan_view
 from models.kpi import TREND_THRESHOLD
 from models.periods import VN_TZ, period_kind
@@ -142,7 +142,7 @@ async def _events(request: web.Request) -> web.StreamResponse:
             await response.write(sse("status", {**feed.status(), "redis": False, "stale": True}))
             return response  # the page reconnects in a second
         if caught is None:
-            await response.write(sse("reset", {}))
+            await response.write(RESET)
             return response
         caught_up, missed = caught
         if missed is not None:
@@ -159,6 +159,8 @@ async def _events(request: web.Request) -> web.StreamResponse:
             if stream_id is not None and not stream_id_after(stream_id, caught_up):
                 continue  # already sent by the catch-up
             await response.write(payload)
+            if payload is RESET:
+                break  # the page fetches its view and opens a new stream
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:

@@ -254,11 +254,18 @@ def test_the_page_catches_up_after_its_server_and_redis_restart(
         write_rows(server.url, prefix, registry, [(UNIT, "2022", counters(1, 13))])
         WebDriverWait(browser, 30, poll_frequency=0.2).until(shows(counters(1, 13).transactions))
         assert browser.execute_script("return window.paywatch.loads") >= 2
+        # however many pages are open: one subscription per server process
+        first_tab = browser.current_window_handle
+        browser.switch_to.new_window("tab")
+        browser.get(f"{dashboard.url}/p/17?year=2022")
+        wait_rendered(browser, "#table-district")
+        assert (dashboard.health() or {}).get("pages") == 2
         client = redis.Redis.from_url(server.url)
         try:
-            assert client.pubsub_numsub(f"{prefix}:v1:changes")[0][1] == 1  # one subscription
+            assert client.pubsub_numsub(f"{prefix}:v1:changes")[0][1] == 1
         finally:
             client.close()
+        browser.switch_to.window(first_tab)
     finally:
         dashboard.stop()
         server.kill()

@@ -282,7 +282,13 @@ def decode_event(raw: bytes | None) -> PaymentEvent:
         return _DECODER.decode(raw)
     except EventError:  # pragma: no cover - msgspec wraps __post_init__ errors
         raise
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+    # RecursionError: msgspec's depth limit depends on how deep the caller's stack already is.
+    except (
+        msgspec.DecodeError,
+        msgspec.ValidationError,
+        UnicodeDecodeError,
+        RecursionError,
+    ) as exc:
         from models.event_errors import diagnose  # slow path only
 
         raise diagnose(raw, exc) from None

@@ -171,6 +171,7 @@ class Pipeline:
             self._next_offset.__setitem__,
             watched={self.unit_deltas.get_topic_name(), self.by_tx.get_topic_name()},
         )
+        seam.deliver_directly(app.consumer)
         app.agent(self.source, name="ingest")(self._ingest)
         app.agent(self.by_dossier, name="dossier")(self._dossier)
         app.agent(self.unit_deltas, name="tally")(self._tally)
@@ -180,10 +181,10 @@ class Pipeline:
     # -- agents ------------------------------------------------------------------------------
 
     async def _steps(self, stream: StreamT[bytes]) -> AsyncIterator[Events]:
-        within = self.settings.batch_within
-        take = stream.take_events  # type: ignore[attr-defined]  # missing from StreamT
-        async for events in take(self.settings.batch_size, within=within):
-            yield list(events)
+        async for events in seam.take_steps(
+            stream, self.settings.batch_size, self.settings.batch_within
+        ):
+            yield events
 
     async def _ingest(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for events in self._steps(stream):

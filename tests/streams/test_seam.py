@@ -4,6 +4,7 @@ moved or reshaped one of them (and the worker refuses an unreviewed release at s
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import inspect
 from collections.abc import Iterator
@@ -117,3 +118,35 @@ def test_a_rocksdb_write_batch_puts_and_deletes_raw_keys(tmp_path: Any) -> None:
     db.write(batch)
     assert db.get(b"k") == b"v"
     assert db.get(b"gone") is None
+
+
+def test_deliveries_skip_the_race_only_while_the_flow_runs() -> None:
+    app = faust.App(
+        "seam-contract-deliver",
+        broker="kafka://127.0.0.1:1",  # never connected
+        store="memory://",
+        web_enabled=False,
+        autodiscover=False,
+    )
+    consumer = app.consumer
+    drain = " ".join(inspect.getsource(type(consumer)._drain_messages).split())
+    assert "await self.wait_first( callback(message), self.suspend_flow.wait() )" in drain
+    assert drain.count("wait_first(") == 1
+    seam.deliver_directly(consumer)
+
+    async def deliver(name: str) -> str:
+        await asyncio.sleep(0.01)
+        return name
+
+    async def both() -> tuple[Any, Any]:
+        flow_stop = consumer.suspend_flow.wait()
+        assert flow_stop.__qualname__ == "Event.wait"
+        direct = await consumer.wait_first(deliver("a"), flow_stop)
+        consumer.suspend_flow.set()  # a rebalance stopped the flow: Faust's race decides
+        stopped_flow = consumer.suspend_flow.wait()
+        raced = await consumer.wait_first(deliver("b"), stopped_flow)
+        return direct, (raced, stopped_flow)
+
+    direct, (raced, stopped_flow) = consumer.loop.run_until_complete(both())  # Faust's loop
+    assert (direct.results, direct.stopped) == (["a"], False)
+    assert raced.done == [stopped_flow] and raced.results == [True]  # the flow stop won

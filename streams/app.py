@@ -639,20 +639,27 @@ class Pipeline:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def local_counters(self) -> dict[str, dict[str, int]]:
-        """This worker's counter rows (its active partitions), "unit|period" -> fields."""
+    def local_counters(
+        self, units: frozenset[str] | None = None, periods: frozenset[str] | None = None
+    ) -> dict[str, dict[str, int]]:
+        """This worker's counter rows (its active partitions), "unit|period" -> fields; only
+        those of ``units`` and ``periods`` when given."""
         out = {}
         for key, value in self.counters.items():
             name = key.decode() if isinstance(key, bytes) else str(key)
-            out[name] = rows.as_dict(rows.load(value).values)
+            if rows.selected(name, units, periods):
+                out[name] = rows.as_dict(rows.load(value).values)
         return out
 
     def _add_views(self) -> None:
         pipeline = self
 
         async def counters(view: Any, request: Any) -> Any:
-            """This worker's counters as JSON: {"unit|period": {field: value}}."""
-            return view.json(pipeline.local_counters())
+            """This worker's counters as JSON: {"unit|period": {field: value}};
+            ?unit=148,04789 and ?period=2022,2022-03 keep only those rows."""
+            query = request.query
+            units, periods = rows.wanted(query, "unit"), rows.wanted(query, "period")
+            return view.json(pipeline.local_counters(units, periods))
 
         async def stats(view: Any, request: Any) -> Any:
             """This process's simple counts (events, duplicates, dead letters by reason)."""

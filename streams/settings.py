@@ -136,7 +136,8 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> str:
         """The broker list as aiokafka wants it (host:port,host:port)."""
-        return ",".join(urlsplit(url).netloc for url in self.broker.split(";"))
+        # host:port only: a user name or password in the URL must not reach logs or errors
+        return ",".join(urlsplit(url).netloc.rpartition("@")[2] for url in self.broker.split(";"))
 
 
 def load_settings() -> Settings:

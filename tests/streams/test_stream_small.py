@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.request
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -84,6 +85,12 @@ def test_small_cases_exact(
         positions = produce(kafka_bootstrap, settings.topic("payments"), records)
         got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 120)
         assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        url = f"http://127.0.0.1:{settings.web_port}/counters/?unit={COMMUNE},{DEPT}&period=2022"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            shown = json.load(answer)
+        assert shown == {
+            f"{code}|2022": expected.counters[(code, "2022")] for code in (COMMUNE, DEPT)
+        }
         dead = read_dead_letters(kafka_bootstrap, settings.topic("payments-dlq"))
         index = {pos: i for i, pos in enumerate(positions)}
         seen = sorted({(index[(d["partition"], d["offset"])], d["reason"]) for d in dead})

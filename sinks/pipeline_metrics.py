@@ -75,6 +75,12 @@ class PipelineMetrics(SinkObserver):
             buckets=EVENT_DELAY_BUCKETS,
             registry=registry,
         )
+        self.future_dated = Counter(
+            "paywatch_future_dated_events",
+            "Payments counted whose event time was more than PAYWATCH_FUTURE_TOLERANCE_S after "
+            "the wall clock: counted in their own periods, left out of the current day.",
+            registry=registry,
+        )
         self.produce_delay = Histogram(
             "paywatch_produce_delay_seconds",
             "Delay from the Kafka record timestamp to the moment it was counted.",

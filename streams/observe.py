@@ -3,8 +3,10 @@
 - Every stored counter change goes to the Redis view (absolute values, coalesced) and to the
   worker's owned-rows cache, which `/metrics` renders at scrape time.
 - The cache holds what the metrics need: every year row (for the monotonic totals) and the
-  rows of the current Vietnam month and day. It is rebuilt from the table after each
-  rebalance, so a worker exposes exactly the units of the partitions it owns.
+  rows of the current month and day (and of later ones, which the clock may move to; the
+  clock is models/event_clock.py's, fed with the counted payments' event times). It is
+  rebuilt from the table after each rebalance, so a worker exposes exactly the units of the
+  partitions it owns.
 - After each rebalance (once the tables are recovered) every owned row is pushed to Redis
   again: absolute writes, so this is harmless, and it heals a Redis that lost data.
 - A one-second timer moves the pipeline's in-process counts to the Prometheus counters and
@@ -16,12 +18,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from models.event_clock import EventClock
 from models.kpi import Counters
 from models.periods import VN_TZ, period_kind
 from models.targets import Targets
@@ -49,24 +52,15 @@ def _current(now: datetime) -> tuple[str, str]:
     return local.strftime("%Y-%m"), local.strftime("%Y-%m-%d")
 
 
-class EventClock:
-    """The stream's event-time "now": the newest day this worker has counted, never later than
-    today in Vietnam. Live, that is today; while a backfill of 2022 runs, it is the 2022 day
-    being replayed, so "year to date" and "today" mean the same thing in both cases."""
-
-    def __init__(self) -> None:
-        self.newest_day = ""
-
-    def saw(self, period: str) -> None:
-        if len(period) == 10 and period > self.newest_day:
-            self.newest_day = period
-
-    def __call__(self) -> datetime:
-        now = datetime.now(UTC)
-        today = now.astimezone(VN_TZ).strftime("%Y-%m-%d")
-        if not self.newest_day or self.newest_day >= today:
-            return now
-        return datetime.fromisoformat(self.newest_day + "T12:00:00").replace(tzinfo=VN_TZ)
+def current_time(clock: EventClock) -> datetime:
+    """The time the gauges and the live view's "current" rows go by (models/event_clock.py):
+    now when live or when the pinned day is today, else noon of the current day."""
+    now = datetime.now(UTC)
+    today = now.astimezone(VN_TZ).date()
+    day = clock.day(today)
+    if day == today:
+        return now
+    return datetime(day.year, day.month, day.day, 12, tzinfo=VN_TZ)
 
 
 def log_targets(targets: Targets, directory: Path) -> None:
@@ -97,11 +91,11 @@ class Observers:
         log_targets(targets, settings.targets_dir)
         self.directory = UnitDirectory(pipeline.registry, targets)
         self.registry = CollectorRegistry()
-        self.clock = EventClock()
-        self._today_for, self._today_until, self._today_value = "", 0.0, ("", "")
+        self.clock = EventClock(settings.pinned_day, settings.future_tolerance_s)
+        self._today_until, self._today_value = 0.0, ("", "")
         app = pipeline.app
         self.metrics: PipelineMetrics = install(
-            app, self.registry, view=self.owned_rows, directory=self.directory, clock=self.clock
+            app, self.registry, view=self.owned_rows, directory=self.directory, clock=self.now
         )
         self.redis = RedisView(
             settings.redis_url,
@@ -128,26 +122,35 @@ class Observers:
 
     # -- the owned rows -----------------------------------------------------------------------
     def _keep(self, period: str, month: str, day: str) -> bool:
+        """Year rows, and the current month and day; and the months and days after them, which
+        the clock may move to (it moves once a second, after their rows were stored)."""
         kind = period_kind(period)
-        return kind == "year" or period in (month, day)
+        return kind == "year" or period >= (month if kind == "month" else day)
+
+    def now(self) -> datetime:
+        return current_time(self.clock)
 
     def _remember(self, unit: str, period: str, counters: Counters) -> None:
-        self.clock.saw(period)
         month, day = self._today()
         if self._keep(period, month, day):
             self._cache[(unit, period)] = counters
 
     def _today(self) -> tuple[str, str]:
-        """The clock's (month, day), worked out again when its newest day moves or a second
-        has passed (it is asked once per changed row)."""
+        """The clock's (month, day), worked out again once a second (it is asked once per
+        changed row; the clock itself moves once a second, in _sync)."""
         now = time.monotonic()
-        if self._today_for != self.clock.newest_day or now >= self._today_until:
-            self._today_for, self._today_until = self.clock.newest_day, now + 1.0
-            self._today_value = _current(self.clock())
+        if now >= self._today_until:
+            self._today_until = now + 1.0
+            self._today_value = self._window_now()
         return self._today_value
 
+    def _window_now(self) -> tuple[str, str]:
+        """The current (month, day); ("", "") (keep every row) until the clock has seen an
+        event: the first rows counted may be of a backfill, long before today."""
+        return _current(self.now()) if self.clock.known else ("", "")
+
     def owned_rows(self) -> Iterator[tuple[str, str, Counters]]:
-        month, day = _current(self.clock())
+        month, day = self._window_now()
         for (unit, period), counters in self._cache.items():
             if self._keep(period, month, day):
                 yield unit, period, counters
@@ -186,9 +189,9 @@ class Observers:
 
     async def _on_recovered(self, sender: Any, *args: Any, **kwargs: Any) -> None:
         every = list(self._table_rows())
-        for _, period, _ in every:
-            self.clock.saw(period)
-        month, day = _current(self.clock())
+        self.clock.seed(_events_by_day(every))
+        self._today_until = 0.0
+        month, day = self._window_now()
         cache: dict[tuple[str, str], Counters] = {}
         for unit, period, counters in every:
             if self._keep(period, month, day):
@@ -223,17 +226,27 @@ class Observers:
         for stage in STAGES:
             failures = self.pipeline.failed_steps.failures(stage)
             self.metrics.step_failures.labels(stage).set(failures)
+        future = self.clock.future_events
         while stats.delays:
             event_time, record_time, accepted = stats.delays.popleft()
+            self.clock.saw(event_time, accepted)
             self.metrics.event_time_delay.observe(max(0.0, accepted - event_time))
             self.metrics.produce_delay.observe(max(0.0, accepted - record_time))
+        if self.clock.future_events > future:
+            self.metrics.future_dated.inc(self.clock.future_events - future)
+            log.warning(
+                "%d payments dated more than %.0f s after the wall clock were counted (in their "
+                "own periods; left out of the current day; docs/event-time.md)",
+                self.clock.future_events - future,
+                self.clock.future_tolerance_s,
+            )
         self._consumer_lag()
         self._prune()
         log_limit.repeats.flush()
 
     def _prune(self) -> None:
         """Forget month and day rows once the clock has moved past them."""
-        month, day = _current(self.clock())
+        month, day = self._window_now()
         if (month, day) == self._window:
             return
         self._window = (month, day)
@@ -273,6 +286,17 @@ class Observers:
         for labels in self._lagging - current:
             self.metrics.consumer_lag.remove(*labels)
         self._lagging = current
+
+
+def _events_by_day(rows: list[tuple[str, str, Counters]]) -> dict[date, int]:
+    """Payments and reversals by day in counter rows (a payment is in the row of every unit of
+    its chain: a weight the same for every day)."""
+    out: dict[date, int] = {}
+    for _, period, counters in rows:
+        if period_kind(period) == "day":
+            day = date.fromisoformat(period)
+            out[day] = out.get(day, 0) + counters.paid + counters.reversed
+    return out
 
 
 def run_worker(settings: Settings) -> None:

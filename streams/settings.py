@@ -7,6 +7,7 @@ needs no configuration at all.
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -64,6 +65,40 @@ class Settings(BaseSettings):
         "to the others (at least Kafka's group.min.session.timeout.ms, 6 s by default; at most "
         "Faust's request timeout, 90 s)",
     )
+
+    current_day: str = Field(
+        "",
+        description="pin the current day (YYYY-MM-DD) of the year/month/day gauges and of "
+        "`paywatch status`; empty: follow the bulk of recent event times (docs/event-time.md)",
+    )
+    future_tolerance_s: float = Field(
+        600.0,
+        ge=0,
+        le=30 * 86_400,
+        description="seconds an event time may be ahead of the wall clock before the event is "
+        "flagged as future-dated (docs/event-time.md)",
+    )
+
+    @field_validator("current_day")
+    @classmethod
+    def _current_day(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            try:
+                date.fromisoformat(value)
+                if len(value) != 10:
+                    raise ValueError(value)
+            except ValueError:
+                raise ValueError(
+                    f"expected a day such as 2022-12-31, or empty to follow the events, got "
+                    f"{value!r}"
+                ) from None
+        return value
+
+    @cached_property
+    def pinned_day(self) -> date | None:
+        """The day PAYWATCH_CURRENT_DAY pins, or None (follow the events)."""
+        return date.fromisoformat(self.current_day) if self.current_day else None
 
     @field_validator("broker")
     @classmethod

@@ -8,12 +8,13 @@ being missing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from fractions import Fraction
 from typing import cast
 
 import redis
 
+from models.event_clock import WINDOW, bulk_day, current_day
 from models.kpi import TREND_THRESHOLD, gap_to_target, ratio
 from models.periods import VN_TZ, period_kind
 from models.registry import Level, Registry
@@ -117,10 +118,33 @@ class LiveView:
         days = [p for p in self.periods(province) if period_kind(p) == "day"]
         return Freshness(last_written, max(days) if days else None)
 
-    def latest_year(self, code: str) -> str | None:
-        """The newest year period the live view holds for a unit."""
-        years = [p for p in self.periods(code) if period_kind(p) == "year"]
-        return max(years) if years else None
+    def current_year(self, code: str, today: date, pinned: date | None = None) -> str | None:
+        """The year of the current day (models/event_clock.py) as the live view shows it for a
+        unit: the bulk of its newest payment days, so one payment dated a year ahead does not
+        switch the default (without day rows, the newest year); None when the unit has no
+        payments yet."""
+        if pinned is not None:
+            return str(pinned.year)
+        periods = self.periods(code)
+        days = sorted((p for p in periods if period_kind(p) == "day"), reverse=True)
+        counts: dict[date, int] = {}
+        total = 0
+        for start in range(0, len(days), 64):
+            chunk = days[start : start + 64]
+            pipe = self.client.pipeline(transaction=False)
+            for day in chunk:
+                pipe.hmget(self.keys.kpi(code, day), "paid", "reversed")
+            for day, (paid, reversed_) in zip(chunk, pipe.execute(), strict=True):
+                events = int(paid or 0) + int(reversed_ or 0)
+                counts[date.fromisoformat(day)] = events
+                total += events
+            if total >= WINDOW:
+                break
+        bulk = bulk_day(counts)
+        if bulk is None:
+            years = [p for p in periods if period_kind(p) == "year"]
+            return max(years) if years else None
+        return str(current_day(bulk, today).year)
 
     def sub_period(self, code: str, period: str) -> str | None:
         """The newest month of a year, or the newest day of a month, the unit has data for."""
@@ -208,15 +232,23 @@ def read_status(
     parent: str | None,
     kpi: str,
     targets: Targets | None = None,
+    pinned: date | None = None,
+    today: date | None = None,
 ) -> list[UnitStatus]:
-    """The status rows in ranking order (best ratio first; units with no payments last)."""
+    """The status rows in ranking order (best ratio first; units with no payments last). With
+    no ``period``: the current year (``pinned``'s, or that of the bulk of the newest payment
+    days; ``today`` is the wall clock's day in Vietnam unless given)."""
     view.check()
     if not any(u.level is Level.PROVINCE for u in registry.versions(province)):
         raise StatusError(
             f"--province {province!r} is not a configured province; give one of "
             "PAYWATCH_PROVINCES (or set PAYWATCH_PROVINCES to include it)"
         )
-    period = _checked_period(period) if period else view.latest_year(province)
+    if not period:
+        today = today or datetime.now(UTC).astimezone(VN_TZ).date()
+        period = view.current_year(province, today, pinned)
+    else:
+        period = _checked_period(period)
     if period is None:
         raise StatusError(
             f"no paywatch data in Redis for province {province} under {view.keys.base!r} yet; "

@@ -18,7 +18,8 @@ def status(
         str | None, typer.Option(help="province code (default: the first configured)")
     ] = None,
     period: Annotated[
-        str | None, typer.Option(help="2022, 2022-03 or 2022-03-01 (default: the newest year)")
+        str | None,
+        typer.Option(help="2022, 2022-03 or 2022-03-01 (default: the current year)"),
     ] = None,
     kpi: Annotated[str, typer.Option(help="transactions, dossiers or amount")] = "transactions",
     watch: Annotated[bool, typer.Option("--watch", help="refresh until Ctrl-C")] = False,
@@ -63,7 +64,9 @@ def status(
     view = LiveView(client, settings.redis_prefix)
 
     def rows() -> list[UnitStatus]:
-        return read_status(view, registry, chosen, period, unit_level, parent, kpi, targets)
+        return read_status(
+            view, registry, chosen, period, unit_level, parent, kpi, targets, settings.pinned_day
+        )
 
     def table(found: list[UnitStatus]) -> Table:
         shown = found[0].period if found else period or ""

@@ -44,12 +44,15 @@ def _fill(redis_url: str, prefix: str) -> None:
     asyncio.run(run())
 
 
-def _run(*args: str, redis_url: str, prefix: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, redis_url: str, prefix: str, **env_vars: str
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "PAYWATCH_REDIS_URL": redis_url,
         "PAYWATCH_REDIS_PREFIX": prefix,
         "COLUMNS": "80",
+        **env_vars,
     }
     return subprocess.run([PAYWATCH, *args], env=env, capture_output=True, text=True, timeout=120)
 
@@ -157,6 +160,47 @@ def test_status_fits_80_columns_cutting_long_names(
         assert header.split()[-1] == "online/all", header  # no header cut
         units = [x for x in lines if re.match(r"\s*(—|\d+/\d+)\s", x)]
         assert len(units) == {"--level": 15, "--kpi": 10, "--parent": 19}[args[0]]
+
+
+def test_status_defaults_to_the_bulk_year_not_one_outlier_and_can_be_pinned(
+    redis_server_url: str, redis_prefix: str
+) -> None:
+    """A December 2022 backfill holding one payment dated June 2023: the default period stays
+    2022 (docs/event-time.md); PAYWATCH_CURRENT_DAY pins it."""
+    registry = Registry.load({"17"})
+    directory = UnitDirectory(registry, Targets.load(ROOT / "deploy" / "targets", registry))
+    day_rows = {f"2022-12-{d:02d}": Counters(paid=20, paid_online=5) for d in range(1, 32)}
+    outlier = {p: Counters(paid=1, paid_online=1) for p in ("2023", "2023-06", "2023-06-01")}
+
+    async def run() -> None:
+        view = RedisView(redis_server_url, redis_prefix, directory)
+        await view.start()
+        for code in ("17", "148"):
+            view.update(code, "2022", Counters(paid=620, paid_online=155))
+            view.update(code, "2022-12", Counters(paid=620, paid_online=155))
+            for period, counters in (day_rows | outlier).items():
+                view.update(code, period, counters)
+        assert await view.wait_idle(20)
+        await view.stop()
+
+    asyncio.run(run())
+
+    def period(**env_vars: str) -> str:
+        result = _run(
+            "status", "--json", redis_url=redis_server_url, prefix=redis_prefix, **env_vars
+        )
+        assert result.returncode == 0, result.stderr
+        rows = json.loads(result.stdout)
+        assert rows[0]["code"] == "148"
+        return str(rows[0]["period"])
+
+    assert period() == "2022"
+    assert period(PAYWATCH_CURRENT_DAY="2023-06-01") == "2023"
+    bad = _run(
+        "status", redis_url=redis_server_url, prefix=redis_prefix, PAYWATCH_CURRENT_DAY="2023-6"
+    )
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert "PAYWATCH_CURRENT_DAY='2023-6'" in bad.stderr and "2022-12-31" in bad.stderr
 
 
 def test_status_names_the_bad_option(redis_server_url: str, redis_prefix: str) -> None:

@@ -146,8 +146,8 @@ def window_gauges(samples: Samples) -> dict[tuple[str, str, str], float]:
 
 
 def expected_windows(expected: Counts) -> dict[tuple[str, str, str], float]:
-    """The window gauges as of the stream's event-time clock: the newest day counted, never
-    later than today in Vietnam."""
+    """The window gauges as of the stream's current day (docs/event-time.md): for these inputs,
+    dense to their last day and in the past, the newest day counted."""
     today = datetime.now(UTC).astimezone(VN_TZ).strftime("%Y-%m-%d")
     newest = max(p for _, p in expected if period_kind(p) == "day")
     day = min(newest, today)

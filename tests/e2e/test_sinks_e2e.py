@@ -4,7 +4,7 @@ and its /metrics scrape, against the offline recount (tests/recount.py).
 Sizes: the ground-truth stream of the counting tests (PAYWATCH_TEST_EVENTS, 100,000 events,
 October 2021 to March 2022) for the equality test; PAYWATCH_TEST_E2E_EVENTS (default 8,000,
 two months of 2022) for the outage and rebalance tests. All for Hòa Bình; the year/month/day
-gauges follow the stream's event-time clock (the newest day counted)."""
+gauges follow the stream's current day (docs/event-time.md; here the newest day counted)."""
 
 from __future__ import annotations
 

@@ -96,7 +96,7 @@ def test_names_labels_and_promtool(served: tuple[str, CollectorRegistry]) -> Non
         "paywatch_assigned_partitions", "paywatch_sink_errors", "paywatch_sink_pending_updates",
         "paywatch_sink_lag_seconds", "paywatch_sink_flush_duration_seconds", "paywatch_sink_writes",
         "paywatch_quarantined_records", "paywatch_step_failures_in_a_row",
-        "paywatch_units_without_target",
+        "paywatch_units_without_target", "paywatch_future_dated_events",
     }  # fmt: skip
     assert names == expected
     for family in text_string_to_metric_families(text):

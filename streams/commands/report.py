@@ -20,6 +20,7 @@ def report(
 
     from models.periods import period_kind
     from models.registry import Level, Registry, RegistryError
+    from streams.commands.options import chosen_province
     from streams.report import ReportError, write_report
     from streams.settings import load_settings
     from streams.status import LiveView, StatusError
@@ -33,10 +34,7 @@ def report(
             f"{period!r}: a report covers a month (2022-03) or a year (2022)", param_hint="PERIOD"
         ) from None
     settings = load_settings()
-    codes = settings.province_codes
-    chosen = province or (sorted(codes)[0] if codes else None)
-    if chosen is None:
-        raise typer.BadParameter("PAYWATCH_PROVINCES is 'all': name one", param_hint="--province")
+    chosen = chosen_province(settings, province)
     try:
         registry = Registry.load({chosen})
     except RegistryError as exc:

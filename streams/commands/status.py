@@ -36,6 +36,7 @@ def status(
     from rich.table import Table
 
     from models.registry import Level
+    from streams.commands.options import chosen_province
     from streams.commands.status_table import status_table
     from streams.preflight import registry_for, targets_for
     from streams.settings import load_settings
@@ -52,10 +53,7 @@ def status(
             f"{level!r}: expected province, district, commune or department", param_hint="--level"
         ) from None
     settings = load_settings()
-    codes = settings.province_codes
-    chosen = province or (sorted(codes)[0] if codes else None)
-    if chosen is None:
-        raise typer.BadParameter("PAYWATCH_PROVINCES is 'all': name one", param_hint="--province")
+    chosen = chosen_province(settings, province)
     registry = registry_for(settings)
     targets = targets_for(settings, registry)
     client = redis.Redis.from_url(

@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,28 +71,6 @@ def test_an_unreachable_broker_is_named(env: dict[str, str], args: tuple[str, ..
         f"PAYWATCH_BROKER=kafka://127.0.0.1:{port}: cannot reach the Kafka broker",
         "make up",
     )
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts connections and never answers (a broker that hangs)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    accepted: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield server.getsockname()[1]
-    server.close()
-    for conn in accepted:
-        conn.close()
 
 
 def test_a_broker_that_never_answers_times_out(env: dict[str, str], silent_port: int) -> None:

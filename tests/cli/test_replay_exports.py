@@ -7,11 +7,9 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,28 +127,6 @@ def test_replay_to_a_named_topic(
     assert f"produced 3 events to {topic} (1 messages)" in result.stdout
     assert asyncio.run(_events_in(kafka_bootstrap, topic, 1)) == 1
     assert asyncio.run(_events_in(kafka_bootstrap, settings.topic("payments-bulk"), 1)) == 0
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts connections and never answers (a broker that hangs)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    accepted: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield server.getsockname()[1]
-    server.close()
-    for conn in accepted:
-        conn.close()
 
 
 def test_a_broker_that_never_answers_times_out_with_a_message(silent_port: int) -> None:

@@ -23,16 +23,19 @@ from intervaltree import IntervalTree
 from streams import seam
 
 
-@pytest.fixture(scope="module")
-def app() -> Iterator[Any]:
-    app = faust.App(
-        "seam-contract",
+def _app(name: str) -> Any:
+    return faust.App(
+        name,
         broker="kafka://127.0.0.1:1",  # never connected
         store="memory://",
         web_enabled=False,
         autodiscover=False,
     )
-    yield app
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[Any]:
+    yield _app("seam-contract")
 
 
 def test_the_installed_faust_is_a_reviewed_one() -> None:
@@ -121,14 +124,7 @@ def test_a_rocksdb_write_batch_puts_and_deletes_raw_keys(tmp_path: Any) -> None:
 
 
 def test_deliveries_skip_the_race_only_while_the_flow_runs() -> None:
-    app = faust.App(
-        "seam-contract-deliver",
-        broker="kafka://127.0.0.1:1",  # never connected
-        store="memory://",
-        web_enabled=False,
-        autodiscover=False,
-    )
-    consumer = app.consumer
+    consumer = _app("seam-contract-deliver").consumer
     drain = " ".join(inspect.getsource(type(consumer)._drain_messages).split())
     assert "await self.wait_first( callback(message), self.suspend_flow.wait() )" in drain
     assert drain.count("wait_first(") == 1

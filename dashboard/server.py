@@ -14,7 +14,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Final
 
@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from dashboard.feed import RESET, ChangeFeed, sse
 from dashboard.views import SPARK_DAYS, Kind, View, ViewError, default_kind, plan_view
+from models.event_clock import WINDOW, current_year
 from models.kpi import TREND_THRESHOLD
 from models.periods import VN_TZ, period_kind
 from models.registry import Registry
@@ -48,6 +49,7 @@ class DashboardConfig:
     targets: Targets | None
     province: str  # the overview `/` opens
     stale_after_s: float
+    pinned_day: date | None = None  # PAYWATCH_CURRENT_DAY
 
 
 _CONFIG: Final = web.AppKey("config", DashboardConfig)
@@ -72,8 +74,15 @@ def _kind(request: web.Request) -> Kind:
         raise web.HTTPNotFound(text=f"no view kind {request.match_info['kind']!r}") from None
 
 
-def _this_year() -> str:
-    return str(datetime.now(VN_TZ).year)
+async def _current_year(
+    feed: ChangeFeed, code: str, periods: list[str], years: list[str], pinned: date | None
+) -> str:
+    """The year a page opens on: the current day's (models/event_clock.py, as `paywatch
+    status` and the worker's gauges judge it), so one outlier payment does not switch it."""
+    days = [p for p in periods if period_kind(p) == "day"]
+    counts = await feed.reader.recent_day_events(code, days, WINDOW)
+    today = datetime.now(VN_TZ).date()
+    return current_year(counts, years, today, pinned) or str(today.year)
 
 
 async def _view(request: web.Request) -> web.Response:
@@ -84,7 +93,9 @@ async def _view(request: web.Request) -> web.Response:
     try:
         head_periods = (await feed.reader.periods([code]))[code]
         years = sorted({p for p in head_periods if period_kind(p) == "year"})
-        year = request.query.get("year") or (years[-1] if years else _this_year())
+        year = request.query.get("year") or await _current_year(
+            feed, code, head_periods, years, config.pinned_day
+        )
         view = plan_view(config.registry, config.targets, kind, code, year)
         periods = await feed.reader.periods([u.code for u in view.units])
         wanted = view.wanted(periods)

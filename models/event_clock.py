@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Final
 
@@ -27,6 +27,7 @@ __all__ = [
     "EventClock",
     "bulk_day",
     "current_day",
+    "current_year",
     "day_of_epoch",
 ]
 
@@ -81,6 +82,20 @@ def current_day(bulk: date | None, today: date, pinned: date | None = None) -> d
     if bulk is None or bulk >= today - timedelta(days=1):
         return today
     return bulk
+
+
+def current_year(
+    counts: Mapping[date, int], years: Sequence[str], today: date, pinned: date | None = None
+) -> str | None:
+    """The year a reader of the live view shows by default for a unit: the current day's, from
+    the unit's event ``counts`` per day (its newest :data:`WINDOW` or more); without day rows
+    the newest of its ``years``; None when it has neither."""
+    if pinned is not None:
+        return str(pinned.year)
+    bulk = bulk_day(counts)
+    if bulk is None:
+        return max(years) if years else None
+    return str(current_day(bulk, today).year)
 
 
 class EventClock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -86,6 +87,26 @@ class LiveReader:
             pipe.zrange(self.keys.periods(code), 0, -1)
         answers = await pipe.execute()
         return {code: cast(list[str], a) for code, a in zip(codes, answers, strict=True)}
+
+    async def recent_day_events(
+        self, code: str, days: Sequence[str], enough: int, chunk: int = 64
+    ) -> dict[date, int]:
+        """Events (payments and reversals) of ``code`` per day, newest of ``days`` first, until
+        ``enough`` are in or the days run out: what :func:`models.event_clock.current_year`
+        judges the current day on."""
+        newest_first = sorted(days, reverse=True)
+        counts: dict[date, int] = {}
+        total = 0
+        for start in range(0, len(newest_first), chunk):
+            part = newest_first[start : start + chunk]
+            rows = await self.rows([(code, day, ("paid", "reversed")) for day in part])
+            for day, row in zip(part, rows, strict=True):
+                events = int(row.get("paid", 0)) + int(row.get("reversed", 0))
+                counts[date.fromisoformat(day)] = events
+                total += events
+            if total >= enough:
+                break
+        return counts
 
     async def generation(self) -> str:
         """The id of the dataset the view was written into ("" before any write)."""

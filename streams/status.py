@@ -14,7 +14,7 @@ from typing import cast
 
 import redis
 
-from models.event_clock import WINDOW, bulk_day, current_day
+from models.event_clock import WINDOW, current_year
 from models.kpi import TREND_THRESHOLD, gap_to_target, ratio
 from models.periods import VN_TZ, period_kind
 from models.registry import Level, Registry
@@ -140,11 +140,7 @@ class LiveView:
                 total += events
             if total >= WINDOW:
                 break
-        bulk = bulk_day(counts)
-        if bulk is None:
-            years = [p for p in periods if period_kind(p) == "year"]
-            return max(years) if years else None
-        return str(current_day(bulk, today).year)
+        return current_year(counts, [p for p in periods if period_kind(p) == "year"], today)
 
     def sub_period(self, code: str, period: str) -> str | None:
         """The newest month of a year, or the newest day of a month, the unit has data for."""

@@ -34,5 +34,6 @@ def dashboard(
         targets=targets_for(settings, registry),
         province=sorted(codes)[0] if codes else sorted(registry.provinces())[0],
         stale_after_s=own.stale_s,
+        pinned_day=settings.pinned_day,
     )
     run_dashboard(config)

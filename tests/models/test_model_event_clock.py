@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.event_clock import EventClock, bulk_day, current_day, day_of_epoch
+from models.event_clock import EventClock, bulk_day, current_day, current_year, day_of_epoch
 from models.periods import VN_TZ
 
 TODAY = date(2026, 11, 29)
@@ -131,3 +131,14 @@ def test_seeded_from_rows_read_back() -> None:
 def test_day_of_epoch_is_the_vietnam_date(epoch_s: float) -> None:
     expected = datetime.fromtimestamp(epoch_s, VN_TZ).date()
     assert date.fromordinal(day_of_epoch(epoch_s)) == expected
+
+
+def test_the_year_a_reader_shows_follows_the_bulk_not_an_outlier() -> None:
+    days = counts([*backfill(date(2022, 12, 1), 20, 30), date(2023, 6, 1)])
+    years = ["2022", "2023"]
+    assert current_year(days, years, TODAY) == "2022"
+    assert current_year(days, years, TODAY, pinned=date(2023, 1, 5)) == "2023"
+    live = counts(backfill(TODAY - timedelta(days=3), 4, 30))
+    assert current_year(live, ["2026"], TODAY) == "2026"
+    assert current_year({}, ["2021", "2022"], TODAY) == "2022"  # no day rows: the newest year
+    assert current_year({}, [], TODAY) is None

@@ -17,6 +17,7 @@ import time
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from streams.kafka_security import KafkaClientArgs, client_args
 from streams.settings import Settings
 
 EXTERNAL_TOPICS = ("payments", "payments-bulk", "payments-dlq")
@@ -42,7 +43,7 @@ async def ensure_topics(
 ) -> list[str]:
     """Create the named topics and the changelog topics of ``tables`` that do not exist yet,
     wait until all of them have a leader for every partition; return the ones created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_args(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -95,9 +96,9 @@ async def _wait_for_leaders(
         await asyncio.sleep(0.2)
 
 
-async def topic_partitions(bootstrap: str, topics: list[str]) -> dict[str, list[int]]:
+async def topic_partitions(kafka: KafkaClientArgs, topics: list[str]) -> dict[str, list[int]]:
     """The partitions of each of ``topics`` that exists (a missing topic is left out)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(**kafka, request_timeout_ms=10_000)
     await admin.start()
     try:
         described = await admin.describe_topics(topics)

@@ -41,6 +41,7 @@ from streams.checkpoint import Checkpoint, dump_bounded, write
 from streams.deadletter import dead_letter_key, encode_dead_letter
 from streams.hooks import Listeners, Stats
 from streams.ingest import DeadLetter, Ingest, Outcome, TxRecord
+from streams.kafka_security import faust_options
 from streams.membership import group_options
 from streams.quarantine import FailedSteps, Position, is_transient
 from streams.settings import Settings
@@ -134,6 +135,7 @@ class Pipeline:
             broker_commit_interval=settings.checkpoint_interval_s,
             autodiscover=False,
             **group_options(settings),
+            **faust_options(settings),
             **RAW,
         )
         topic = settings.topic

@@ -18,6 +18,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.admin import topic_partitions
+from streams.kafka_security import KafkaClientArgs
 
 
 @dataclass(frozen=True)
@@ -49,18 +50,18 @@ class Letter:
 
 
 async def read_letters(
-    bootstrap: str,
+    kafka: KafkaClientArgs,
     topic: str,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> AsyncIterator[Letter]:
     """The dead letters of ``topic`` written in [since, until), partition by partition in
     offset order."""
-    partitions = (await topic_partitions(bootstrap, [topic])).get(topic)
+    partitions = (await topic_partitions(kafka, [topic])).get(topic)
     if not partitions:
         raise LookupError(f"topic {topic} does not exist")
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         request_timeout_ms=10_000,

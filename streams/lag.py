@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from streams.admin import topic_partitions
+from streams.kafka_security import KafkaClientArgs
 
 #: The topics a worker consumes, in pipeline order.
 CONSUMED_TOPICS = (
@@ -40,13 +41,13 @@ class PartitionLag:
         }
 
 
-async def consumer_lag(bootstrap: str, group: str, topics: list[str]) -> list[PartitionLag]:
+async def consumer_lag(kafka: KafkaClientArgs, group: str, topics: list[str]) -> list[PartitionLag]:
     """The lag of ``group`` on every partition of ``topics`` (a topic that does not exist is
     left out), sorted by topic order then partition."""
-    existing = await topic_partitions(bootstrap, topics)
+    existing = await topic_partitions(kafka, topics)
     known = {t: existing[t] for t in topics if t in existing}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(**kafka, request_timeout_ms=10_000)
+    consumer = AIOKafkaConsumer(**kafka, request_timeout_ms=10_000)
     await admin.start()
     try:
         await consumer.start()

@@ -44,6 +44,7 @@ from typing import IO, Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams.kafka_security import client_args
 from streams.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -196,9 +197,7 @@ def _members(settings: Settings) -> list[Member]:
 
 
 async def _describe(settings: Settings) -> list[Member]:
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=10_000
-    )
+    admin = AIOKafkaAdminClient(**client_args(settings), request_timeout_ms=10_000)
     try:
         await asyncio.wait_for(admin.start(), 15)
         responses = await asyncio.wait_for(admin.describe_consumer_groups([settings.app_id]), 15)

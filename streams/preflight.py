@@ -15,7 +15,7 @@ import errno
 import logging
 import socket
 from collections.abc import Iterator, Mapping
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import redis
 from aiokafka.admin import AIOKafkaAdminClient
@@ -23,7 +23,8 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from models.registry import Registry, RegistryError
 from models.targets import TargetError, Targets
-from streams.settings import Settings, SettingsError
+from streams.kafka_security import client_args
+from streams.settings import Settings, SettingsError, mask_url
 
 #: PAYWATCH_* variables read by the local stack's scripts, the Makefile, the tests and the
 #: benchmarks rather than by :class:`Settings`; anything else is unknown (a likely typo).
@@ -33,6 +34,8 @@ SCRIPT_VARIABLES = frozenset(
         "PAYWATCH_KAFKA_VERSION",
         "PAYWATCH_KAFKA_PORT",
         "PAYWATCH_KAFKA_CONTROLLER_PORT",
+        "PAYWATCH_KAFKA_SASL_PORT",
+        "PAYWATCH_KAFKA_TEST_PLAINTEXT",
         "PAYWATCH_REDIS_PORT",
         "PAYWATCH_REDIS_PASSWORD",
         "PAYWATCH_PROMETHEUS_PORT",
@@ -53,19 +56,6 @@ SCRIPT_VARIABLES = frozenset(
 SCRIPT_PREFIXES = ("PAYWATCH_DASHBOARD_", "PAYWATCH_TEST_", "PAYWATCH_BENCH_")
 
 _FIX_TARGETS = "point it at a folder of <year>.yaml files (the shipped ones are in deploy/targets)"
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its user name and password replaced by ``***`` (each of a ``;`` list)."""
-    masked = []
-    for one in url.split(";"):
-        parts = urlsplit(one)
-        if parts.username is None and parts.password is None:
-            masked.append(one)
-            continue
-        host = parts.netloc.rpartition("@")[2]
-        masked.append(urlunsplit(parts._replace(netloc=f"***@{host}")))
-    return ";".join(masked)
 
 
 def _config_error(variable: str, value: object, problem: str, fix: str) -> SettingsError:
@@ -202,7 +192,7 @@ def check_broker(settings: Settings, timeout_s: float = 15.0) -> None:
 
     async def probe() -> None:
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.bootstrap_servers,
+            **client_args(settings),
             request_timeout_ms=int(timeout_s * 1000),
         )
         try:

@@ -32,6 +32,7 @@ from rich.progress import (
 
 from models.events import PaymentEvent, encode_event
 from streams.ingest import partition_for
+from streams.kafka_security import KafkaClientArgs
 from streams.wire import BULK_BYTES, BULK_ITEMS, BulkItem, encode
 
 Offsets = dict[int, int]  # partition -> offset
@@ -89,7 +90,7 @@ def _bar(console: Console, progress: bool, what: str) -> Progress:
 
 async def produce(
     events: list[PaymentEvent],
-    bootstrap: str,
+    kafka: KafkaClientArgs,
     topic: str,
     partitions: int,
     console: Console,
@@ -99,7 +100,7 @@ async def produce(
     """Send ``events`` to ``topic`` (``payments-bulk``) as :func:`messages`, noting each
     acknowledged message in ``sent`` (so an interrupted caller knows what went)."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka,
         acks="all",
         enable_idempotence=True,
         linger_ms=20,
@@ -141,7 +142,7 @@ async def _settle(pending: list[tuple[int, Any]], sent: Sent) -> int:
 
 async def wait_counted(
     sent: Sent,
-    bootstrap: str,
+    kafka: KafkaClientArgs,
     group: str,
     downstream: list[str],
     partitions: int,
@@ -155,8 +156,8 @@ async def wait_counted(
     ended once the stage before was done.
     A worker commits a message only after the state and outputs it made are written, so then
     every sent event is in the counters."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka)
+    consumer = AIOKafkaConsumer(**kafka)
     await admin.start()
     await consumer.start()
     try:

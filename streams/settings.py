@@ -10,9 +10,10 @@ import re
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +67,27 @@ class Settings(BaseSettings):
         "Faust's request timeout, 90 s)",
     )
 
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT",
+        description="PLAINTEXT (no authentication: only the local stack's test listener) or "
+        "SASL_SSL (SCRAM-SHA-512 over TLS; docs/security.md)",
+    )
+    kafka_sasl_username: str = Field("", description="the SCRAM-SHA-512 user (SASL_SSL)")
+    kafka_sasl_password: SecretStr = Field(
+        SecretStr(""), description="its password; prefer PAYWATCH_KAFKA_SASL_PASSWORD_FILE"
+    )
+    kafka_sasl_password_file: Path | None = Field(
+        None, description="a file holding the SCRAM password (a mounted secret)"
+    )
+    kafka_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA that signed the broker's certificate; empty: the "
+        "system's trusted CAs",
+    )
+    redis_password_file: Path | None = Field(
+        None, description="a file holding the Redis password; replaces PAYWATCH_REDIS_URL's"
+    )
+
     current_day: str = Field(
         "",
         description="pin the current day (YYYY-MM-DD) of the year/month/day gauges and of "
@@ -99,6 +121,56 @@ class Settings(BaseSettings):
     def pinned_day(self) -> date | None:
         """The day PAYWATCH_CURRENT_DAY pins, or None (follow the events)."""
         return date.fromisoformat(self.current_day) if self.current_day else None
+
+    @field_validator("kafka_sasl_password_file", "kafka_ca_file", "redis_password_file")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is None or str(value) == "":
+            return None
+        try:
+            with value.open("rb"):
+                pass
+        except OSError as exc:
+            raise ValueError(
+                f"cannot read it ({exc.strerror or exc}); give a readable file"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _kafka_credentials(self) -> Settings:
+        if self.kafka_security_protocol != "SASL_SSL":
+            return self
+        if not self.kafka_sasl_username:
+            raise ValueError(
+                "PAYWATCH_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs PAYWATCH_KAFKA_SASL_USERNAME"
+            )
+        if not self.kafka_sasl_password_file and not self.kafka_sasl_password.get_secret_value():
+            raise ValueError(
+                "PAYWATCH_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs a password: "
+                "PAYWATCH_KAFKA_SASL_PASSWORD_FILE (a file holding it) or "
+                "PAYWATCH_KAFKA_SASL_PASSWORD"
+            )
+        return self
+
+    @property
+    def kafka_sasl_secret(self) -> str:
+        """The SCRAM password: PAYWATCH_KAFKA_SASL_PASSWORD_FILE's first line, read at each call
+        (a rotated secret is picked up by the next client), else PAYWATCH_KAFKA_SASL_PASSWORD."""
+        if self.kafka_sasl_password_file is not None:
+            return _first_line(self.kafka_sasl_password_file, "PAYWATCH_KAFKA_SASL_PASSWORD_FILE")
+        return self.kafka_sasl_password.get_secret_value()
+
+    @property
+    def redis_client_url(self) -> str:
+        """PAYWATCH_REDIS_URL with PAYWATCH_REDIS_PASSWORD_FILE's password, if set, in it. For
+        clients only: print :func:`mask_url` of PAYWATCH_REDIS_URL instead."""
+        if self.redis_password_file is None:
+            return self.redis_url
+        secret = _first_line(self.redis_password_file, "PAYWATCH_REDIS_PASSWORD_FILE")
+        parts = urlsplit(self.redis_url)
+        user = quote(parts.username or "", safe="")
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{user}:{quote(secret, safe='')}@{host}"))
 
     @field_validator("broker")
     @classmethod
@@ -175,13 +247,47 @@ class Settings(BaseSettings):
         return ",".join(urlsplit(url).netloc.rpartition("@")[2] for url in self.broker.split(";"))
 
 
+def mask_url(url: str) -> str:
+    """``url`` with its user name and password replaced by ``***`` (each of a ``;`` list)."""
+    masked = []
+    for one in url.split(";"):
+        parts = urlsplit(one)
+        if parts.username is None and parts.password is None:
+            masked.append(one)
+            continue
+        host = parts.netloc.rpartition("@")[2]
+        masked.append(urlunsplit(parts._replace(netloc=f"***@{host}")))
+    return ";".join(masked)
+
+
+def _first_line(path: Path, variable: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()[0].strip()
+    except (OSError, UnicodeDecodeError, IndexError) as exc:
+        raise SettingsError(
+            f"paywatch: {variable}={path}: cannot read a secret from it "
+            f"({type(exc).__name__}); give a readable file whose first line is the secret"
+        ) from None
+
+
 def load_settings() -> Settings:
-    """Read the settings, or stop with a message that names each bad variable and its value."""
+    """Read the settings, or stop with a message that names each bad variable and its value
+    (never a secret's)."""
     try:
         return Settings()
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  PAYWATCH_{field.upper()}={err.get('input')!r}: {err['msg']}")
+            if not field:  # a check across fields names its variables itself
+                lines.append(f"  {err['msg'].removeprefix('Value error, ')}")
+                continue
+            value = err.get("input")
+            if field == "kafka_sasl_password":
+                shown = "***"
+            elif field in {"broker", "redis_url"} and isinstance(value, str):
+                shown = repr(mask_url(value))
+            else:
+                shown = repr(value)
+            lines.append(f"  PAYWATCH_{field.upper()}={shown}: {err['msg']}")
         raise SettingsError("paywatch: bad configuration\n" + "\n".join(lines)) from None

@@ -11,8 +11,8 @@ def config() -> None:
     """Print the effective settings (PAYWATCH_* variables, credentials hidden) and check the
     provinces, the targets folder and the Redis password as a worker does; warn on unknown
     PAYWATCH_* names."""
-    from streams.preflight import check_all, mask_url, unknown_variables
-    from streams.settings import SettingsError, load_settings
+    from streams.preflight import check_all, unknown_variables
+    from streams.settings import SettingsError, load_settings, mask_url
 
     settings = load_settings()
     for name, value in settings.model_dump().items():

@@ -59,6 +59,7 @@ def dead_letters(
     from aiokafka.errors import KafkaError
 
     from streams.deadletter_reader import Letter, read_letters, write_originals
+    from streams.kafka_security import client_args
     from streams.settings import load_settings
 
     if limit < 0:
@@ -69,9 +70,7 @@ def dead_letters(
     topic = settings.topic("payments-dlq")
 
     async def collect() -> list[Letter]:
-        return [
-            letter async for letter in read_letters(settings.bootstrap_servers, topic, start, end)
-        ]
+        return [letter async for letter in read_letters(client_args(settings), topic, start, end)]
 
     try:
         letters = asyncio.run(collect())

@@ -24,6 +24,7 @@ def lag(
     from rich.console import Console
     from rich.table import Table
 
+    from streams.kafka_security import client_args
     from streams.lag import CONSUMED_TOPICS, consumer_lag
     from streams.settings import load_settings
 
@@ -31,7 +32,7 @@ def lag(
     chosen = group or settings.app_id
     topics = [settings.topic(t) for t in CONSUMED_TOPICS]
     try:
-        rows = asyncio.run(consumer_lag(settings.bootstrap_servers, chosen, topics))
+        rows = asyncio.run(consumer_lag(client_args(settings), chosen, topics))
     except KafkaError as exc:
         typer.echo(
             f"paywatch lag: cannot read the consumer group from the broker at "

@@ -39,6 +39,7 @@ def replay(
 
     from streams import replay as backfill
     from streams.exports import ExportError, validate
+    from streams.kafka_security import client_args
     from streams.preflight import check_broker
     from streams.settings import load_settings
 
@@ -64,13 +65,13 @@ def replay(
         return
     settings = load_settings()
     topic = topic or settings.topic("payments-bulk")
-    bootstrap = settings.bootstrap_servers
+    kafka = client_args(settings)
     check_broker(settings)
     sent = backfill.Sent(topic)
     try:
         asyncio.run(
             backfill.produce(
-                checked.events, bootstrap, topic, settings.partitions, console, progress, sent
+                checked.events, kafka, topic, settings.partitions, console, progress, sent
             )
         )
     except KeyboardInterrupt:
@@ -90,7 +91,7 @@ def replay(
         try:
             asyncio.run(
                 backfill.wait_counted(
-                    sent, bootstrap, settings.app_id, stages, settings.partitions, console, progress
+                    sent, kafka, settings.app_id, stages, settings.partitions, console, progress
                 )
             )
         except KeyboardInterrupt:

@@ -64,6 +64,7 @@ def simulate(
     from rich.console import Console
 
     from models.registry import Registry, RegistryError
+    from streams.kafka_security import client_args
     from streams.preflight import check_broker, registry_for
     from streams.settings import load_settings
     from streams.simulator.generator import Simulation
@@ -118,7 +119,7 @@ def simulate(
             written = asyncio.run(
                 produce_to_kafka(
                     sim,
-                    settings.bootstrap_servers,
+                    client_args(settings),
                     name,
                     pacer=pacer,
                     partitions=settings.partitions,

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from streams.kafka_security import KafkaClientArgs
 from streams.simulator.wire import SimRecord
 
 __all__ = ["Pacer", "produce_to_kafka", "truth_path", "write_jsonl"]
@@ -72,12 +73,12 @@ def write_jsonl(records: Iterable[SimRecord], out: Path, progress: Progress | No
     return written
 
 
-async def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
+async def ensure_topic(kafka: KafkaClientArgs, topic: str, partitions: int) -> None:
     """Create ``topic`` with ``partitions`` if it does not exist yet."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import TopicAlreadyExistsError
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka)
     await admin.start()
     try:
         if topic in set(await admin.list_topics()):
@@ -90,7 +91,7 @@ async def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
 
 async def produce_to_kafka(
     records: Iterable[SimRecord],
-    bootstrap: str,
+    kafka: KafkaClientArgs,
     topic: str,
     *,
     pacer: Pacer,
@@ -104,9 +105,9 @@ async def produce_to_kafka(
     """
     from aiokafka import AIOKafkaProducer
 
-    await ensure_topic(bootstrap, topic, partitions)
+    await ensure_topic(kafka, topic, partitions)
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka,
         compression_type=compression,
         linger_ms=20,
         max_batch_size=512 * 1024,

@@ -18,6 +18,7 @@ from models.events import decode_event, encode_event
 from streams.admin import ensure_topics
 from streams.exports import validate
 from streams.ingest import partition_for
+from streams.kafka_security import client_args
 from streams.replay import Sent, messages, wait_counted
 from streams.wire import BULK, BULK_ITEMS, BulkItem
 
@@ -189,7 +190,7 @@ def test_wait_counted_returns_only_once_every_stage_has_committed(
         sent = Sent(bulk, {(0, 0): 5, (1, 0): 7})
         console = Console(stderr=True)
         waiting = asyncio.create_task(
-            wait_counted(sent, kafka_bootstrap, group, [later], 2, console, False, poll_s=0.1)
+            wait_counted(sent, client_args(settings), group, [later], 2, console, False, poll_s=0.1)
         )
         await _commit(kafka_bootstrap, group, {(bulk, 0): 1})  # 5 of 12 events read
         await asyncio.sleep(1.5)

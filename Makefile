@@ -30,7 +30,7 @@ test: services lint  ## Run the whole test suite (starts what it needs)
 	$(VENV)/pytest $(PYTEST_ARGS)
 
 test-faults: services  ## Only the fault tests (kill -9, scale-out, broker restart; also in `make test`)
-	$(VENV)/pytest -m faults tests/streams/test_stream_faults.py $(PYTEST_ARGS)
+	$(VENV)/pytest -m faults tests/streams/test_faults.py $(PYTEST_ARGS)
 
 smoke:         ## `make up` checked for real (every printed URL answers, events counted), then `make down`
 	@bash deploy/local/smoke.sh

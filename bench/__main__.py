@@ -64,7 +64,8 @@ def main() -> None:
         print(f"== {name}: {' '.join(command)}", flush=True)
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, str(HERE / command[0]), *command[1:]],
+            [sys.executable, "-m", f"bench.{Path(command[0]).stem}", *command[1:]],
+            cwd=HERE.parent,
             capture_output=True,
             text=True,
             check=False,

@@ -9,7 +9,7 @@ change it answers (the change stream id is Redis's clock at XADD) to its arrival
 Prints p50/p99/max of that latency after a warm-up, and the server's CPU (share of one core)
 and resident memory.
 
-    .venv/bin/python bench/bench_dashboard.py --clients 200 --rate 1000 --seconds 60
+    .venv/bin/python -m bench.bench_dashboard --clients 200 --rate 1000 --seconds 60
 """
 
 from __future__ import annotations
@@ -18,30 +18,22 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [
-    str(ROOT / "tests"),
-    str(ROOT / "tests" / "streams"),
-    str(ROOT / "tests" / "dashboard"),
-]
+import aiohttp
+from aiokafka import AIOKafkaProducer
 
-import aiohttp  # noqa: E402
-from aiokafka import AIOKafkaProducer  # noqa: E402
-from bench_latency import CLEAN, _percentile  # noqa: E402
-from dashboard_harness import Dashboard, DashboardUser, dashboard_env  # noqa: E402
-from private_worker import private_worker  # noqa: E402
-from stream_harness import free_port  # noqa: E402
-
-from models.registry import Registry  # noqa: E402
-from streams.settings import Settings  # noqa: E402
-from streams.simulator import SimConfig, generate  # noqa: E402
+from bench.bench_latency import CLEAN, _percentile
+from bench.private_worker import private_worker
+from models.registry import Registry
+from streams.settings import Settings
+from streams.simulator import SimConfig, generate
+from tests.dashboard.dashboard_harness import Dashboard, DashboardUser, dashboard_env
+from tests.streams.stream_harness import free_port
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

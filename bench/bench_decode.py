@@ -1,6 +1,6 @@
 """Decode + validate throughput of payment events on one core.
 
-Usage: .venv/bin/python bench/bench_decode.py [--events N] [--rounds R]
+Usage: .venv/bin/python -m bench.bench_decode [--events N] [--rounds R]
 
 Builds N realistic schema-v1 events (Hòa Bình units, 2022 times in mixed zone forms,
 about 30% online, 5% refunds/cancellations), encodes them as a producer would, then
@@ -17,9 +17,6 @@ import random
 import sys
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.events import EventError, decode_event
 from models.periods import local_date, period_keys

@@ -19,7 +19,7 @@ fault; for the restarts also from the moment the new process started. The group'
 polled as well (DescribeGroups): a restart should cause no rebalance at all, a takeover one that
 begins when the broker drops the dead member (the session timeout).
 
-    .venv/bin/python bench/bench_failover.py [--rate 100] [--rounds 1] [--baseline]
+    .venv/bin/python -m bench.bench_failover [--rate 100] [--rounds 1] [--baseline]
 
 ``--baseline`` runs the workers with Faust's default group settings (dynamic membership, 60 s
 session, 3 s heartbeats) instead of streams/membership.py's, for comparison.
@@ -44,19 +44,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from bench.bench_latency import CLEAN
+from models.registry import Registry
+from streams.admin import ensure_topics
+from streams.app import TABLES, TOPICS
+from streams.settings import Settings
+from streams.simulator import SimConfig, generate
+from tests.streams.stream_harness import SUPERVISE, free_port, worker_env
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
-
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa: E402
-from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
-from stream_harness import SUPERVISE, free_port, worker_env  # noqa: E402
-
-from bench.bench_latency import CLEAN  # noqa: E402
-from models.registry import Registry  # noqa: E402
-from streams.admin import ensure_topics  # noqa: E402
-from streams.app import TABLES, TOPICS  # noqa: E402
-from streams.settings import Settings  # noqa: E402
-from streams.simulator import SimConfig, generate  # noqa: E402
 
 #: Seconds after a fault before the changelog offsets are read as the base: a write the dead
 #: process had already sent may still land just after it died.
@@ -106,7 +105,7 @@ class Proc:
 
     def __init__(self, settings: Settings, log: Path, supervised: bool, env: dict[str, str]):
         self.settings = settings
-        command = [sys.executable, str(Path(__file__).resolve()), "--as-worker"]
+        command = [sys.executable, "-m", "bench.bench_failover", "--as-worker"]
         if supervised:
             command = ["bash", SUPERVISE, *command]
         settings.data_dir.mkdir(parents=True, exist_ok=True)

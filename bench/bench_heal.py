@@ -9,7 +9,7 @@ empty while the stream keeps updating today's rows (``--rate`` a second). Prints
 the restart until the view notices, until this year/month/day of every unit is back, until
 every row is back, the longest stall of the event loop, and then checks every row in Redis.
 
-    .venv/bin/python bench/bench_heal.py [--rows 240000] [--rate 200] [--batch-size 2000]
+    .venv/bin/python -m bench.bench_heal [--rows 240000] [--rate 200] [--batch-size 2000]
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import sys
 import tempfile
 import time
 import uuid
@@ -26,20 +25,19 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import redis.asyncio as aioredis
+
+from bench.bench_scrape import fake
+from models.kpi import Counters
+from models.periods import VN_TZ
+from models.registry import Registry
+from models.targets import Targets
+from sinks.redis_schema import COUNTER_FIELDS
+from sinks.redis_view import RedisView, Row, SinkObserver
+from sinks.units import UnitDirectory
+from tests.streams.private_servers import PrivateRedis
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "sinks"), str(ROOT / "tests" / "streams")]
-
-import redis.asyncio as aioredis  # noqa: E402
-from sink_helpers import PrivateRedis  # noqa: E402
-
-from bench.bench_scrape import fake  # noqa: E402
-from models.kpi import Counters  # noqa: E402
-from models.periods import VN_TZ  # noqa: E402
-from models.registry import Registry  # noqa: E402
-from models.targets import Targets  # noqa: E402
-from sinks.redis_schema import COUNTER_FIELDS  # noqa: E402
-from sinks.redis_view import RedisView, Row, SinkObserver  # noqa: E402
-from sinks.units import UnitDirectory  # noqa: E402
 
 Key = tuple[str, str]
 Table = dict[Key, Counters]

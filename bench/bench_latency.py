@@ -7,7 +7,7 @@ change channel. An event is "visible" when the `paid` count of its (commune, day
 reaches the number of events sent for that key up to and including it. Prints p50/p90/p99 and
 the maximum, after a warm-up.
 
-    .venv/bin/python bench/bench_latency.py --rate 1000 --seconds 60
+    .venv/bin/python -m bench.bench_latency --rate 1000 --seconds 60
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import time
 import uuid
 from collections import defaultdict, deque
@@ -24,19 +23,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaProducer
 
-import redis.asyncio as aioredis  # noqa: E402
-from aiokafka import AIOKafkaProducer  # noqa: E402
-from stream_harness import Worker, create_topics, free_port  # noqa: E402
-
-from models.events import decode_event  # noqa: E402
-from models.periods import period_keys  # noqa: E402
-from models.registry import Registry  # noqa: E402
-from sinks.redis_schema import Keys  # noqa: E402
-from streams.settings import Settings  # noqa: E402
-from streams.simulator import SimConfig, generate  # noqa: E402
+from models.events import decode_event
+from models.periods import period_keys
+from models.registry import Registry
+from sinks.redis_schema import Keys
+from streams.settings import Settings
+from streams.simulator import SimConfig, generate
+from tests.streams.stream_harness import Worker, create_topics, free_port
 
 CLEAN = {
     name: 0.0

@@ -6,7 +6,7 @@ settle, then sends simulator events at ``--rate`` per second for ``--seconds`` a
 worker's CPU time (user + system, /proc/PID/stat) over that window. Prints the share of one
 core, and the same with no events at all (the cost of timers, flush loops and empty steps).
 
-    .venv/bin/python bench/bench_quiet.py [--rate 20] [--seconds 60]
+    .venv/bin/python -m bench.bench_quiet [--rate 20] [--seconds 60]
 """
 
 from __future__ import annotations
@@ -14,19 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
+from aiokafka import AIOKafkaProducer
+
+from bench.private_worker import private_worker
+from models.registry import Registry
+from streams.simulator import SimConfig, generate
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
-
-from aiokafka import AIOKafkaProducer  # noqa: E402
-from private_worker import private_worker  # noqa: E402
-
-from models.registry import Registry  # noqa: E402
-from streams.simulator import SimConfig, generate  # noqa: E402
 
 TICKS_S = os.sysconf("SC_CLK_TCK")
 

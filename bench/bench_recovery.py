@@ -16,7 +16,7 @@ On topics of its own (own app id, Redis prefix, data directory, web port):
 
 Exits 1 when the counters differ from the recount.
 
-    .venv/bin/python bench/bench_recovery.py [--events 1000000] [--rate 200]
+    .venv/bin/python -m bench.bench_recovery [--events 1000000] [--rate 200]
 """
 
 from __future__ import annotations
@@ -34,20 +34,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
+from aiokafka import AIOKafkaProducer
 
-from aiokafka import AIOKafkaProducer  # noqa: E402
-from recount import recount  # noqa: E402
-from stream_harness import diff, free_port, produce, read_counters  # noqa: E402
-
-from bench.bench_failover import Changelogs, Proc  # noqa: E402
-from bench.bench_stream import group_lag, peak_rss_mib  # noqa: E402
-from models.registry import Registry, national_provinces  # noqa: E402
-from streams.admin import ensure_topics  # noqa: E402
-from streams.app import TABLES, TOPICS  # noqa: E402
-from streams.settings import Settings  # noqa: E402
-from streams.simulator import SimConfig, generate  # noqa: E402
+from bench.bench_failover import Changelogs, Proc
+from bench.bench_stream import group_lag, peak_rss_mib
+from models.registry import Registry, national_provinces
+from streams.admin import ensure_topics
+from streams.app import TABLES, TOPICS
+from streams.settings import Settings
+from streams.simulator import SimConfig, generate
+from tests.recount import recount
+from tests.streams.stream_harness import diff, free_port, produce, read_counters
 
 START, END = date(2022, 1, 1), date(2022, 12, 31)
 CONSUMED = tuple(t for t in TOPICS if t != "payments-dlq")

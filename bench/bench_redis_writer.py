@@ -9,7 +9,7 @@ a second (wall clock) and the microseconds of this process's CPU per row
 same keys again with new counters (the unit hashes are then already written). Then checks
 every row's counters in Redis.
 
-    .venv/bin/python bench/bench_redis_writer.py [--rows 100000] [--batch-size 2000]
+    .venv/bin/python -m bench.bench_redis_writer [--rows 100000] [--batch-size 2000]
         [--passes 2] [--profile] [--view-from FILE]
 
 ``--view-from`` loads RedisView from another copy of sinks/redis_view.py (to measure an older
@@ -32,19 +32,18 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import redis.asyncio as aioredis
+
+from bench.bench_scrape import fake
+from models.kpi import Counters
+from models.periods import VN_TZ
+from models.registry import Registry
+from models.targets import Targets
+from sinks.redis_schema import COUNTER_FIELDS
+from sinks.units import UnitDirectory
+from tests.streams.private_servers import PrivateRedis
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "sinks"), str(ROOT / "tests" / "streams")]
-
-import redis.asyncio as aioredis  # noqa: E402
-from sink_helpers import PrivateRedis  # noqa: E402
-
-from bench.bench_scrape import fake  # noqa: E402
-from models.kpi import Counters  # noqa: E402
-from models.periods import VN_TZ  # noqa: E402
-from models.registry import Registry  # noqa: E402
-from models.targets import Targets  # noqa: E402
-from sinks.redis_schema import COUNTER_FIELDS  # noqa: E402
-from sinks.units import UnitDirectory  # noqa: E402
 
 Table = dict[tuple[str, str], Counters]
 

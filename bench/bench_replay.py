@@ -9,7 +9,7 @@ waiting until the worker has counted everything. Then checks the worker's counte
 its changelog) against the offline recount of the file, and prints the worker's peak RSS;
 exits 1 if the counters differ.
 
-    .venv/bin/python bench/bench_replay.py [--events 1000000] [--provinces all]
+    .venv/bin/python -m bench.bench_replay [--events 1000000] [--provinces all]
 """
 
 from __future__ import annotations
@@ -17,27 +17,22 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import time
 import uuid
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
-
-from bench_stream import peak_rss_mib  # noqa: E402
-from private_worker import private_worker  # noqa: E402
-from recount import recount  # noqa: E402
-from stream_harness import (  # noqa: E402
+from bench.bench_stream import peak_rss_mib
+from bench.private_worker import private_worker
+from models.registry import Registry, national_provinces
+from streams.simulator import SimConfig, generate
+from tests.recount import recount
+from tests.streams.stream_harness import (
     PAYWATCH,
     diff,
     read_counters,
     worker_env,
 )
-
-from models.registry import Registry, national_provinces  # noqa: E402
-from streams.simulator import SimConfig, generate  # noqa: E402
 
 START, END = date(2021, 1, 1), date(2022, 12, 31)
 

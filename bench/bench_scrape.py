@@ -4,7 +4,7 @@ Builds counters for every unit of Registry.load(None) (~10,600 communes, 705 dis
 63 provinces and the departments) for the current year, month and day and the previous year,
 serves them with sinks.metrics.serve and times real HTTP GETs. Goal: < 250 ms per scrape.
 
-    .venv/bin/python bench/bench_scrape.py [--scrapes 20] [--slow]
+    .venv/bin/python -m bench.bench_scrape [--scrapes 20] [--slow]
 
 ``--slow`` also times prometheus_client's generic generate_latest on the same registry.
 """
@@ -15,23 +15,21 @@ import argparse
 import random
 import statistics
 import subprocess
-import sys
 import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry, generate_latest
+
+from models.kpi import Counters
+from models.periods import VN_TZ
+from models.registry import Registry
+from models.targets import Targets
+from sinks.metrics import register, serve
+from sinks.units import UnitDirectory
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
-
-from models.kpi import Counters  # noqa: E402
-from models.periods import VN_TZ  # noqa: E402
-from models.registry import Registry  # noqa: E402
-from models.targets import Targets  # noqa: E402
-from sinks.metrics import register, serve  # noqa: E402
-from sinks.units import UnitDirectory  # noqa: E402
 
 
 def fake(rng: random.Random, scale: int) -> Counters:

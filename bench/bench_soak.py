@@ -8,29 +8,24 @@ per second for ``--seconds``, and samples the worker's resident memory (VmRSS) e
 after ``--warmup`` seconds (MiB per hour), the worker's CPU share, and whether its counters
 equal the offline recount at the end (exit 1 if not).
 
-    .venv/bin/python bench/bench_soak.py [--rate 200] [--seconds 1800] [--warmup 300]
+    .venv/bin/python -m bench.bench_soak [--rate 200] [--seconds 1800] [--warmup 300]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import threading
 import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
-
-from bench_quiet import cpu_s, send_at  # noqa: E402
-from private_worker import private_worker  # noqa: E402
-from recount import recount  # noqa: E402
-from stream_harness import wait_for_counters  # noqa: E402
-
-from models.registry import Registry  # noqa: E402
-from streams.simulator import SimConfig, generate  # noqa: E402
+from bench.bench_quiet import cpu_s, send_at
+from bench.private_worker import private_worker
+from models.registry import Registry
+from streams.simulator import SimConfig, generate
+from tests.recount import recount
+from tests.streams.stream_harness import wait_for_counters
 
 
 def rss_mib(pid: int) -> float:

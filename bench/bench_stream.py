@@ -26,7 +26,7 @@ prefix, the worker writes Redis under a prefix of its own, web servers get a fre
 ceiling runs none), and the topics and Redis keys are deleted at the end (``--keep``: not).
 Quix Streams runs in a virtualenv of its own, made on first use (bench/quix_env.py).
 
-    .venv/bin/python bench/bench_stream.py [--events 200000] [--provinces 17 all]
+    .venv/bin/python -m bench.bench_stream [--events 200000] [--provinces 17 all]
         [--contenders bare faust paywatch quix-alo quix-eos] [--json out.json]
 """
 
@@ -48,15 +48,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "streams")]
+import redis
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
-import quix_env  # noqa: E402
-import redis  # noqa: E402
-from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
-from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
-from recount import recount  # noqa: E402
-from stream_harness import (  # noqa: E402
+from bench import quix_env
+from models.events import EventError, decode_event
+from models.registry import Registry, national_provinces
+from streams.app import TOPICS
+from streams.settings import Settings
+from streams.simulator import SimConfig, generate
+from tests.recount import recount
+from tests.streams.stream_harness import (
     Counts,
     Worker,
     create_topics,
@@ -67,11 +70,7 @@ from stream_harness import (  # noqa: E402
     wait_for_counters,
 )
 
-from models.events import EventError, decode_event  # noqa: E402
-from models.registry import Registry, national_provinces  # noqa: E402
-from streams.app import TOPICS  # noqa: E402
-from streams.settings import Settings  # noqa: E402
-from streams.simulator import SimConfig, generate  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CONTENDERS = ("bare", "faust", "paywatch", "quix-alo", "quix-eos")
 GUARANTEES = {"quix-alo": "at-least-once", "quix-eos": "exactly-once"}
@@ -135,11 +134,11 @@ class FirstEvent(threading.Thread):
 
 def run_faust(settings: Settings, n: int, batch: int) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "faust_ceiling.py"),
+        [sys.executable, "-m", "bench.faust_ceiling",
          "--bootstrap", settings.bootstrap_servers, "--topic", settings.topic("payments"),
          "--events", str(n), "--batch", str(batch), "--partitions", str(settings.partitions),
          "--app-id", f"{settings.app_id}-ceiling"],
-        capture_output=True, text=True, timeout=3600, check=True,
+        capture_output=True, text=True, timeout=3600, check=True, cwd=ROOT,
     )  # fmt: skip
     output = done.stdout + done.stderr
     rate = float(re.findall(r"read\+decode: ([\d,]+) events/s", output)[-1].replace(",", ""))
@@ -220,13 +219,13 @@ def run_quix(
     started = time.time()
     with log.open("w") as out:
         done = subprocess.run(
-            [str(python), str(ROOT / "bench" / "quix_contender.py"),
+            [str(python), "-m", "bench.quix_contender",
              "--bootstrap", settings.bootstrap_servers, "--topic", settings.topic("payments"),
              "--events", str(n), "--guarantee", guarantee, "--provinces", scope,
              "--partitions", str(settings.partitions), "--group", group,
              "--commit-interval", str(commit_interval), "--started", str(started),
              "--result", str(result)],
-            stdout=out, stderr=out, timeout=3600, check=False,
+            stdout=out, stderr=out, timeout=3600, check=False, cwd=ROOT,
         )  # fmt: skip
     if done.returncode:
         tail = log.read_text()[-2000:]

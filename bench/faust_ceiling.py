@@ -8,7 +8,7 @@ not even a running worker's 6066). Prints the rate from the first event to the l
 process's peak RSS. Whatever paywatch does per event comes on top of this, so it bounds what
 any Faust worker reaches here.
 
-    .venv/bin/python bench/faust_ceiling.py --bootstrap 127.0.0.1:9092 --topic T --events N
+    .venv/bin/python -m bench.faust_ceiling --bootstrap 127.0.0.1:9092 --topic T --events N
 """
 
 from __future__ import annotations
@@ -24,12 +24,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import faust
 
-import faust  # noqa: E402
-
-from models.events import EventError, decode_event  # noqa: E402
+from models.events import EventError, decode_event
 
 
 def peak_rss_mib() -> float:

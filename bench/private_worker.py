@@ -10,9 +10,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from stream_harness import Worker, create_topics, free_port
-
 from streams.settings import Settings
+from tests.streams.stream_harness import Worker, create_topics, free_port
 
 
 def private_worker(name: str, bootstrap: str, **settings: Any) -> tuple[Settings, Worker]:

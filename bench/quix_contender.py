@@ -37,7 +37,7 @@ Stages 1 and 2 ignore a fact they have seen, but stage 3 is a plain sum: under a
 replay after a crash would count twice there (exactly-once rules that out; the benchmark runs
 have no crash).
 
-    .stack/bench-quix-venv/bin/python bench/quix_contender.py --topic T --events N \\
+    .stack/bench-quix-venv/bin/python -m bench.quix_contender --topic T --events N \\
         --guarantee exactly-once --provinces 17 --result /tmp/quix.json
 """
 
@@ -56,13 +56,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from models.events import EventError, decode_event, fingerprint  # noqa: E402
-from models.kpi import COUNTER_FIELDS  # noqa: E402
-from models.periods import local_date, period_keys  # noqa: E402
-from models.registry import Registry  # noqa: E402
+from models.events import EventError, decode_event, fingerprint
+from models.kpi import COUNTER_FIELDS
+from models.periods import local_date, period_keys
+from models.registry import Registry
 
 FIELDS = COUNTER_FIELDS
 _AT = {name: i for i, name in enumerate(FIELDS)}

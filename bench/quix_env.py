@@ -9,7 +9,7 @@ at the version pinned here, with the versions Quix itself asks for, plus the few
 paywatch's `models/` needs (msgspec, PyYAML, tzdata and the two unit registries, at the versions
 pyproject.toml pins). Nothing of it is a paywatch dependency, and `make test` never installs it.
 
-    .venv/bin/python bench/quix_env.py      # make (or check) it; prints its python
+    .venv/bin/python -m bench.quix_env      # make (or check) it; prints its python
 """
 
 from __future__ import annotations

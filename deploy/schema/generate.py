@@ -1,18 +1,16 @@
 """Write payment-event.v1.schema.json from the model: `python deploy/schema/generate.py`.
 
 Run from the project root with the project's venv (.venv/bin/python). The test
-tests/models/test_model_schema.py fails when the committed file differs from the model.
+tests/models/test_schema.py fails when the committed file differs from the model.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent))
+from models.schema import render
 
-from models.schema import render  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 TARGET = HERE / "payment-event.v1.schema.json"
 

@@ -7,7 +7,7 @@ queries exactly as tests/deploy/test_dashboard_queries.py does, draws each dashb
 HTML page laid out on Grafana's grid (stat, time series, bar gauge and table panels) and takes a
 PNG of each page with headless Chromium.
 
-    .venv/bin/python docs/screenshots/render.py [--minutes 4] [--out docs/screenshots]
+    .venv/bin/python -m docs.screenshots.render [--minutes 4] [--out docs/screenshots]
 
 Needs `chromium` (apt-get install -y chromium). The time axis spans only the minutes collected;
 the layout, queries, units, thresholds and values are the dashboards' own.
@@ -26,10 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "deploy"))
-
-from deploy_stack import (  # noqa: E402
+from tests.deploy.deploy_stack import (
     load_dashboards,
     panels,
     prometheus,

@@ -13,9 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from dashboard_harness import chromium, viewport
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.dashboard.dashboard_harness import chromium, viewport
 
 SHOTS = (
     ("dashboard-overview.png", "/p/17?year=2022&lang=vi", (1920, 1080)),

@@ -4,7 +4,6 @@ real paywatch worker fed by a real stream (`metrics_target`)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -12,12 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deploy_stack import free_port, prometheus, wait_for
 
 from streams.settings import Settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "streams"))
-from stream_harness import PAYWATCH, Worker, create_topics, worker_env
+from tests.deploy.deploy_stack import free_port, prometheus, wait_for
+from tests.streams.stream_harness import PAYWATCH, Worker, create_topics, worker_env
 
 #: Series the recording rules must have produced before the dashboards are evaluated: the
 #: increase()-based ones need at least two scrapes.

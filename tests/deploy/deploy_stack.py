@@ -99,8 +99,16 @@ def standin_target(workdir: Path, seed: int = 17, extra: tuple[str, ...] = ()) -
     """A process serving /metrics in a paywatch worker's shape (tests/deploy/deploy_standin.py);
     yields its host:port."""
     port = free_port()
-    script = Path(__file__).with_name("deploy_standin.py")
-    args = [sys.executable, str(script), "--port", str(port), "--seed", str(seed), *extra]
+    args = [
+        sys.executable,
+        "-m",
+        "tests.deploy.deploy_standin",
+        "--port",
+        str(port),
+        "--seed",
+        str(seed),
+        *extra,
+    ]
     with started(args, workdir / "standin.log", f"http://127.0.0.1:{port}/metrics"):
         yield f"127.0.0.1:{port}"
 

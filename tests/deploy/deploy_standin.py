@@ -13,7 +13,7 @@ data with a simulated payment-gateway outage (`--outage`) in the middle. No test
 dashboard-query test (tests/deploy/test_dashboard_queries.py) scrapes a real `paywatch worker`
 fed by a real stream (the `metrics_target` fixture in tests/deploy/conftest.py).
 
-Run: python tests/deploy/deploy_standin.py --port 9999 [--seed 17] [--rate 40]
+Run: python -m tests.deploy.deploy_standin --port 9999 [--seed 17] [--rate 40]
 [--outage AFTER FOR]. Stops on SIGTERM/SIGINT.
 """
 
@@ -29,16 +29,15 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
+from models.kpi import Counters
+from models.registry import Level, Registry
+from models.targets import Targets
+from sinks.metrics import register, serve
+from sinks.units import UnitDirectory
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from prometheus_client import CollectorRegistry  # noqa: E402
-
-from models.kpi import Counters  # noqa: E402
-from models.registry import Level, Registry  # noqa: E402
-from models.targets import Targets  # noqa: E402
-from sinks.metrics import register, serve  # noqa: E402
-from sinks.units import UnitDirectory  # noqa: E402
 
 DAY = date(2022, 6, 15)
 PERIODS = ("2022", "2022-06", "2022-06-15")

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_stack import ROOT, alertmanager, free_port, http_get, prometheus, started
+
+from tests.deploy.deploy_stack import ROOT, alertmanager, free_port, http_get, prometheus, started
 
 PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
 

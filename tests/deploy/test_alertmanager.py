@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy_stack import ALERTMANAGER_CONFIG as CONFIG
-from deploy_stack import RULES
-from deploy_stack import alertmanager as real_alertmanager
+
+from tests.deploy.deploy_stack import ALERTMANAGER_CONFIG as CONFIG
+from tests.deploy.deploy_stack import RULES
+from tests.deploy.deploy_stack import alertmanager as real_alertmanager
 
 HOA_BINH_DISTRICTS = ("148", "150", "151", "152", "153", "154", "155", "156", "157", "158", "159")
 

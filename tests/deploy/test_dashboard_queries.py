@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from deploy_stack import dashboard_checks, load_dashboards, panel_queries, query
+from tests.deploy.deploy_stack import dashboard_checks, load_dashboards, panel_queries, query
 
 #: How long a query that returned nothing yet is retried (windows filling up).
 RETRY_SECONDS = 30

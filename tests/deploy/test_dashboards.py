@@ -9,7 +9,16 @@ import re
 from typing import Any
 
 import yaml
-from deploy_stack import DASHBOARDS, DEPLOY, ROOT, RULES, load_dashboards, panel_queries, panels
+
+from tests.deploy.deploy_stack import (
+    DASHBOARDS,
+    DEPLOY,
+    ROOT,
+    RULES,
+    load_dashboards,
+    panel_queries,
+    panels,
+)
 
 UIDS = {
     "paywatch-province.json": "paywatch-province",

@@ -9,8 +9,9 @@ import re
 import time
 
 import yaml
-from deploy_stack import RULES, http_get, query
-from doc_queries import example_queries, inline_queries, series_names, with_bool
+
+from tests.deploy.deploy_stack import RULES, http_get, query
+from tests.deploy.doc_queries import example_queries, inline_queries, series_names, with_bool
 
 #: Series Prometheus makes itself (not scraped from a worker).
 PROMETHEUS_SERIES = {"up", "scrape_duration_seconds", "ALERTS", "ALERTS_FOR_STATE"}

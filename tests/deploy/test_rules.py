@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy_stack import DEPLOY, RULES
+
+from tests.deploy.deploy_stack import DEPLOY, RULES
 
 RULE_TESTS = DEPLOY / "prometheus" / "tests"
 RUNBOOKS = DEPLOY / "runbooks.md"

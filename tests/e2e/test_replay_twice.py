@@ -10,11 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from recount import recount
-from stream_harness import PAYWATCH, Worker, create_topics, diff, read_counters, worker_env
 
 from models.registry import Registry
 from streams.simulator import SimConfig, generate
+from tests.recount import recount
+from tests.streams.stream_harness import (
+    PAYWATCH,
+    Worker,
+    create_topics,
+    diff,
+    read_counters,
+    worker_env,
+)
 
 
 @pytest.mark.slow

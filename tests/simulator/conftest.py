@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import pytest
 
-ROOT = str(Path(__file__).resolve().parents[2])
-if ROOT not in sys.path:  # so that `tests.recount` and the packages import from the root
-    sys.path.insert(0, ROOT)
-
-import pytest  # noqa: E402
-
-from models.registry import Registry  # noqa: E402
+from models.registry import Registry
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from models.targets import Targets
 from sinks.units import UnitDirectory
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "streams"))  # the stream tests' harness (free_port)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Bad records for the fuzz test (``test_stream_fuzz.py``), drawn with Hypothesis from fixed seeds:
+"""Bad records for the fuzz test (``test_fuzz.py``), drawn with Hypothesis from fixed seeds:
 the same code and the same Hypothesis version give the same bytes (about 13,000 records in some
 20 s on a busy machine).
 

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import redis
-from stream_harness import free_port
+
+from tests.streams.stream_harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = ROOT / "deploy" / "local" / "kafka.sh"

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 import redis
 import redis.asyncio as aioredis
-from private_servers import PrivateRedis
-from sink_helpers import NOW, c, dump, run
 
 from models.kpi import Counters
 from sinks.backoff import Backoff
 from sinks.redis_schema import COUNTER_FIELDS, GENERATION_FIELD
 from sinks.redis_view import OwnedRows, RedisView, Row
 from sinks.units import UnitDirectory
+from tests.sinks.helpers import NOW, c, dump, run
+from tests.streams.private_servers import PrivateRedis
 
 HEAL_BOUND_S = 10.0
 PERIODS = ("2022", "2022-03", "2022-03-15")

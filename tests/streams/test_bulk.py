@@ -10,12 +10,18 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from recount import recount
-from stream_harness import Worker, create_topics, diff, read_dead_letters, wait_for_counters
-from test_stream_small import cases
 
 from models.registry import Registry
 from streams.wire import BulkItem, encode, position
+from tests.recount import recount
+from tests.streams.stream_harness import (
+    Worker,
+    create_topics,
+    diff,
+    read_dead_letters,
+    wait_for_counters,
+)
+from tests.streams.test_small import cases
 
 
 async def _send(bootstrap: str, topic: str, messages: list[tuple[int, bytes]]) -> list[int]:

@@ -11,7 +11,11 @@ from typing import Any
 
 import pytest
 import redis
-from dashboard_harness import (
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.dashboard.dashboard_harness import (
     Dashboard,
     DashboardUser,
     chromium,
@@ -22,10 +26,7 @@ from dashboard_harness import (
     points,
     visible_numbers,
 )
-from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
-from stream_harness import Worker, create_topics, free_port, produce
+from tests.streams.stream_harness import Worker, create_topics, free_port, produce
 
 PROVINCE = "17"
 # (commune, its district): Phường Thái Bình and Phường Tân Thịnh (TP Hòa Bình), Thị trấn Lương Sơn

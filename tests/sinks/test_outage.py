@@ -12,9 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from private_servers import PrivateRedis
 from prometheus_client import CollectorRegistry
-from sink_helpers import NOW, c, dump, run
 
 from models.kpi import Counters
 from sinks.backoff import Backoff
@@ -22,6 +20,8 @@ from sinks.pipeline_metrics import PipelineMetrics
 from sinks.redis_schema import COUNTER_FIELDS
 from sinks.redis_view import RedisView
 from sinks.units import UnitDirectory
+from tests.sinks.helpers import NOW, c, dump, run
+from tests.streams.private_servers import PrivateRedis
 
 OUTAGE_SECONDS = 12.0
 

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from private_servers import PrivateKafka
-from stream_harness import Worker, create_topics, produce, read_counters
 
 from models.registry import Registry
 from streams.simulator import SimConfig, generate
+from tests.streams.private_servers import PrivateKafka
+from tests.streams.stream_harness import Worker, create_topics, produce, read_counters
 
 OUTAGE_S = 20.0
 STOP_BOUND_S = 10.0

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 import redis
-from dashboard_harness import DashboardUser
+
+from tests.dashboard.dashboard_harness import DashboardUser
 
 
 def test_the_dashboard_user_may_only_read_the_live_view(

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from recount import recount
-from stream_harness import (
+
+from models.registry import Registry
+from streams.simulator import SimConfig, generate
+from tests.recount import recount
+from tests.streams.stream_harness import (
     Worker,
     create_topics,
     diff,
@@ -23,9 +26,6 @@ from stream_harness import (
     read_dead_letters,
     wait_for_counters,
 )
-
-from models.registry import Registry
-from streams.simulator import SimConfig, generate
 
 EVENTS = int(os.environ.get("PAYWATCH_TEST_EVENTS", "100000"))
 

@@ -8,14 +8,14 @@ from typing import get_args
 
 import msgspec
 import pytest
-from recount import recount
-from test_stream_small import cases
 
 from models.registry import Registry
 from streams import counters as rows
 from streams import dossiers
 from streams.ingest import Ingest, TxRecord
 from streams.wire import UNIT_DELTAS, Source, UnitDelta, encode, position
+from tests.recount import recount
+from tests.streams.test_small import cases
 
 REGISTRY = Registry.load({"17"})
 

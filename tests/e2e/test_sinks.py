@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from private_servers import PrivateRedis
-from recount import recount
-from sink_checks import (
+
+from models.registry import Registry
+from streams.simulator import SimConfig, generate
+from tests.e2e.sink_checks import (
     ChangeFeed,
     check_rankings,
     expected_totals,
@@ -29,10 +30,9 @@ from sink_checks import (
     wait_for_redis,
     window_gauges,
 )
-from stream_harness import Worker, create_topics, diff, produce, wait_for_counters
-
-from models.registry import Registry
-from streams.simulator import SimConfig, generate
+from tests.recount import recount
+from tests.streams.private_servers import PrivateRedis
+from tests.streams.stream_harness import Worker, create_topics, diff, produce, wait_for_counters
 
 EVENTS = int(os.environ.get("PAYWATCH_TEST_E2E_EVENTS", "8000"))
 TRUTH_EVENTS = int(os.environ.get("PAYWATCH_TEST_EVENTS", "100000"))

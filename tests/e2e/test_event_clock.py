@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from recount import recount
-from sink_checks import scrape, window_gauges
-from stream_harness import Worker, create_topics, diff, produce, wait_for_counters
 
 from models.events import decode_event
 from models.periods import VN_TZ
 from models.registry import Registry
 from streams.simulator import SimConfig, generate
+from tests.e2e.sink_checks import scrape, window_gauges
+from tests.recount import recount
+from tests.streams.stream_harness import Worker, create_topics, diff, produce, wait_for_counters
 
 
 def _payment_like(value: bytes, name: str, when: str, **more: str) -> tuple[bytes, bytes]:

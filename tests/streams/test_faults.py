@@ -12,9 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from private_servers import PrivateKafka
-from recount import recount
-from stream_harness import (
+
+from models.events import decode_event
+from models.registry import Registry
+from streams.simulator import SimConfig, generate
+from tests.recount import recount
+from tests.streams.private_servers import PrivateKafka
+from tests.streams.stream_harness import (
     Worker,
     create_topics,
     diff,
@@ -23,10 +27,6 @@ from stream_harness import (
     read_dead_letters,
     wait_for_counters,
 )
-
-from models.events import decode_event
-from models.registry import Registry
-from streams.simulator import SimConfig, generate
 
 EVENTS = int(os.environ.get("PAYWATCH_TEST_FAULT_EVENTS", "20000"))
 

@@ -13,12 +13,12 @@ from fractions import Fraction
 import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
-from sink_helpers import NOW, c
 
 from models.kpi import Counters
 from sinks.metrics import install, register, serve
 from sinks.unit_metrics import FAMILIES
 from sinks.units import UnitDirectory
+from tests.sinks.helpers import NOW, c
 
 BASE = {"unit", "level", "parent", "province"}
 Rows = list[tuple[str, str, Counters]]

@@ -22,14 +22,14 @@ import faust
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
-from recount import recount
-from stream_harness import Worker, create_topics, diff, produce, wait_for_counters
 
 from models.registry import Registry
 from streams.membership import HEARTBEAT_INTERVAL, client_id, default_instance_id, instance_id
 from streams.membership import group_options as membership_options
 from streams.settings import Settings, SettingsError, load_settings
 from streams.simulator import SimConfig, generate
+from tests.recount import recount
+from tests.streams.stream_harness import Worker, create_topics, diff, produce, wait_for_counters
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 

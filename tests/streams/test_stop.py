@@ -12,11 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from recount import recount
-from stream_harness import Worker, create_topics, diff, produce, read_counters, wait_for_counters
 
 from models.registry import Registry
 from streams.simulator import SimConfig, generate
+from tests.recount import recount
+from tests.streams.stream_harness import (
+    Worker,
+    create_topics,
+    diff,
+    produce,
+    read_counters,
+    wait_for_counters,
+)
 
 
 @pytest.mark.timeout(400)

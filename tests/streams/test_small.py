@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from recount import recount
-from stream_harness import (
+
+from models.registry import Registry
+from tests.recount import recount
+from tests.streams.stream_harness import (
     Worker,
     create_topics,
     diff,
@@ -21,8 +23,6 @@ from stream_harness import (
     read_table,
     wait_for_counters,
 )
-
-from models.registry import Registry
 
 COMMUNE = "04789"  # a commune of TP Hòa Bình (148), province 17
 OTHER_COMMUNE = "04792"

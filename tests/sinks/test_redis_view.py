@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import redis
 import redis.asyncio as aioredis
-from sink_helpers import NOW, c, dump, run
-from stream_harness import free_port
 
 from models.kpi import Counters
 from sinks.redis_view import RedisView
 from sinks.units import UnitDirectory
+from tests.sinks.helpers import NOW, c, dump, run
+from tests.streams.stream_harness import free_port
 
 
 def view(url: str, prefix: str, directory: UnitDirectory, **kw: object) -> RedisView:

@@ -6,7 +6,7 @@ import os
 import socket
 import subprocess
 
-from dashboard_harness import PAYWATCH
+from tests.dashboard.dashboard_harness import PAYWATCH
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

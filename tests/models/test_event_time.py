@@ -11,13 +11,13 @@ import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from model_helpers import event_bytes
 
 from models.event_errors import diagnose
 from models.event_time import parse_event_time
 from models.events import EventError, decode_event
 from models.periods import VN_TZ, period_keys
 from models.schema import json_schema
+from tests.models.model_helpers import event_bytes
 
 PATTERN = re.compile(json_schema()["properties"]["event_time"]["pattern"])
 

@@ -34,9 +34,15 @@ from typing import Any
 
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
-from fuzz_records import Base, FuzzRecord, broker_edge_records, describe, fuzz_records
-from recount import Recount, recount
-from stream_harness import (
+
+from models.events import EVENT_ERROR_REASONS, MAX_EVENT_BYTES, EventError, decode_event
+from models.registry import Registry
+from streams.deadletter import MAX_DETAIL_CHARS, PREFIX_BYTES
+from streams.simulator import SimConfig, generate
+from streams.wire import MAX_SOURCE_KEY_BYTES
+from tests.recount import Recount, recount
+from tests.streams.fuzz_records import Base, FuzzRecord, broker_edge_records, describe, fuzz_records
+from tests.streams.stream_harness import (
     Counts,
     Worker,
     create_topics,
@@ -47,12 +53,6 @@ from stream_harness import (
     read_records,
     topic_config,
 )
-
-from models.events import EVENT_ERROR_REASONS, MAX_EVENT_BYTES, EventError, decode_event
-from models.registry import Registry
-from streams.deadletter import MAX_DETAIL_CHARS, PREFIX_BYTES
-from streams.simulator import SimConfig, generate
-from streams.wire import MAX_SOURCE_KEY_BYTES
 
 SEED = 20261129
 #: Records drawn per family; with the simulator's own faults, well over 10,000 dead letters.

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from model_helpers import event_bytes, event_dict
 
 from models.events import (
     EVENT_ERROR_REASONS,
@@ -22,6 +21,7 @@ from models.events import (
     fingerprint,
 )
 from models.periods import VN_TZ
+from tests.models.model_helpers import event_bytes, event_dict
 
 _ABSENT = object()
 

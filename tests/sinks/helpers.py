@@ -1,4 +1,4 @@
-"""Helpers of the sinks tests (imported as a plain module: tests/sinks is on sys.path)."""
+"""Helpers of the sinks tests: a dump of what a Redis prefix holds, counters, a runner."""
 
 from __future__ import annotations
 

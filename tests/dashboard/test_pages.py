@@ -13,7 +13,17 @@ from typing import Any
 
 import pytest
 import redis
-from dashboard_harness import (
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from models.kpi import Counters
+from models.registry import Registry
+from models.targets import Targets
+from sinks.redis_view import RedisView
+from sinks.units import UnitDirectory
+from streams.settings import Settings
+from tests.dashboard.dashboard_harness import (
     Dashboard,
     DashboardUser,
     chromium,
@@ -24,19 +34,9 @@ from dashboard_harness import (
     points,
     visible_numbers,
 )
-from private_servers import PrivateRedis
-from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
-from sink_helpers import run
-from stream_harness import free_port
-
-from models.kpi import Counters
-from models.registry import Registry
-from models.targets import Targets
-from sinks.redis_view import RedisView
-from sinks.units import UnitDirectory
-from streams.settings import Settings
+from tests.sinks.helpers import run
+from tests.streams.private_servers import PrivateRedis
+from tests.streams.stream_harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DISTRICT = "148"  # Thành phố Hòa Bình

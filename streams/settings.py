@@ -152,6 +152,18 @@ class Settings(BaseSettings):
             )
         return self
 
+    def environment(self) -> dict[str, str]:
+        """These settings as the PAYWATCH_* variables that give them to a child process: unset
+        optional ones left out, secrets in clear (they are the child's own credentials)."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"PAYWATCH_{name.upper()}"] = str(value)
+        return env
+
     @property
     def kafka_sasl_secret(self) -> str:
         """The SCRAM password: PAYWATCH_KAFKA_SASL_PASSWORD_FILE's first line, read at each call

@@ -113,8 +113,7 @@ class Dashboard:
 
 def dashboard_env(settings: Any, redis_url: str, stale_s: float, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYWATCH_")}
-    for name, value in settings.model_dump().items():
-        env[f"PAYWATCH_{name.upper()}"] = str(value)
+    env.update(settings.environment())
     env["PAYWATCH_DASHBOARD_REDIS_URL"] = redis_url
     env["PAYWATCH_DASHBOARD_STALE_S"] = str(stale_s)
     env.update(extra)

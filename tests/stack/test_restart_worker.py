@@ -20,7 +20,7 @@ STACK = str(ROOT / "deploy" / "local" / "stack.sh")
 
 def _env(settings: Any, stack_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYWATCH_")}
-    env.update({f"PAYWATCH_{k.upper()}": str(v) for k, v in settings.model_dump().items()})
+    env.update(settings.environment())
     env["PAYWATCH_STACK_DIR"] = str(stack_dir)
     return env
 

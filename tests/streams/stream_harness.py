@@ -48,8 +48,7 @@ def free_port() -> int:
 
 def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYWATCH_")}
-    for name, value in settings.model_dump().items():
-        env[f"PAYWATCH_{name.upper()}"] = str(value)
+    env.update(settings.environment())
     env.update(extra)
     return env
 

@@ -1,7 +1,7 @@
 """Benchmark: latency from produce to the Redis live view at a steady rate.
 
-Starts one `paywatch worker` (or ``--workers N`` sharing the partitions, scaled out as the
-README says) with its sinks on fresh topics, produces clean simulator payments
+Starts one `paywatch worker` (or ``--workers N`` sharing the partitions, scaled out as
+docs/operations.md says) with its sinks on fresh topics, produces clean simulator payments
 (no duplicates, reversals or bad records) at a steady rate, and listens to the live view's
 change channel. An event is "visible" when the `paid` count of its (commune, day) in Redis first
 reaches the number of events sent for that key up to and including it. Prints p50/p90/p99 and

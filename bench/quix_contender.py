@@ -6,7 +6,7 @@ once it has processed all N input records and every message it sent to its own r
 topics, commits its last checkpoint, reads its counters back from its changelog topic and writes
 them, with its timings, to ``--result`` (JSON).
 
-The job, as close as Quix allows (README "What is counted"; paywatch's own stage in brackets):
+The job, as close as Quix allows (docs/counting-rules.md; paywatch's own stage in brackets):
 
 1. ``payments`` (key = transaction id; values read as bytes): decode and validate each record
    with ``decode_event`` and resolve the unit chain on the event's Vietnam date

@@ -15,14 +15,18 @@ __all__ = ["DashboardSettings", "load_dashboard_settings"]
 class DashboardSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAYWATCH_DASHBOARD_", frozen=True, extra="ignore")
 
-    host: str = "127.0.0.1"
-    port: int = Field(6070, ge=1, le=65535)
+    host: str = Field("127.0.0.1", description="address the dashboard serves on")
+    port: int = Field(6070, ge=1, le=65535, description="port the dashboard serves on")
     redis_url: str = Field(
         "redis://paywatch-dashboard:paywatch-dashboard-local@127.0.0.1:6380/0",
-        description="the dashboard's own Redis user, which may only read the live view",
+        description="Redis as the dashboard's own user, which may only read the live view "
+        "(docs/dashboard.md); rediss:// for TLS",
     )
     stale_s: float = Field(
-        120.0, gt=0, le=86_400, description="seconds without an update before the page warns"
+        120.0,
+        gt=0,
+        le=86_400,
+        description="seconds without an update before the page's banner warns",
     )
 
     @field_validator("redis_url")

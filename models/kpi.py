@@ -55,7 +55,7 @@ def ratio(part: int, whole: int) -> Fraction | None:
 
 @dataclass
 class Counters:
-    """Counts for one (unit, period); see README, "What is counted".
+    """Counts for one (unit, period); see docs/counting-rules.md.
 
     ``paid*`` and ``reversed*`` are gross and never decrease; ``dossiers*`` are net
     Decision 766 counts. Net figures are properties.

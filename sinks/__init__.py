@@ -1,6 +1,6 @@
 """Sinks of the counters: the Redis live view and the Prometheus metrics.
 
-Wiring for the stream (see README, "The Redis live view and the Prometheus metrics"):
+Wiring for the stream (see docs/live-view.md, "Wiring"):
 
 * :class:`sinks.redis_view.RedisView` — ``update(unit, period, counters)`` (a
   ``streams.hooks.Listener``), ``start()``/``stop()``, ``discard(units)`` on revocation.

@@ -1,6 +1,6 @@
 """Redis key schema v1 of the live view, and the hash fields of one (unit, period).
 
-Every key lives under ``{prefix}:v1:``; the README ("Redis key schema v1") shows each.
+Every key lives under ``{prefix}:v1:``; docs/live-view.md ("Redis key schema v1") shows each.
 Everything written is an absolute value computed from the counters alone (and the target and
 the date of the write, for the projection), so writing the same counters twice leaves the
 same state.

@@ -26,33 +26,102 @@ class SettingsError(SystemExit):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAYWATCH_", frozen=True, extra="ignore")
 
-    app_id: str = Field("paywatch", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    broker: str = "kafka://127.0.0.1:9092"
-    topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
-    partitions: int = Field(6, ge=1, le=1024)
-    store: str = "rocksdb://"
-    data_dir: Path = ROOT / ".stack" / "worker"
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(6066, ge=1, le=65535)
-    redis_url: str = "redis://:paywatch-local@127.0.0.1:6380/0"
-    redis_prefix: str = Field("pw", pattern=r"^[A-Za-z0-9._-]+$")
-    provinces: str = Field("17", description="comma-separated GSO province codes, or 'all'")
-    targets_dir: Path = ROOT / "deploy" / "targets"
-    dedup_retention_days: int = Field(400, ge=1, le=3650)
-    processing_guarantee: str = "at_least_once"
-    batch_size: int = Field(1000, ge=1, le=100_000, description="events per stream step")
-    batch_within: float = Field(0.05, gt=0, le=10, description="seconds to fill a step")
-    standby_replicas: int = Field(1, ge=0, le=3)
+    app_id: str = Field(
+        "paywatch",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Faust app id = Kafka consumer group; workers with the same id share the work",
+    )
+    broker: str = Field(
+        "kafka://127.0.0.1:9092",
+        description="Kafka bootstrap servers: kafka://HOST:PORT URLs, ';'-separated",
+    )
+    topic_prefix: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="prefix for every topic name (tests use it for isolation)",
+    )
+    partitions: int = Field(
+        6,
+        ge=1,
+        le=1024,
+        description="partitions of the topics paywatch creates; bounds the number of busy "
+        "workers and cannot change without rebuilding the tables (docs/operations.md)",
+    )
+    store: str = Field("rocksdb://", description="table store: rocksdb:// or memory://")
+    data_dir: Path = Field(
+        ROOT / ".stack" / "worker",
+        description="where a worker keeps its RocksDB tables and failed-steps.json; one per worker",
+    )
+    web_host: str = Field(
+        "127.0.0.1", description="address of the worker's web server (/metrics, /counters/)"
+    )
+    web_port: int = Field(
+        6066,
+        ge=1,
+        le=65535,
+        description="port of the worker's web server: /metrics, and /counters/ (this worker's "
+        "counter rows as JSON; ?unit=148,04789&period=2022,2022-03 for only those)",
+    )
+    redis_url: str = Field(
+        "redis://:paywatch-local@127.0.0.1:6380/0",
+        description="Redis for the live view: redis://[:PASSWORD@]HOST:PORT/DB, rediss:// for TLS",
+    )
+    redis_prefix: str = Field(
+        "pw", pattern=r"^[A-Za-z0-9._-]+$", description="prefix of every Redis key"
+    )
+    provinces: str = Field(
+        "17",
+        description="provinces to count: two-digit GSO codes, comma-separated, or 'all'. Hòa "
+        "Bình (17) is the seed case; its territory is part of Phú Thọ (25) from 1 July 2025, so "
+        "a live deployment there uses 17,25",
+    )
+    targets_dir: Path = Field(
+        ROOT / "deploy" / "targets",
+        description="the targets files, one YAML per year (docs/units-and-targets.md)",
+    )
+    dedup_retention_days: int = Field(
+        400,
+        ge=1,
+        le=3650,
+        description="days of event time a transaction id is remembered for deduplication "
+        "(docs/exactness.md)",
+    )
+    processing_guarantee: str = Field(
+        "at_least_once",
+        description="Faust's guarantee, and its only accepted value: the counts are exact with "
+        "it; exactly_once (Faust's Kafka transactions) breaks on this topology and stops "
+        "start-up with a message (docs/exactness.md)",
+    )
+    batch_size: int = Field(1000, ge=1, le=100_000, description="events per agent step")
+    batch_within: float = Field(
+        0.05, gt=0, le=10, description="seconds to wait to fill an agent step"
+    )
+    standby_replicas: int = Field(
+        1, ge=0, le=3, description="warm copies of each table on other workers, for fail-over"
+    )
     checkpoint_interval_s: float = Field(
-        1.0, gt=0, le=60, description="seconds between checkpoints of an agent's state"
+        1.0,
+        gt=0,
+        le=60,
+        description="seconds between checkpoints, which make each agent's state durable and "
+        "release its events (docs/exactness.md); a longer interval writes fewer changelog "
+        "messages and replays more after a crash",
     )
     checkpoint_events: int = Field(
-        20_000, ge=1, le=1_000_000, description="events that make a checkpoint due sooner"
+        20_000, ge=1, le=1_000_000, description="held events that make a checkpoint due sooner"
     )
     crash_loop_limit: int = Field(
-        3, ge=1, le=100, description="failures in a row before a step is replayed record by record"
+        3,
+        ge=1,
+        le=100,
+        description="failed steps over the same records before they are replayed one record at "
+        "a time and the culprit is dead-lettered as quarantined (docs/exactness.md)",
     )
-    log_level: str = Field("warning", pattern=r"^(debug|info|warning|error)$")
+    log_level: str = Field(
+        "warning",
+        pattern=r"^(debug|info|warning|error)$",
+        description="the worker's log level: debug, info, warning or error",
+    )
     instance_id: str = Field(
         "",
         description="this worker's static member id in the consumer group, unique to it; empty: "
@@ -197,11 +266,11 @@ class Settings(BaseSettings):
     @classmethod
     def _guarantee(cls, value: str) -> str:
         # Faust's exactly_once (Kafka transactions) cannot hold across repartition topics
-        # (README, "Exactness"); the stages are exact under at_least_once by their idempotence.
+        # (docs/exactness.md); the stages are exact under at_least_once by their idempotence.
         if value != "at_least_once":
             raise ValueError(
                 "only at_least_once is supported: Faust's exactly_once cannot span paywatch's "
-                "repartition topics, and the counts are exact without it (README, Exactness)"
+                "repartition topics, and the counts are exact without it (docs/exactness.md)"
             )
         return value
 

@@ -1,6 +1,6 @@
 """The offline recount: the ground truth for any input, computed plainly from the bytes.
 
-Written from the counting rules in README ("What is counted"), independently of the
+Written from the counting rules in docs/counting-rules.md ("What is counted"), independently of the
 stream's code and of the simulator's truth. It uses only the shared definitions: decode_event and
 fingerprint (what a valid event is and when two are the same), period_keys and local_date (what
 period an instant is in), and Registry.chain (who a unit's ancestors are on a date).

@@ -50,7 +50,7 @@ port_in_use() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
 require_free_port() {
     if port_in_use "$1"; then
         local pid; pid="$(port_holder "$1")"
-        die "port $1 (for $2) is in use by pid ${pid:-unknown} ($(ps -o comm= -p "${pid:-0}" 2>/dev/null || echo '?')); stop it or set the port variable (see README, Configuration)"
+        die "port $1 (for $2) is in use by pid ${pid:-unknown} ($(ps -o comm= -p "${pid:-0}" 2>/dev/null || echo '?')); stop it or set the port variable (see docs/configuration.md)"
     fi
 }
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # supervise.sh CMD...: run CMD, and run it again whenever it ends in a way a restart can mend:
 #   - exit status 70: a paywatch worker whose step failed exits so, to have the step replayed
-#     (README, "Exactness");
+#     (docs/exactness.md);
 #   - death by a signal (status 128+N): `kill -9`, the kernel's out-of-memory killer (137), a
 #     crash (139, 134).
 # Any other exit status ends the supervisor with that status: 0; 1, a configuration to fix (such
 # as two workers with one PAYWATCH_INSTANCE_ID or PAYWATCH_DATA_DIR); 65, a worker that cannot
-# read its internal topics (restarting does not help, see README, "Upgrading").
+# read its internal topics (restarting does not help, see docs/operations.md, "Upgrading").
 #
 # Restarts back off: the first waits PAYWATCH_RESTART_DELAY seconds (1), each one after a run
 # shorter than PAYWATCH_RESTART_RESET seconds (60) waits twice as long as the one before, up to

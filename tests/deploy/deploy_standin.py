@@ -8,7 +8,7 @@ label and value format is what a worker exposes; only the counts come from a see
 2022 targets (deploy/targets/2022.yaml) apply.
 
 Used by docs/screenshots/render.py only (through `standin_target` in
-tests/deploy/deploy_stack.py), to draw the README's dashboard screenshots from a few minutes of
+tests/deploy/deploy_stack.py), to draw docs/grafana.md's dashboard screenshots from a few minutes of
 data with a simulated payment-gateway outage (`--outage`) in the middle. No test uses it: the
 dashboard-query test (tests/deploy/test_dashboard_queries.py) scrapes a real `paywatch worker`
 fed by a real stream (the `metrics_target` fixture in tests/deploy/conftest.py).

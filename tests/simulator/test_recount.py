@@ -1,6 +1,6 @@
 """The offline recount on small hand-made inputs, one rule at a time.
 
-Every expected counter here was worked out by hand from the rules (README, "What is counted").
+Every expected counter here was worked out by hand from the rules (docs/counting-rules.md).
 Hòa Bình: commune 04789 (Phường Thái Bình) is in district 148 (TP Hòa Bình) of province 17;
 department 17.SNV (Sở Nội vụ) is directly under the province.
 """

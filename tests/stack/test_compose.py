@@ -23,8 +23,8 @@ def compose() -> dict[str, Any]:
     return loaded
 
 
-def _readme_services() -> list[str]:
-    text = (ROOT / "README.md").read_text()
+def _documented_services() -> list[str]:
+    text = (ROOT / "docs" / "operations.md").read_text()
     section = text.split("<!-- compose-services -->")[1].split("<!-- /compose-services -->")[0]
     return re.findall(r"^\| `([a-z0-9-]+)` \|", section, flags=re.M)
 
@@ -33,8 +33,8 @@ def _env(service: dict[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in service.get("environment", {}).items()}
 
 
-def test_every_service_the_readme_names_exists(compose: dict[str, Any]) -> None:
-    named = _readme_services()
+def test_every_service_the_docs_name_exists(compose: dict[str, Any]) -> None:
+    named = _documented_services()
     assert {"kafka", "redis", "prometheus", "alertmanager", "grafana", "simulator"} <= set(named)
     assert len([n for n in named if n.startswith("worker-")]) == 2
     assert set(named) <= set(compose["services"])

@@ -24,6 +24,8 @@ _BOUNDS = {"ge": "≥ {}", "gt": "> {}", "le": "≤ {}", "lt": "< {}"}
 
 
 def _default(value: object) -> str:
+    if value is None:
+        return "*(not set)*"
     if isinstance(value, Path):
         value = value.relative_to(ROOT) if value.is_relative_to(ROOT) else value
     text = str(value)

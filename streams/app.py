@@ -158,14 +158,19 @@ class Pipeline:
             self.txns, ingest.dump, every, most, after=self._purge
         )
         self.dossier_ck: Checkpoint[dossiers.Dossier] = Checkpoint(
-            self.dossiers, dossiers.dump, every, most
+            self.dossiers, dossiers.dump, every, most, keep_written=True
         )
-        self.tally_ck: Checkpoint[rows.Row] = Checkpoint(self.counters, rows.dump, every, most)
+        self.tally_ck: Checkpoint[rows.Row] = Checkpoint(
+            self.counters, rows.dump, every, most, keep_written=True
+        )
         self.checkpoints: dict[str, Checkpoint[Any]] = {
             "ingest": self.ingest_ck,
             "dossier": self.dossier_ck,
             "tally": self.tally_ck,
         }
+        # mode's Signal.connect is typed for plain functions; async receivers work at runtime.
+        app.on_partitions_revoked.connect(self._forget_written)  # type: ignore[arg-type]
+        app.on_partitions_assigned.connect(self._forget_written)  # type: ignore[arg-type]
         self._next_offset: dict[Any, int] = {}
         seam.wrap_rebalance_seek(
             app.consumer,
@@ -179,6 +184,10 @@ class Pipeline:
         app.agent(self.unit_deltas, name="tally")(self._tally)
         app.timer(max(0.05, every / 4))(self._checkpoint_due)
         self._add_views()
+
+    async def _forget_written(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        for ck in self.checkpoints.values():
+            ck.forget_written()
 
     # -- agents ------------------------------------------------------------------------------
 

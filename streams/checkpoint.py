@@ -1,8 +1,9 @@
 """The checkpoint: how one agent's steps become durable, in a fixed order.
 
 A step reads its state through the checkpoint (rows changed since the last checkpoint first,
-then the table), computes its outputs, sends them, and puts the rows it changed back into the
-checkpoint instead of the table. Its source events are *held*: not acknowledged, so no offset
+then, where the agent keeps them, the rows the last checkpoint wrote, then the table), computes
+its outputs, sends them, and puts the rows it changed back into the checkpoint instead of the
+table. Its source events are *held*: not acknowledged, so no offset
 commit can pass them. Every ``interval_s`` seconds, or once ``max_events`` events are held,
 the checkpoint runs:
 
@@ -71,6 +72,8 @@ class Checkpoint(Generic[V]):
         interval_s: float,
         max_events: int,
         after: Callable[[], Awaitable[None]] | None = None,
+        *,
+        keep_written: bool = False,
     ) -> None:
         self.table = table
         self.after = after
@@ -79,6 +82,11 @@ class Checkpoint(Generic[V]):
         self.max_events = max_events
         self.lock = asyncio.Lock()
         self.rows: dict[str, tuple[EventT[bytes], V]] = {}
+        # The rows the last checkpoint wrote, as values: a hot row (a province's year) is read
+        # again by the next steps, and reading it back from the store means decoding it again.
+        # Only equal to the store while no rebalance happened (see forget_written).
+        self.keep_written = keep_written
+        self.written_rows: dict[str, V] = {}
         self.outputs: list[Awaitable[Any]] = []
         self.held: list[EventT[bytes]] = []
         self._opened = time.monotonic()
@@ -90,6 +98,9 @@ class Checkpoint(Generic[V]):
         held = self.rows.get(key)
         if held is not None:
             return held[1]
+        written = self.written_rows.get(key)
+        if written is not None:
+            return written
         try:
             return seam.read_row(self.table, key.encode())
         except Exception as exc:
@@ -115,6 +126,12 @@ class Checkpoint(Generic[V]):
         events stay held, to be released by the next :meth:`run`)."""
         self.rows.clear()
         self.outputs.clear()
+        self.written_rows.clear()
+
+    def forget_written(self) -> None:
+        """Drop the rows the last checkpoint wrote (call on every rebalance: a table recovered
+        from its changelog may hold newer rows than this worker wrote before it lost them)."""
+        self.written_rows.clear()
 
     @property
     def due(self) -> bool:
@@ -137,6 +154,8 @@ class Checkpoint(Generic[V]):
             for key, (event, value) in rows.items()
         ]
         await write(self.table, dumped)  # 2
+        if self.keep_written:
+            self.written_rows = {key: value for key, (_event, value) in rows.items()}
         if self.after is not None:
             await self.after()
         held, self.held = self.held, []

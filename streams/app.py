@@ -36,7 +36,7 @@ from faust.types import EventT, StreamT
 
 from models.registry import Registry
 from streams import counters as rows
-from streams import dossiers, ingest, seam
+from streams import dossiers, health, ingest, seam
 from streams.checkpoint import Checkpoint, dump_bounded, write
 from streams.deadletter import dead_letter_key, encode_dead_letter
 from streams.hooks import Listeners, Stats
@@ -184,6 +184,7 @@ class Pipeline:
         app.agent(self.unit_deltas, name="tally")(self._tally)
         app.timer(max(0.05, every / 4))(self._checkpoint_due)
         self._add_views()
+        health.install(app)  # /healthz and /readyz, for probes (deploy/kubernetes/)
 
     async def _forget_written(self, sender: Any, *args: Any, **kwargs: Any) -> None:
         for ck in self.checkpoints.values():

@@ -1,0 +1,185 @@
+"""The probes' pages (streams/health.py): the pure decision, then real `paywatch worker`
+subprocesses on the real broker. /healthz answers while a worker rebuilds its tables from their
+changelogs (liveness must not kill it then); /readyz is 200 only once it counts, 503 with the
+reasons for a worker that holds no partition."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from recount import recount
+from stream_harness import Worker, create_topics, diff, produce, wait_for_counters
+
+from models.registry import Registry
+from streams.health import HEALTHZ, READYZ, STALLED_AFTER_S, Progress, State, not_ready_because
+from streams.settings import Settings
+from streams.simulator import SimConfig, generate
+
+# -- the decision, no servers ----------------------------------------------------------------
+
+
+def test_ready_only_after_a_completed_rebalance_with_partitions_and_progress() -> None:
+    assert not_ready_because(State(rebalances=0, rebalancing=False, sources=0)) == [
+        "not joined its consumer group yet"
+    ]
+    recovering = not_ready_because(State(rebalances=1, rebalancing=True, sources=6))
+    assert recovering == ["rebalancing or recovering its tables from their changelogs"]
+    assert not_ready_because(State(rebalances=1, rebalancing=False, sources=6)) == []
+    assert not_ready_because(State(rebalances=3, rebalancing=False, sources=0)) == [
+        "holds no partition (more workers than partitions?)"
+    ]
+    stalled = not_ready_because(
+        State(rebalances=1, rebalancing=False, sources=2, stalled=("payments[1]",))
+    )
+    assert stalled == [
+        f"no progress for {STALLED_AFTER_S:.0f} s with records waiting on payments[1]"
+    ]
+
+
+def test_a_partition_is_stalled_only_with_records_waiting_and_no_commit_for_the_limit() -> None:
+    progress = Progress(stalled_after_s=60)
+    ends = {"a": 100, "b": 50, "c": None}
+    assert progress.look({"a": 10, "b": 50}, ends, now=0) == []
+    assert progress.look({"a": 10, "b": 50}, ends, now=59.9) == []
+    # a: 90 records waiting on the same commit for 60 s; b is caught up; c was never fetched.
+    assert progress.look({"a": 10, "b": 50}, ends, now=60) == ["a"]
+    # A commit moves the clock of a again.
+    assert progress.look({"a": 11, "b": 50}, ends, now=100) == []
+    assert progress.look({"a": 11, "b": 50}, ends, now=159) == []
+    # b was caught up until records came at 160: its clock starts then, not at its last commit.
+    assert progress.look({"a": 11, "b": 50}, {"a": 100, "b": 60}, now=160) == ["a"]
+    assert progress.look({"a": 100, "b": 50}, {"a": 100, "b": 60}, now=219) == []
+    assert progress.look({"a": 100, "b": 50}, {"a": 100, "b": 60}, now=220) == ["b"]
+    # Never committed: waiting from offset 0.
+    assert Progress(stalled_after_s=0).look({}, {"d": 5}, now=1) == ["d"]
+    # A partition taken away is forgotten; given back, its clock starts again.
+    progress.look({}, {"a": 100}, now=300)
+    assert progress.look({"b": 50}, {"a": 100, "b": 60}, now=301) == []
+
+
+# -- real workers ------------------------------------------------------------------------------
+
+
+def _get(settings: Settings, path: str) -> tuple[int, dict[str, Any]]:
+    url = f"http://127.0.0.1:{settings.web_port}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _wait(settings: Settings, path: str, status: int, timeout: float = 180) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            code, body = _get(settings, path)
+        except OSError as error:  # not listening yet
+            last = error
+        else:
+            if code == status:
+                return body
+            last = (code, body)
+        time.sleep(0.2)
+    raise AssertionError(f"{path} never answered {status}: last {last}")
+
+
+def _input(count: int) -> tuple[list[tuple[bytes | None, bytes]], Any]:
+    registry = Registry.load({"17"})
+    config = SimConfig(count=count, seed=11, start=date(2022, 1, 1), end=date(2022, 12, 31))
+    records = [(r.key, r.value) for r in generate(config, registry)]
+    return records, recount([v for _, v in records], registry)
+
+
+@pytest.mark.timeout(400)
+def test_ready_when_counting_and_not_ready_without_partitions(
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    # One partition: the second worker of the group holds none (it may keep standbys).
+    first = settings_factory(data_dir=tmp_path / "a", partitions=1)
+    second = settings_factory(data_dir=tmp_path / "b", partitions=1)
+    records, expected = _input(500)
+    create_topics(first)
+    a = Worker(first, tmp_path / "a.log").start()
+    b = Worker(second, tmp_path / "b.log")
+    try:
+        assert _wait(first, HEALTHZ, 200)["alive"] is True
+        ready = _wait(first, READYZ, 200)
+        assert ready == {
+            "ready": True,
+            "reasons": [],
+            "partitions": 5,
+        }  # 5 topics read, 1 partition
+        produce(kafka_bootstrap, first.topic("payments"), records)
+        got = wait_for_counters(kafka_bootstrap, first.app_id, expected.counters, 180)
+        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+
+        b.start()
+        idle = _wait(second, READYZ, 503)
+        deadline = time.monotonic() + 120
+        while idle["reasons"] != ["holds no partition (more workers than partitions?)"]:
+            assert time.monotonic() < deadline, idle
+            time.sleep(0.5)
+            idle = _wait(second, READYZ, 503)
+        assert idle == {
+            "ready": False,
+            "reasons": ["holds no partition (more workers than partitions?)"],
+            "partitions": 0,
+        }
+        assert _get(second, HEALTHZ)[0] == 200
+        # The first worker still counts after the rebalance the second one caused.
+        assert _wait(first, READYZ, 200)["partitions"] == 5
+        assert _get(second, READYZ)[0] == 503
+    finally:
+        b.stop()
+        a.stop()
+
+
+@pytest.mark.timeout(600)
+def test_alive_but_not_ready_while_the_tables_are_rebuilt_from_their_changelogs(
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    settings = settings_factory(data_dir=tmp_path / "w", partitions=2)
+    records, expected = _input(30_000)
+    create_topics(settings)
+    produce(kafka_bootstrap, settings.topic("payments"), records)
+    worker = Worker(settings, tmp_path / "worker.log").start()
+    try:
+        got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 300)
+        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        worker.stop()
+        shutil.rmtree(settings.data_dir)  # a new node: every table comes from its changelog
+
+        worker.start()
+        seen: list[tuple[int, int, str]] = []  # (healthz, readyz, first reason) in order
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                live, _ = _get(settings, HEALTHZ)
+                code, body = _get(settings, READYZ)
+            except OSError:  # the web server is not up yet
+                time.sleep(0.05)
+                continue
+            seen.append((live, code, (body["reasons"] or [""])[0]))
+            if code == 200:
+                break
+            time.sleep(0.05)
+        assert seen and seen[-1][:2] == (200, 200), seen[-5:]
+        recovering = [s for s in seen if s[2].startswith("rebalancing or recovering")]
+        assert recovering, f"never seen recovering: {sorted(set(seen))}"
+        assert all(live == 200 for live, _, _ in seen)
+        assert worker.alive
+        got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 120)
+        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+    finally:
+        worker.stop()

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from recount import recount
-from stream_harness import Worker, create_topics, diff, produce, wait_for_counters
 
 from models.registry import Registry
 from streams.health import HEALTHZ, READYZ, STALLED_AFTER_S, Progress, State, not_ready_because
 from streams.settings import Settings
 from streams.simulator import SimConfig, generate
+from tests.recount import recount
+from tests.streams.stream_harness import Worker, create_topics, diff, produce, wait_for_counters
 
 # -- the decision, no servers ----------------------------------------------------------------
 

@@ -391,7 +391,7 @@ class Pipeline:
         partition = msg.partition
         raw: bytes | None = event.value
         source = wire_source(msg.topic, partition, msg.offset, msg.key)
-        produced = 0
+        produced_ms = 0
         if msg.topic != self.payments_name:
             self._next_offset[msg.tp] = max(self._next_offset.get(msg.tp, 0), msg.offset + 1)
             envelope = BY_TX.decode(raw or b"")
@@ -403,20 +403,20 @@ class Pipeline:
             raw, source = envelope.raw, envelope.source
         else:
             self.stats.events += 1
-            produced = round(msg.timestamp * 1000)  # Faust gives seconds; the wire carries ms
-        return self._ingest_event(raw, source, partition, produced)
+            produced_ms = round(msg.timestamp * 1000)  # Faust gives seconds
+        return self._ingest_event(raw, source, partition, produced_ms)
 
     def _ingest_bulk(self, event: EventT[bytes], out: Outcome) -> None:
         """Every event of a ``payments-bulk`` message, as if each came alone on ``payments``;
         an event that makes ingest raise is dead-lettered alone."""
         msg = event.message
-        produced = round(msg.timestamp * 1000)
+        produced_ms = round(msg.timestamp * 1000)
         for _, index, item in self._items([event], BULK, "ingest", out.dead):
             self.stats.events += 1
-            seq = position(msg.offset, index)
-            source = wire_source(msg.topic, msg.partition, seq, item.key)
+            item_position = position(msg.offset, index)
+            source = wire_source(msg.topic, msg.partition, item_position, item.key)
             try:
-                outcome, key = self._ingest_event(item.raw, source, msg.partition, produced)
+                outcome, key = self._ingest_event(item.raw, source, msg.partition, produced_ms)
             except Exception as exc:
                 if is_transient(exc):
                     raise
@@ -425,10 +425,10 @@ class Pipeline:
             self._keep(event, outcome, key, out)
 
     def _ingest_event(
-        self, raw: bytes | None, source: Source, partition: int, produced: int
+        self, raw: bytes | None, source: Source, partition: int, produced_ms: int
     ) -> tuple[Outcome, str | None]:
-        """One payment event (``raw``, read at ``source``) in ``partition``; ``produced``: the
-        record time (ms) of the message that brought it from the portal or replay, 0 if
+        """One payment event (``raw``, read at ``source``) in ``partition``; ``produced_ms``: the
+        record time of the message that brought it from the portal or replay, 0 if
         rerouted."""
         decoded, early = self.logic.route(raw, source, partition)
         if early is not None:
@@ -436,8 +436,10 @@ class Pipeline:
         assert decoded is not None and raw is not None
         key = decoded.transaction_id
         outcome = self.logic.on_event(decoded, raw, source, self._record(key), partition)
-        if produced:  # the payment's own record time
-            outcome.facts = [msgspec.structs.replace(f, produced=produced) for f in outcome.facts]
+        if produced_ms:  # the payment's own record time
+            outcome.facts = [
+                msgspec.structs.replace(f, produced_ms=produced_ms) for f in outcome.facts
+            ]
         if outcome.record is not None:
             seen = outcome.record.seen
             self._horizon[partition] = max(self._horizon.get(partition, seen), seen)
@@ -562,20 +564,24 @@ class Pipeline:
         ck.sent(acks)
 
     def _dossier_one(
-        self, fact: Fact, seq: int, msg: Any
+        self, fact: Fact, source_position: int, msg: Any
     ) -> tuple[dossiers.Dossier, list[UnitDelta]]:
-        """The dossier with ``fact`` (at position ``seq`` of ``msg``'s partition) applied, and
-        the unit deltas it makes."""
+        """The dossier with ``fact`` (at ``source_position`` in ``msg``'s partition) applied,
+        and the unit deltas it makes."""
         value = self.dossier_ck.get(fact.dossier)
         state = value if isinstance(value, dossiers.Dossier) else dossiers.load(value)
         state, changes = dossiers.apply_fact(state, fact)
         if len(state.payments) > LARGE_DOSSIER:
             dump_bounded(dossiers.dump, fact.dossier, state)  # refuse the payment that overflows
         made = []
-        timed = fact.produced  # the first delta carries the payment's times
+        produced_ms = fact.produced_ms  # the first delta carries the payment's times
         for unit, merged in changes.items():
-            made.append(UnitDelta(unit, msg.partition, seq, merged, fact.ts, timed))
-            timed = 0
+            made.append(
+                UnitDelta(
+                    unit, msg.partition, source_position, merged, fact.event_time_us, produced_ms
+                )
+            )
+            produced_ms = 0
         return state, made
 
     # -- tally -------------------------------------------------------------------------------
@@ -604,11 +610,11 @@ class Pipeline:
                     self.stats.deltas_applied += 1
                 else:
                     self.stats.deltas_replayed += 1
-            if applied and delta.produced:
+            if applied and delta.produced_ms:
                 timed.append(delta)
         ck.sent([await self._send_dead(letter) for letter in dead])
         for delta in timed:
-            self.stats.counted(delta.ts / 1e6, delta.produced / 1e3)
+            self.stats.counted(delta.event_time_us / 1e6, delta.produced_ms / 1e3)
         # The live view may show a row before its checkpoint: a replay rebuilds the same values.
         for key, row in changed.items():
             unit, period = rows.split_key(key)
@@ -621,7 +627,7 @@ class Pipeline:
             key = rows.row_key(delta.unit, period)
             value = self.tally_ck.get(key)
             row = value if isinstance(value, rows.Row) else rows.load(value)
-            new = rows.applied(row, delta.sp, delta.seq, deltas)
+            new = rows.applied(row, delta.source_partition, delta.source_position, deltas)
             staged.append((key, row, False) if new is None else (key, new, True))
         return staged
 

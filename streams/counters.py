@@ -70,13 +70,16 @@ def by_period(changes: DayChanges) -> dict[str, Sequence[int]]:
     return {period: deltas for period, deltas in out.items() if any(deltas)}
 
 
-def applied(row: Row, partition: int, seq: int, deltas: Sequence[int]) -> Row | None:
+def applied(
+    row: Row, source_partition: int, source_position: int, deltas: Sequence[int]
+) -> Row | None:
     """``row`` with ``deltas`` (one per field) added, as a new row; None when this source
     position was applied already. ``row`` itself is never changed, so a change that fails half
     way leaves nothing behind."""
-    if row.marks.get(partition, -1) >= seq:
+    if row.marks.get(source_partition, -1) >= source_position:
         return None
-    return Row(list(map(operator.add, row.values, deltas)), {**row.marks, partition: seq})
+    marks = {**row.marks, source_partition: source_position}
+    return Row(list(map(operator.add, row.values, deltas)), marks)
 
 
 def as_counters(values: list[int]) -> Counters:

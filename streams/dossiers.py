@@ -21,7 +21,7 @@ from streams.wire import Fact
 class Payment(msgspec.Struct, array_like=True, gc=False):
     chain: tuple[str, ...]
     day: str
-    ts: int
+    event_time_us: int
     online: bool
     amount: int
     reversed: bool
@@ -62,7 +62,7 @@ Contribution = tuple[tuple[str, ...], str, bool] | None
 
 def contribution(dossier: Dossier) -> Contribution:
     """Where the dossier counts (chain, day, online) under Decision 766, or None."""
-    live = [(p.ts, tx, p) for tx, p in dossier.payments.items() if not p.reversed]
+    live = [(p.event_time_us, tx, p) for tx, p in dossier.payments.items() if not p.reversed]
     if sum(p.amount for _, _, p in live) <= 0:
         return None
     _, _, first = min(live, key=lambda item: (item[0], item[1]))
@@ -120,7 +120,9 @@ def apply_fact(dossier: Dossier, fact: Fact) -> tuple[Dossier, Changes]:
     before = contribution(dossier)
     known = dossier.payments.get(fact.tx)
     if known is None:
-        payment = Payment(fact.chain, fact.day, fact.ts, fact.online, fact.amount, fact.reversed)
+        payment = Payment(
+            fact.chain, fact.day, fact.event_time_us, fact.online, fact.amount, fact.reversed
+        )
         dossier = Dossier({**dossier.payments, fact.tx: payment})
         adds.append((payment.chain, payment.day, _money(_PAID, payment)))
         if payment.reversed:

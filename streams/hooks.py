@@ -31,9 +31,9 @@ class Stats:
     #: bounded, drained by the metrics side every second.
     delays: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=100_000))
 
-    def counted(self, event_time: float, record_time: float) -> None:
+    def counted(self, event_time_s: float, record_time_s: float) -> None:
         """A payment reached the counters: its unit's rows are stored with it."""
-        self.delays.append((event_time, record_time, time.time()))
+        self.delays.append((event_time_s, record_time_s, time.time()))
 
     def as_dict(self) -> dict[str, object]:
         return {

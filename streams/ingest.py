@@ -2,7 +2,8 @@
 
 State per transaction id (:class:`TxRecord`): the first accepted event's fingerprint and what a
 later reversal needs of it, which reversal (if any) reversed it, and reversals that arrived
-before it (``waiting``). A record with ``fp=None`` is a placeholder made by an early reversal.
+before it (``waiting``). A record with ``fingerprint=None`` is a placeholder made by an early
+reversal.
 
 Each handler takes the current record (or None) and returns the new record (or None for no
 change) and the messages to send. The caller sends them, waits for the broker's acks and only
@@ -39,12 +40,12 @@ class Waiting(msgspec.Struct, array_like=True, frozen=True, gc=False):
 
 
 class TxRecord(msgspec.Struct, array_like=True, gc=False):
-    fp: str | None
+    fingerprint: str | None
     kind: str = ""
     dossier: str = ""
     chain: tuple[str, ...] = ()
     day: str = ""
-    ts: int = 0
+    event_time_us: int = 0
     online: bool = False
     amount: int = 0
     seen: int = 0  # proleptic ordinal of the event's local date (retention)
@@ -96,8 +97,8 @@ def partition_for(key: str, partitions: int) -> int:
     return (digest & 0x7FFFFFFF) % partitions
 
 
-def micros(ts: datetime) -> int:
-    delta = ts - _EPOCH
+def epoch_us(time: datetime) -> int:
+    delta = time - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -142,9 +143,9 @@ class Ingest:
         if not chain:  # rule 2 comes before rule 3: an unknown-unit record is never "seen"
             detail = f"unit {event.unit_code!r} unknown on {day.isoformat()}"
             return Outcome(dead=[DeadLetter("unknown_unit", detail, raw, source)])
-        fp = fingerprint(event)
-        if current is not None and current.fp is not None:
-            if current.fp == fp:
+        event_fingerprint = fingerprint(event)
+        if current is not None and current.fingerprint is not None:
+            if current.fingerprint == event_fingerprint:
                 if current.origin == self.origin(source):
                     return Outcome(replayed=True)
                 return Outcome(duplicate=True)
@@ -152,12 +153,12 @@ class Ingest:
             return Outcome(dead=[DeadLetter("conflict", detail, raw, source)])
         waiting = [] if current is None else current.waiting
         record = TxRecord(
-            fp=fp,
+            fingerprint=event_fingerprint,
             kind=event.kind.value,
             dossier=event.dossier_code,
             chain=chain,
             day=day.isoformat(),
-            ts=micros(event.event_time),
+            event_time_us=epoch_us(event.event_time),
             online=event.channel.is_online,
             amount=event.amount,
             seen=day.toordinal(),
@@ -177,8 +178,8 @@ class Ingest:
 
     def on_claim(self, claim: Claim, current: TxRecord | None, partition: int) -> Outcome:
         waiting = Waiting(claim.tx, claim.dossier, claim.raw, claim.source)
-        if current is None or current.fp is None:
-            record = current or TxRecord(fp=None, partition=partition)
+        if current is None or current.fingerprint is None:
+            record = current or TxRecord(fingerprint=None, partition=partition)
             if any(w.tx == claim.tx for w in record.waiting):
                 return Outcome()
             if len(record.waiting) >= MAX_WAITING_REVERSALS:
@@ -219,7 +220,7 @@ class Ingest:
             dossier=record.dossier,
             chain=record.chain,
             day=record.day,
-            ts=record.ts,
+            event_time_us=record.event_time_us,
             online=record.online,
             amount=record.amount,
             reversed=record.reversed_by is not None,

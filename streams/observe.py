@@ -228,10 +228,10 @@ class Observers:
             self.metrics.step_failures.labels(stage).set(failures)
         future = self.clock.future_events
         while stats.delays:
-            event_time, record_time, accepted = stats.delays.popleft()
-            self.clock.saw(event_time, accepted)
-            self.metrics.event_time_delay.observe(max(0.0, accepted - event_time))
-            self.metrics.produce_delay.observe(max(0.0, accepted - record_time))
+            event_time_s, record_time_s, counted_at_s = stats.delays.popleft()
+            self.clock.saw(event_time_s, counted_at_s)
+            self.metrics.event_time_delay.observe(max(0.0, counted_at_s - event_time_s))
+            self.metrics.produce_delay.observe(max(0.0, counted_at_s - record_time_s))
         if self.clock.future_events > future:
             self.metrics.future_dated.inc(self.clock.future_events - future)
             log.warning(

@@ -54,11 +54,11 @@ class Fact(msgspec.Struct, array_like=True, frozen=True, tag="f", gc=False):
     dossier: str
     chain: tuple[str, ...]
     day: str  # Vietnam calendar date of the payment, ISO
-    ts: int  # event time, microseconds since the epoch (orders payments within a dossier)
+    event_time_us: int  # microseconds since the epoch (orders payments within a dossier)
     online: bool
     amount: int
     reversed: bool
-    produced: int = 0  # Kafka record time (ms) of the payment record that made it; 0: unknown
+    produced_ms: int = 0  # Kafka record time of the payment record that made it; 0: unknown
 
 
 class Claim(msgspec.Struct, array_like=True, frozen=True, tag="c", gc=False):
@@ -87,13 +87,13 @@ class BulkItem(msgspec.Struct, array_like=True, frozen=True, gc=False):
 
 class UnitDelta(msgspec.Struct, array_like=True, frozen=True, gc=False):
     unit: str
-    sp: int  # source partition (payments-by-dossier)
-    seq: int  # the source fact's position in that partition, see position()
+    source_partition: int  # of payments-by-dossier
+    source_position: int  # the source fact's position in that partition, see position()
     changes: DayChanges  # (day, the ten counters' deltas) per day
     #: On one delta per new payment (its first unit's), for the delay histograms: the event
-    #: time (microseconds) and the Kafka record time (milliseconds, 0: not observed).
-    ts: int = 0
-    produced: int = 0
+    #: time and the Kafka record time (0: not observed).
+    event_time_us: int = 0
+    produced_ms: int = 0
 
 
 #: Events per ``payments-bulk`` message, and the bytes they may take together (under the

@@ -53,7 +53,12 @@ def run(records: list[tuple[bytes | None, bytes]], replay: bool = False) -> rows
     for delta in deltas * (2 if replay else 1):
         for period, vector in rows.by_period(delta.changes).items():
             row_key = rows.row_key(delta.unit, period)
-            new = rows.applied(table.get(row_key, rows.empty()), delta.sp, delta.seq, vector)
+            new = rows.applied(
+                table.get(row_key, rows.empty()),
+                delta.source_partition,
+                delta.source_position,
+                vector,
+            )
             if new is not None:
                 table[row_key] = new
     return {rows.split_key(k): rows.as_dict(r.values) for k, r in table.items() if any(r.values)}

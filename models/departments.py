@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import yaml
 
-from models.units import Level, ParentLink, RegistryError, Unit
+from models.registry_rows import Level, ParentLink, RegistryError, Unit
 
 __all__ = ["DEPARTMENT_CODE", "department_rows", "parse_departments"]
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 import msgspec
 import vietnam_provinces
 
-from models.units import Level, ParentLink, RegistryError, Unit
+from models.registry_rows import Level, ParentLink, RegistryError, Unit
 
 __all__ = ["PACKAGE_VALID_FROM", "PACKAGE_VALID_TO", "gso_rows", "province_codes"]
 

@@ -28,7 +28,7 @@ from functools import lru_cache
 from importlib.resources.abc import Traversable
 from typing import Final
 
-from models.units import Level, ParentLink, RegistryError, Unit
+from models.registry_rows import Level, ParentLink, RegistryError, Unit
 
 __all__ = [
     "PACKAGE",

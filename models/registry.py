@@ -19,7 +19,7 @@ from models import gso, gso2025
 from models.departments import department_rows
 from models.gso import gso_rows
 from models.gso2025 import reform_rows
-from models.units import (
+from models.registry_rows import (
     Level,
     ParentLink,
     RegistryError,

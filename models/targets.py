@@ -42,7 +42,7 @@ from typing import Any, Final
 import yaml
 
 from models.registry import Level, Registry, Unit, national_provinces
-from models.units import end_of
+from models.registry_rows import end_of
 
 __all__ = ["TargetError", "Targets", "parse_targets"]
 

@@ -7,9 +7,9 @@ truth), :class:`SimRecord`, :class:`Truth`, :data:`SCENARIOS`, :data:`MALFORMED_
 from streams.simulator.config import SimConfig
 from streams.simulator.generator import Simulation, generate
 from streams.simulator.malformed import MALFORMED_KINDS
+from streams.simulator.records import SimRecord
 from streams.simulator.scenarios import SCENARIOS
 from streams.simulator.truth import FIELDS, Truth, load_truth
-from streams.simulator.wire import SimRecord
 
 __all__ = [
     "FIELDS",

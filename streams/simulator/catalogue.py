@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from models.units import Level
+from models.registry_rows import Level
 
 __all__ = ["OFFLINE_CHANNELS", "ONLINE_CHANNELS", "PROVIDERS", "Procedure", "procedures_for"]
 

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from models.periods import VN_TZ, period_keys
 from models.registry import Registry
-from models.units import Level
+from models.registry_rows import Level
 from streams.simulator.calendar import Slot, hour_slots
 from streams.simulator.catalogue import (
     OFFLINE_CHANNELS,
@@ -33,9 +33,9 @@ from streams.simulator.catalogue import (
 from streams.simulator.config import SimConfig
 from streams.simulator.malformed import MALFORMED_KINDS, build_malformed
 from streams.simulator.population import Population, UnitProfile
+from streams.simulator.records import SimRecord, encode, payload, render_time
 from streams.simulator.scenarios import Scenario, make_scenario
 from streams.simulator.truth import PaymentFacts, Truth
-from streams.simulator.wire import SimRecord, encode, payload, render_time
 
 __all__ = ["Simulation", "generate"]
 

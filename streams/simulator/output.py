@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from streams.kafka_security import KafkaClientArgs
-from streams.simulator.wire import SimRecord
+from streams.simulator.records import SimRecord
 
 __all__ = ["Pacer", "produce_to_kafka", "truth_path", "write_jsonl"]
 

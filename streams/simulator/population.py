@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from models.registry import Registry
-from models.units import Level, Unit
+from models.registry_rows import Level, Unit
 
 __all__ = ["Population", "UnitProfile"]
 

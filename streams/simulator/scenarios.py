@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from models.periods import VN_TZ
-from models.units import Level
+from models.registry_rows import Level
 from streams.simulator.calendar import TET, is_holiday
 from streams.simulator.population import Population, UnitProfile
 

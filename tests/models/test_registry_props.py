@@ -19,7 +19,7 @@ from models.departments import department_rows, parse_departments
 from models.gso import gso_rows
 from models.gso2025 import reform_rows
 from models.registry import Level, ParentLink, Registry, RegistryError, Unit, validate_rows
-from models.units import describe_link, describe_unit, end_of
+from models.registry_rows import describe_link, describe_unit, end_of
 
 BEFORE, AFTER = date(2025, 6, 30), date(2025, 7, 1)
 D0 = date(2020, 1, 1)

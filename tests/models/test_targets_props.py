@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.registry import Level, Registry, Unit
+from models.registry_rows import end_of
 from models.targets import Targets
-from models.units import end_of
 
 BEFORE, AFTER = date(2025, 6, 30), date(2025, 7, 1)
 

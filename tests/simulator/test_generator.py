@@ -16,7 +16,7 @@ from models.periods import VN_TZ, local_date
 from models.registry import Registry
 from streams.simulator import MALFORMED_KINDS, SCENARIOS, SimConfig, Simulation, generate
 from streams.simulator.malformed import build_malformed
-from streams.simulator.wire import SimRecord
+from streams.simulator.records import SimRecord
 from tests.recount import recount
 
 N = 20_000

@@ -1,4 +1,5 @@
-"""Wire form of events: payload dicts in the portal's field order, times in several valid forms."""
+"""Simulated Kafka records (`SimRecord`) and the wire form of their events: payload dicts in the
+portal's field order, times in several valid forms."""
 
 from __future__ import annotations
 

@@ -485,8 +485,8 @@ class Pipeline:
     def _maybe_purge(self, events: Events) -> None:
         """Note the partitions whose transaction records are due for a purge: those older than
         the retention, counted in event-date days behind the newest event date seen in the
-        same partition (README, Deduplication retention). The purge itself runs after the next
-        checkpoint (:meth:`_purge`), when every record is in the table."""
+        same partition (docs/exactness.md, Deduplication retention). The purge itself runs after
+        the next checkpoint (:meth:`_purge`), when every record is in the table."""
         retention = self.settings.dedup_retention_days
         step = max(1, retention // 2)  # each purge reads the whole table
         for event in events:

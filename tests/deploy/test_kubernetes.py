@@ -1,0 +1,460 @@
+"""deploy/kubernetes/: the generated manifests never drift from their sources; every manifest
+passes the Kubernetes schemas (kubernetes-validate's bundled ones, offline, strict) and the
+Prometheus Operator objects a structural check and promtool; and the manifests keep what
+matters: probes on the paths the worker serves (liveness not readiness), a volume per worker
+for its tables, the instance id from the pod name, settings paywatch knows with valid values,
+no literal secret, commands the CLI has."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from typer.main import get_command
+
+from dashboard.server import DashboardConfig, make_app
+from dashboard.settings import DashboardSettings
+from models.registry import Registry
+from streams import health
+from streams.cli import app as cli
+from streams.observe import LAST_CHECKPOINT_S, REDIS_DRAIN_S
+from streams.settings import Settings
+from tests.deploy.deploy_stack import DEPLOY, ROOT
+
+KUBE = DEPLOY / "kubernetes"
+#: The oldest Kubernetes version still supported upstream when this was written, and the newest
+#: schemas the pinned kubernetes-validate bundles.
+VERSIONS = ("1.32.0", "1.37.0")
+CRDS = {"ServiceMonitor", "PrometheusRule"}
+#: docs/benchmarks.md: the worker's highest peak RSS (`paywatch replay` of 1M rows).
+PEAK_RSS_MIB = 1479
+Doc = dict[str, Any]
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location("kube_generate", KUBE / "generate.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _kustomization() -> Doc:
+    doc: Doc = yaml.safe_load((KUBE / "kustomization.yaml").read_text(encoding="utf-8"))
+    return doc
+
+
+def _manifests() -> list[Doc]:
+    docs = []
+    for name in _kustomization()["resources"]:
+        docs.extend(d for d in yaml.safe_load_all((KUBE / name).read_text(encoding="utf-8")) if d)
+    return docs
+
+
+def _one(kind: str, name: str) -> Doc:
+    [doc] = [d for d in _manifests() if d["kind"] == kind and d["metadata"]["name"] == name]
+    return doc
+
+
+def _config(name: str) -> dict[str, str]:
+    data: dict[str, str] = _one("ConfigMap", name)["data"]
+    return data
+
+
+def _container(workload: Doc) -> Doc:
+    [container] = workload["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def _settings_of(container: Doc) -> dict[str, str]:
+    """The PAYWATCH_* variables a container gets from its ConfigMaps and literal values."""
+    out: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        out.update(_config(source["configMapRef"]["name"]))
+    for var in container.get("env", []):
+        if "value" in var:
+            out[var["name"]] = var["value"]
+    return {k: v for k, v in out.items() if k.startswith("PAYWATCH_")}
+
+
+def _worker() -> Doc:
+    return _one("StatefulSet", "paywatch-worker")
+
+
+def _dashboard() -> Doc:
+    return _one("Deployment", "paywatch-dashboard")
+
+
+# -- generated files -----------------------------------------------------------------------------
+
+
+def test_generated_manifests_are_what_generate_py_writes() -> None:
+    gen = _generator()
+    assert set(gen.FILES) == {
+        "prometheusrule.yaml",
+        "servicemonitor.yaml",
+        "targets-configmap.yaml",
+    }
+    for name in gen.FILES:
+        committed = (KUBE / name).read_text(encoding="utf-8")
+        assert committed == gen.render(name), (
+            f"deploy/kubernetes/{name} is stale: run .venv/bin/python deploy/kubernetes/generate.py"
+        )
+
+
+def test_the_generated_objects_hold_exactly_their_sources() -> None:
+    rules = _one("PrometheusRule", "paywatch")
+    groups = []
+    for path in sorted((DEPLOY / "prometheus" / "rules").glob("*.yml")):
+        groups.extend(yaml.safe_load(path.read_text(encoding="utf-8"))["groups"])
+    assert rules["spec"]["groups"] == groups
+    targets = _config("paywatch-targets")
+    files = {p.name: p.read_text(encoding="utf-8") for p in (DEPLOY / "targets").glob("*.yaml")}
+    assert targets == files
+    prometheus = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text("utf-8"))
+    [job] = [j for j in prometheus["scrape_configs"] if j["job_name"] == "paywatch"]
+    [endpoint] = _one("ServiceMonitor", "paywatch-worker")["spec"]["endpoints"]
+    assert endpoint["interval"] == job["scrape_interval"]
+
+
+# -- schemas ---------------------------------------------------------------------------------------
+
+
+def test_the_kustomization_lists_every_manifest_and_the_image_of_the_workloads() -> None:
+    kustomization = _kustomization()
+    files = {p.name for p in KUBE.glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization["resources"]) == files
+    [image] = kustomization["images"]
+    for workload in (_worker(), _dashboard()):
+        assert _container(workload)["image"] == image["name"]
+    namespaces = [d for d in _manifests() if d["kind"] == "Namespace"]
+    assert [n["metadata"]["name"] for n in namespaces] == [kustomization["namespace"]]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_manifest_passes_the_kubernetes_schemas(version: str) -> None:
+    checked = 0
+    for doc in _manifests():
+        if doc["kind"] in CRDS:
+            continue
+        name = f"{doc['kind']}/{doc['metadata']['name']}"
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            raise AssertionError(f"{name} against Kubernetes {version}: {error.message}") from None
+        checked += 1
+    assert checked == len(_manifests()) - len(CRDS) == 9
+
+
+#: The parts of the Prometheus Operator's CRDs these objects use (monitoring.coreos.com/v1);
+#: kubernetes-validate bundles no CRD schema.
+SERVICE_MONITOR = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "ServiceMonitor"},
+        "spec": {
+            "type": "object",
+            "required": ["selector", "endpoints"],
+            "additionalProperties": False,
+            "properties": {
+                "jobLabel": {"type": "string"},
+                "selector": {
+                    "type": "object",
+                    "properties": {"matchLabels": {"type": "object"}},
+                    "additionalProperties": False,
+                },
+                "endpoints": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["port"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "port": {"type": "string"},
+                            "path": {"type": "string", "pattern": "^/"},
+                            "interval": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+PROMETHEUS_RULE = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "PrometheusRule"},
+        "spec": {
+            "type": "object",
+            "required": ["groups"],
+            "additionalProperties": False,
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "rules"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "name": {"type": "string"},
+                            "interval": {"type": "string"},
+                            "rules": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["expr"],
+                                    "oneOf": [{"required": ["record"]}, {"required": ["alert"]}],
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "record": {"type": "string"},
+                                        "alert": {"type": "string"},
+                                        "expr": {"type": "string"},
+                                        "for": {"type": "string"},
+                                        "labels": {"type": "object"},
+                                        "annotations": {"type": "object"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                }
+            },
+        },
+    },
+}
+
+
+def test_the_prometheus_operator_objects_are_well_formed_and_promtool_takes_the_rules(
+    tmp_path: Path,
+) -> None:
+    monitor, rules = _one("ServiceMonitor", "paywatch-worker"), _one("PrometheusRule", "paywatch")
+    jsonschema.validate(monitor, SERVICE_MONITOR)
+    jsonschema.validate(rules, PROMETHEUS_RULE)
+    names = [g["name"] for g in rules["spec"]["groups"]]
+    assert len(names) == len(set(names))
+    path = tmp_path / "paywatch.rules.yml"
+    path.write_text(yaml.safe_dump({"groups": rules["spec"]["groups"]}), encoding="utf-8")
+    checked = subprocess.run(
+        ["promtool", "check", "rules", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_service_monitor_scrapes_the_worker_service_as_job_paywatch() -> None:
+    monitor = _one("ServiceMonitor", "paywatch-worker")["spec"]
+    service = _one("Service", "paywatch-worker")
+    labels = service["metadata"]["labels"]
+    assert monitor["selector"]["matchLabels"].items() <= labels.items()
+    # The rules select job="paywatch": the job label is the value of this Service label.
+    assert labels[monitor["jobLabel"]] == "paywatch"
+    assert {e["port"] for e in monitor["endpoints"]} <= {
+        p["name"] for p in service["spec"]["ports"]
+    }
+    assert {e["path"] for e in monitor["endpoints"]} == {"/metrics"}
+    # The dashboard's Service is not scraped.
+    dashboard_labels = _one("Service", "paywatch-dashboard")["metadata"]["labels"]
+    assert not monitor["selector"]["matchLabels"].items() <= dashboard_labels.items()
+
+
+# -- the workers -----------------------------------------------------------------------------------
+
+
+def _cli_commands() -> set[str]:
+    commands: dict[str, Any] = get_command(cli).commands
+    return set(commands)
+
+
+def test_the_workloads_run_commands_the_cli_has() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'^paywatch = "streams\.cli:main"$', pyproject, flags=re.M)
+    commands = _cli_commands()
+    for workload, command in ((_worker(), "worker"), (_dashboard(), "dashboard")):
+        container = _container(workload)
+        assert container["command"] == ["paywatch"]
+        assert container["args"] == [command]
+        assert command in commands
+
+
+def test_a_worker_has_its_own_volume_its_pod_name_as_instance_id_and_a_headless_service() -> None:
+    worker = _worker()
+    spec, pod = worker["spec"], worker["spec"]["template"]["spec"]
+    container = _container(worker)
+    [claim] = spec["volumeClaimTemplates"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts[claim["metadata"]["name"]] == _settings_of(container)["PAYWATCH_DATA_DIR"]
+    assert claim["metadata"]["name"] not in {v["name"] for v in pod["volumes"]}
+    [instance] = [v for v in container["env"] if v["name"] == "PAYWATCH_INSTANCE_ID"]
+    assert instance["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    service = _one("Service", spec["serviceName"])
+    assert service["spec"]["clusterIP"] == "None"
+    assert service["spec"]["publishNotReadyAddresses"] is True
+    pod_labels = worker["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert spec["selector"]["matchLabels"].items() <= pod_labels.items()
+    assert spec["replicas"] <= int(_settings_of(container)["PAYWATCH_PARTITIONS"])
+    budget = _one("PodDisruptionBudget", "paywatch-worker")["spec"]
+    assert budget["selector"]["matchLabels"].items() <= pod_labels.items()
+    assert budget["maxUnavailable"] == 1
+
+
+def test_the_worker_probes_point_at_the_health_pages_liveness_never_at_readiness() -> None:
+    container = _container(_worker())
+    settings = _settings_of(container)
+    [port] = container["ports"]
+    assert port["containerPort"] == int(settings["PAYWATCH_WEB_PORT"])
+    assert settings["PAYWATCH_WEB_HOST"] == "0.0.0.0"  # the kubelet probes the pod's address
+    for probe, path in (
+        ("startupProbe", health.HEALTHZ),
+        ("livenessProbe", health.HEALTHZ),
+        ("readinessProbe", health.READYZ),
+    ):
+        assert container[probe]["httpGet"] == {"path": path, "port": port["name"]}, probe
+    assert health.HEALTHZ != health.READYZ
+    # The readiness page's stall window is longer than what liveness tolerates being unanswered:
+    # a slow event loop is a liveness matter, a stalled partition only a readiness one.
+    live = container["livenessProbe"]
+    assert live["periodSeconds"] * live["failureThreshold"] >= 60
+    assert (
+        container["startupProbe"]["periodSeconds"] * container["startupProbe"]["failureThreshold"]
+        >= float(settings["PAYWATCH_SESSION_TIMEOUT"]) + 5
+    )
+
+
+def test_the_grace_period_covers_the_workers_own_bounded_stop() -> None:
+    grace = _worker()["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert LAST_CHECKPOINT_S + REDIS_DRAIN_S + 2 <= grace <= 30
+
+
+def test_resources_are_sized_from_the_benchmarks() -> None:
+    resources = _container(_worker())["resources"]
+    mib = {"Mi": 1, "Gi": 1024}
+
+    def memory(value: str) -> int:
+        return int(value[:-2]) * mib[value[-2:]]
+
+    assert float(resources["requests"]["cpu"]) >= 1  # one worker at full speed: about a core
+    assert memory(resources["requests"]["memory"]) >= 712  # 1M whole-country events counted
+    assert memory(resources["limits"]["memory"]) >= PEAK_RSS_MIB * 1.2
+
+
+def test_pods_run_as_non_root_on_a_read_only_root_with_every_writable_path_a_volume() -> None:
+    for workload in (_worker(), _dashboard()):
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] > 0
+        assert pod["automountServiceAccountToken"] is False
+        container = _container(workload)
+        context = container["securityContext"]
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        writable = {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")}
+        assert "/tmp" in writable
+        home = [v["value"] for v in container["env"] if v["name"] == "HOME"]
+        assert home == ["/tmp"]
+
+
+def test_every_setting_is_one_paywatch_reads_with_a_valid_value(tmp_path: Path) -> None:
+    # A mounted secret's file: a stand-in with a line in it, where the setting names one.
+    secret = tmp_path / "secret"
+    secret.write_text("stand-in\n", encoding="utf-8")
+    known = {f"PAYWATCH_{n.upper()}" for n in Settings.model_fields}
+    known |= {f"PAYWATCH_DASHBOARD_{n.upper()}" for n in DashboardSettings.model_fields}
+    # `paywatch dashboard` reads the workers' settings too (provinces, targets, key prefix).
+    for workload in (_worker(), _dashboard()):
+        container = _container(workload)
+        values = _settings_of(container)
+        names = {v["name"] for v in container["env"]} | set(values)
+        assert {n for n in names if n.startswith("PAYWATCH_")} <= known
+        own = {k: v for k, v in values.items() if k.startswith("PAYWATCH_DASHBOARD_")}
+        for model, prefix, chosen in (
+            (Settings, "PAYWATCH_", {k: v for k, v in values.items() if k not in own}),
+            (DashboardSettings, "PAYWATCH_DASHBOARD_", own),
+        ):
+            fields = {
+                k.removeprefix(prefix).lower(): str(secret) if k.endswith("_FILE") else v
+                for k, v in chosen.items()
+            }
+            model.model_validate(fields)
+    # A worker on the workers' settings: the files of its secrets lie in mounted Secrets.
+    container = _container(_worker())
+    secrets = {
+        v["name"]: v["secret"]["secretName"]
+        for v in _worker()["spec"]["template"]["spec"]["volumes"]
+        if "secret" in v
+    }
+    mounted = {m["mountPath"]: m["name"] for m in container["volumeMounts"] if m["name"] in secrets}
+    for name, path in _settings_of(container).items():
+        if name.endswith("_FILE"):
+            assert str(Path(path).parent) in mounted, f"{name}={path} is in no mounted Secret"
+
+
+def test_no_secret_is_written_in_the_manifests() -> None:
+    kinds = {d["kind"] for d in _manifests()}
+    assert "Secret" not in kinds
+    password_in_url = re.compile(r"://[^/@\s:]*:[^/@\s]+@")
+    for doc in _manifests():
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] != "paywatch-targets":
+            for key, value in doc["data"].items():
+                assert not password_in_url.search(value), key
+                if re.search("PASSWORD|SECRET|TOKEN", key):
+                    assert key.endswith("_FILE"), key
+    for workload in (_worker(), _dashboard()):
+        for var in _container(workload).get("env", []):
+            if re.search("PASSWORD|SECRET|TOKEN|REDIS_URL", var["name"]):
+                assert "secretKeyRef" in var.get("valueFrom", {}), var["name"]
+    dashboard_env = {v["name"]: v for v in _container(_dashboard())["env"]}
+    ref = dashboard_env["PAYWATCH_DASHBOARD_REDIS_URL"]["valueFrom"]["secretKeyRef"]
+    assert ref["name"] == "paywatch-redis-dashboard"  # its own read-only user, not the worker's
+    worker_secrets = {
+        v["secret"]["secretName"]
+        for v in _worker()["spec"]["template"]["spec"]["volumes"]
+        if "secret" in v
+    }
+    assert ref["name"] not in worker_secrets
+
+
+def test_the_dashboard_probes_paths_it_serves_and_reads_the_same_view_as_the_workers() -> None:
+    registry = Registry.load({"17"})
+    config = DashboardConfig(
+        host="127.0.0.1",
+        port=0,
+        redis_url="redis://127.0.0.1:1/0",
+        prefix="pw",
+        registry=registry,
+        targets=None,
+        province="17",
+        stale_after_s=60,
+        pinned_day=date(2022, 1, 1),
+    )
+    routes = {r.resource.canonical for r in make_app(config).router.routes() if r.resource}
+    container = _container(_dashboard())
+    path = container["readinessProbe"]["httpGet"]["path"]
+    assert path in routes
+    assert "httpGet" not in container["livenessProbe"]  # a Redis outage is no reason to restart
+    [port] = container["ports"]
+    env = {v["name"]: v.get("value") for v in container["env"]}
+    assert port["containerPort"] == int(env["PAYWATCH_DASHBOARD_PORT"])
+    assert env["PAYWATCH_DASHBOARD_HOST"] == "0.0.0.0"
+    # The keys, provinces and targets the dashboard reads are the workers' (one shared ConfigMap).
+    shared = {s["configMapRef"]["name"] for s in container["envFrom"]}
+    worker_maps = {s["configMapRef"]["name"] for s in _container(_worker())["envFrom"]}
+    assert shared <= worker_maps
+    assert {"PAYWATCH_REDIS_PREFIX", "PAYWATCH_PROVINCES", "PAYWATCH_TARGETS_DIR"} <= set(
+        _config("paywatch-common")
+    )

@@ -23,6 +23,7 @@ from typer.main import get_command
 from dashboard.server import DashboardConfig, make_app
 from dashboard.settings import DashboardSettings
 from models.registry import Registry
+from models.targets import Targets
 from streams import health
 from streams.cli import app as cli
 from streams.observe import LAST_CHECKPOINT_S, REDIS_DRAIN_S
@@ -458,3 +459,21 @@ def test_the_dashboard_probes_paths_it_serves_and_reads_the_same_view_as_the_wor
     assert {"PAYWATCH_REDIS_PREFIX", "PAYWATCH_PROVINCES", "PAYWATCH_TARGETS_DIR"} <= set(
         _config("paywatch-common")
     )
+
+
+def test_the_targets_config_map_loads_as_the_kubelet_mounts_it(tmp_path: Path) -> None:
+    # A ConfigMap volume: the files in a hidden timestamped folder, "..data" linking to it, and
+    # each key a link through "..data" (what makes an update atomic).
+    mount = tmp_path / "targets"
+    stamped = mount / "..2026_11_29_18_00_00.123456789"
+    stamped.mkdir(parents=True)
+    data = _config("paywatch-targets")
+    for key, text in data.items():
+        (stamped / key).write_text(text, encoding="utf-8")
+    (mount / "..data").symlink_to(stamped.name)
+    for key in data:
+        (mount / key).symlink_to(Path("..data") / key)
+    registry = Registry.load({"17"})
+    targets = Targets.load(mount, registry)
+    assert targets.years() == sorted(int(Path(key).stem) for key in data)
+    assert targets.years() == Targets.load(DEPLOY / "targets", registry).years()

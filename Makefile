@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: up down status restart-worker test test-faults lint bench services smoke
+.PHONY: up down status restart-worker test test-unit test-faults lint bench services smoke
 
 up:            ## Run the main job: Kafka, Redis, Prometheus, Alertmanager, a worker, the simulator
 	@bash deploy/local/stack.sh up
@@ -26,8 +26,12 @@ lint:          ## ruff and mypy
 	$(VENV)/ruff format --check .
 	$(VENV)/mypy
 
-test: services lint  ## Run the whole test suite (starts what it needs)
+test: services lint  ## Run the whole test suite (starts what it needs); `make test-unit` for the fast tier
 	$(VENV)/pytest $(PYTEST_ARGS)
+
+test-unit:     ## Only the fast, server-free tests (no Kafka, Redis, Prometheus, browser; docs/testing.md)
+	@bash deploy/local/python-env.sh
+	$(VENV)/pytest --unit $(PYTEST_ARGS)
 
 test-faults: services  ## Only the fault tests (kill -9, scale-out, broker restart; also in `make test`)
 	$(VENV)/pytest -m faults tests/streams/test_faults.py $(PYTEST_ARGS)

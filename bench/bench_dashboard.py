@@ -33,7 +33,7 @@ from models.registry import Registry
 from streams.settings import Settings
 from streams.simulator import SimConfig, generate
 from tests.dashboard.dashboard_harness import Dashboard, DashboardUser, dashboard_env
-from tests.streams.stream_harness import free_port
+from tests.ports import free_port
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -53,7 +53,8 @@ from streams.admin import ensure_topics
 from streams.app import TABLES, TOPICS
 from streams.settings import Settings
 from streams.simulator import SimConfig, generate
-from tests.streams.stream_harness import SUPERVISE, free_port, worker_env
+from tests.ports import free_port
+from tests.streams.stream_harness import SUPERVISE, worker_env
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -32,7 +32,8 @@ from models.registry import Registry
 from sinks.redis_schema import Keys
 from streams.settings import Settings
 from streams.simulator import SimConfig, generate
-from tests.streams.stream_harness import Worker, create_topics, free_port
+from tests.ports import free_port
+from tests.streams.stream_harness import Worker, create_topics
 
 CLEAN = {
     name: 0.0

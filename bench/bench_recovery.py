@@ -43,8 +43,9 @@ from streams.admin import ensure_topics
 from streams.app import TABLES, TOPICS
 from streams.settings import Settings
 from streams.simulator import SimConfig, generate
+from tests.ports import free_port
 from tests.recount import recount
-from tests.streams.stream_harness import diff, free_port, produce, read_counters
+from tests.streams.stream_harness import diff, produce, read_counters
 
 START, END = date(2022, 1, 1), date(2022, 12, 31)
 CONSUMED = tuple(t for t in TOPICS if t != "payments-dlq")

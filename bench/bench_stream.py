@@ -58,13 +58,13 @@ from models.registry import Registry, national_provinces
 from streams.app import TOPICS
 from streams.settings import Settings
 from streams.simulator import SimConfig, generate
+from tests.ports import free_port
 from tests.recount import recount
 from tests.streams.stream_harness import (
     Counts,
     Worker,
     create_topics,
     diff,
-    free_port,
     produce,
     read_counters,
     wait_for_counters,

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from streams.settings import Settings
-from tests.streams.stream_harness import Worker, create_topics, free_port
+from tests.ports import free_port
+from tests.streams.stream_harness import Worker, create_topics
 
 
 def private_worker(name: str, bootstrap: str, **settings: Any) -> tuple[Settings, Worker]:

@@ -1,8 +1,12 @@
-"""Fixtures that give tests the real local stack (Kafka, Redis), each test isolated.
+"""The fixtures every test folder shares, and the two tiers.
 
-A running stack is reused; a missing one is started with the same scripts as `make up`
-(deploy/local/). Isolation: every test gets its own topic prefix, Faust app id and Redis key
-prefix, so tests never see each other's data.
+Servers: the real local stack (Kafka, Redis), each test isolated. A running stack is reused; a
+missing one is started with the same scripts as `make up` (deploy/local/). Isolation: every test
+gets its own topic prefix, Faust app id and Redis key prefix, so tests never see each other's
+data. A test that uses them is marked ``servers`` at collection; `pytest --unit` (`make
+test-unit`) leaves those out and runs the server-free rest (tests/tier.py).
+
+Pure data: the unit registry of Hòa Bình (province 17) and its targets.
 """
 
 from __future__ import annotations
@@ -18,10 +22,47 @@ from typing import Any
 
 import pytest
 
+from models.registry import Registry
+from models.targets import Targets
+from tests.ports import free_port
+from tests.tier import enter_unit_tier, refuse_in_unit_tier
+
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_BOOTSTRAP = os.environ.get("PAYWATCH_TEST_BOOTSTRAP", "127.0.0.1:9092")
 REDIS_PORT = int(os.environ.get("PAYWATCH_REDIS_PORT", "6380"))
 REDIS_PASSWORD = os.environ.get("PAYWATCH_REDIS_PASSWORD", "paywatch-local")
+
+
+#: Fixtures that reach a server: a test using any of them (even through another fixture) is
+#: marked ``servers``.
+SERVER_FIXTURES = frozenset({"kafka_bootstrap", "redis_server_url"})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--unit",
+        action="store_true",
+        help="only the fast server-free tests (no Kafka, Redis, Prometheus, worker or browser)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("unit"):
+        enter_unit_tier()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.servers)
+    if config.getoption("unit"):
+        left_out = [item for item in items if _not_unit(item)]
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not _not_unit(item)]
+
+
+def _not_unit(item: pytest.Item) -> bool:
+    return any(item.get_closest_marker(name) for name in ("servers", "slow"))
 
 
 def _listening(host: str, port: int) -> bool:
@@ -49,6 +90,7 @@ def kafka_bootstrap() -> Iterator[str]:
     """host:port of the real Kafka broker on loopback. The broker is shared (a running stack's
     too): a test that stops one starts a private one (tests/streams/private_servers.py), and
     the session fails if this broker's process changed under it."""
+    refuse_in_unit_tier("Kafka")
     host, port = KAFKA_BOOTSTRAP.rsplit(":", 1)
     _ensure("kafka.sh", host, int(port))
     before = _port_holder(int(port))
@@ -63,6 +105,7 @@ def redis_server_url() -> Iterator[str]:
     session fails if a test restarted it."""
     import redis
 
+    refuse_in_unit_tier("Redis")
     _ensure("redis.sh", "127.0.0.1", REDIS_PORT)
     url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{REDIS_PORT}/0"
     before = _run_id(redis.Redis.from_url(url))
@@ -115,7 +158,7 @@ def settings_factory(
             "redis_url": redis_server_url,
             "redis_prefix": redis_prefix,  # its keys are deleted after the test
             "data_dir": tmp_path / "worker",
-            "web_port": _free_port(),
+            "web_port": free_port(),
         }
         fields.update(overrides)
         return Settings(**fields)
@@ -123,8 +166,13 @@ def settings_factory(
     return make
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+@pytest.fixture(scope="session")
+def hoa_binh() -> Registry:
+    """The unit registry of Hòa Bình (province 17), the province most tests count in."""
+    return Registry.load({"17"})
+
+
+@pytest.fixture(scope="session")
+def hoa_binh_targets(hoa_binh: Registry) -> Targets:
+    """The committed targets (deploy/targets) over Hòa Bình's units."""
+    return Targets.load(ROOT / "deploy" / "targets", hoa_binh)

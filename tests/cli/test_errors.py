@@ -11,15 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 @pytest.fixture
@@ -34,7 +29,7 @@ def env(tmp_path: Path, unique: str, redis_server_url: str, kafka_bootstrap: str
         "PAYWATCH_TOPIC_PREFIX": f"test-{unique}-",
         "PAYWATCH_REDIS_PREFIX": f"test-{unique}",
         "PAYWATCH_DATA_DIR": str(tmp_path / "worker"),
-        "PAYWATCH_WEB_PORT": str(_closed_port()),
+        "PAYWATCH_WEB_PORT": str(free_port()),
         "COLUMNS": "100",
     }
 
@@ -64,7 +59,7 @@ def _says(result: subprocess.CompletedProcess[str], *parts: str) -> None:
     ],
 )
 def test_an_unreachable_broker_is_named(env: dict[str, str], args: tuple[str, ...]) -> None:
-    port = _closed_port()
+    port = free_port()
     env["PAYWATCH_BROKER"] = f"kafka://127.0.0.1:{port}"
     _says(
         _run(env, *args),
@@ -80,7 +75,7 @@ def test_a_broker_that_never_answers_times_out(env: dict[str, str], silent_port:
 
 
 def test_a_broker_password_is_never_shown(env: dict[str, str]) -> None:
-    port = _closed_port()
+    port = free_port()
     env["PAYWATCH_BROKER"] = f"kafka://ops:s3cret@127.0.0.1:{port}"
     result = _run(env, "topics")
     _says(result, f"PAYWATCH_BROKER=kafka://***@127.0.0.1:{port}")

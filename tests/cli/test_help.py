@@ -7,6 +7,8 @@ import subprocess
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
 
@@ -22,6 +24,7 @@ def test_version() -> None:
     assert result.returncode == 0 and result.stdout == f"paywatch {version('paywatch')}\n"
 
 
+@pytest.mark.slow
 def test_help_has_no_typer_noise() -> None:
     root = _run("--help")
     assert root.returncode == 0 and "--version" in root.stdout

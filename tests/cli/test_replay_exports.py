@@ -129,6 +129,7 @@ def test_replay_to_a_named_topic(
     assert asyncio.run(_events_in(kafka_bootstrap, settings.topic("payments-bulk"), 1)) == 0
 
 
+@pytest.mark.slow
 def test_a_broker_that_never_answers_times_out_with_a_message(silent_port: int) -> None:
     env = {**os.environ, "PAYWATCH_BROKER": f"kafka://127.0.0.1:{silent_port}"}
     began = time.monotonic()

@@ -24,6 +24,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from tests.tier import refuse_in_unit_tier
+
 ROOT = Path(__file__).resolve().parents[2]
 PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
 CHROMIUM = "/usr/bin/chromium"
@@ -122,6 +124,7 @@ def dashboard_env(settings: Any, redis_url: str, stale_s: float, **extra: str) -
 
 def chromium(width: int = 1920, height: int = 1080) -> WebDriver:
     """Headless Chromium with a viewport of exactly ``width`` x ``height`` CSS pixels."""
+    refuse_in_unit_tier("a browser")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=vi-VN"):

@@ -26,7 +26,8 @@ from tests.dashboard.dashboard_harness import (
     points,
     visible_numbers,
 )
-from tests.streams.stream_harness import Worker, create_topics, free_port, produce
+from tests.ports import free_port
+from tests.streams.stream_harness import Worker, create_topics, produce
 
 PROVINCE = "17"
 # (commune, its district): Phường Thái Bình and Phường Tân Thịnh (TP Hòa Bình), Thị trấn Lương Sơn

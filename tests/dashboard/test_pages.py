@@ -34,9 +34,11 @@ from tests.dashboard.dashboard_harness import (
     points,
     visible_numbers,
 )
+from tests.ports import free_port
 from tests.sinks.helpers import run
 from tests.streams.private_servers import PrivateRedis
-from tests.streams.stream_harness import free_port
+
+pytestmark = pytest.mark.servers
 
 ROOT = Path(__file__).resolve().parents[2]
 DISTRICT = "148"  # Thành phố Hòa Bình
@@ -50,11 +52,6 @@ NOUNS = {
     ("en", "transactions"): "transactions",
     ("en", "dossiers"): "dossiers",
 }
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry.load({"17"})
 
 
 @pytest.fixture
@@ -166,13 +163,13 @@ def wait_rendered(driver: WebDriver, css: str) -> None:
 
 @pytest.mark.timeout(300)
 def test_drill_down_and_unit_pages_show_what_redis_holds(
-    redis_server_url: str, redis_prefix: str, registry: Registry, browser: WebDriver, tmp_path: Path
+    redis_server_url: str, redis_prefix: str, hoa_binh: Registry, browser: WebDriver, tmp_path: Path
 ) -> None:
-    write_rows(redis_server_url, redis_prefix, registry, district_rows(registry))
+    write_rows(redis_server_url, redis_prefix, hoa_binh, district_rows(hoa_binh))
     user = DashboardUser(redis_server_url, redis_prefix)
     settings = Settings(redis_prefix=redis_prefix)
     dashboard = Dashboard(dashboard_env(settings, user.url, 60), free_port(), tmp_path / "d.log")
-    communes = registry.children(DISTRICT, date(2022, 1, 1))
+    communes = hoa_binh.children(DISTRICT, date(2022, 1, 1))
     try:
         dashboard.start()
         browser.get(f"{dashboard.url}/d/{DISTRICT}?year=2022")
@@ -213,7 +210,7 @@ def test_drill_down_and_unit_pages_show_what_redis_holds(
 
 @pytest.mark.timeout(300)
 def test_the_page_catches_up_after_its_server_and_redis_restart(
-    registry: Registry, browser: WebDriver, tmp_path: Path
+    hoa_binh: Registry, browser: WebDriver, tmp_path: Path
 ) -> None:
     server = PrivateRedis(tmp_path)
     server.start()
@@ -222,7 +219,7 @@ def test_the_page_catches_up_after_its_server_and_redis_restart(
     port = free_port()
     dashboard = Dashboard(dashboard_env(settings, server.url, 60), port, tmp_path / "d.log")
     try:
-        write_rows(server.url, prefix, registry, [(UNIT, "2022", counters(1, 10))])
+        write_rows(server.url, prefix, hoa_binh, [(UNIT, "2022", counters(1, 10))])
         dashboard.start()
         browser.get(f"{dashboard.url}/u/{UNIT}?year=2022")
         cell = '#card-counts [data-field="transactions"]'
@@ -235,10 +232,10 @@ def test_the_page_catches_up_after_its_server_and_redis_restart(
         WebDriverWait(browser, 10).until(shows(first))
 
         # A live change, then the server goes away; a change it cannot push; it comes back.
-        write_rows(server.url, prefix, registry, [(UNIT, "2022", counters(1, 11))])
+        write_rows(server.url, prefix, hoa_binh, [(UNIT, "2022", counters(1, 11))])
         WebDriverWait(browser, 20, poll_frequency=0.2).until(shows(counters(1, 11).transactions))
         dashboard.stop()
-        write_rows(server.url, prefix, registry, [(UNIT, "2022", counters(1, 12))])
+        write_rows(server.url, prefix, hoa_binh, [(UNIT, "2022", counters(1, 12))])
         banner = browser.find_element(By.ID, "freshness")
         WebDriverWait(browser, 20, poll_frequency=0.2).until(lambda d: banner.is_displayed())
         dashboard.start()
@@ -251,7 +248,7 @@ def test_the_page_catches_up_after_its_server_and_redis_restart(
             lambda d: "Redis" in banner.text and banner.is_displayed()
         )
         server.start()
-        write_rows(server.url, prefix, registry, [(UNIT, "2022", counters(1, 13))])
+        write_rows(server.url, prefix, hoa_binh, [(UNIT, "2022", counters(1, 13))])
         WebDriverWait(browser, 30, poll_frequency=0.2).until(shows(counters(1, 13).transactions))
         assert browser.execute_script("return window.paywatch.loads") >= 2
         # however many pages are open: one subscription per server process

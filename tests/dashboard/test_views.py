@@ -14,20 +14,10 @@ from models.targets import Targets
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry.load({"17"})
-
-
-@pytest.fixture(scope="module")
-def targets(registry: Registry) -> Targets:
-    return Targets.load(ROOT / "deploy" / "targets", registry)
-
-
 def test_overview_lists_the_province_then_its_districts_and_departments(
-    registry: Registry, targets: Targets
+    hoa_binh: Registry, hoa_binh_targets: Targets
 ) -> None:
-    view = plan_view(registry, targets, Kind.CHILDREN, "17", "2022")
+    view = plan_view(hoa_binh, hoa_binh_targets, Kind.CHILDREN, "17", "2022")
     assert view.units[0].code == "17" and view.units[0].name == "Tỉnh Hòa Bình"
     levels = {u.level for u in view.units[1:]}
     assert levels == {"district", "department"}
@@ -39,9 +29,9 @@ def test_overview_lists_the_province_then_its_districts_and_departments(
 
 
 def test_drill_down_lists_the_district_and_its_communes_with_their_own_targets(
-    registry: Registry, targets: Targets
+    hoa_binh: Registry, hoa_binh_targets: Targets
 ) -> None:
-    view = plan_view(registry, targets, Kind.CHILDREN, "148", "2022")
+    view = plan_view(hoa_binh, hoa_binh_targets, Kind.CHILDREN, "148", "2022")
     codes = [u.code for u in view.units]
     assert codes[0] == "148" and "04789" in codes and "04924" not in codes
     by_code = {u.code: u for u in view.units}
@@ -51,9 +41,9 @@ def test_drill_down_lists_the_district_and_its_communes_with_their_own_targets(
 
 
 def test_a_children_view_reads_year_rows_whole_and_only_its_last_days(
-    registry: Registry, targets: Targets
+    hoa_binh: Registry, hoa_binh_targets: Targets
 ) -> None:
-    view = plan_view(registry, targets, Kind.CHILDREN, "148", "2022")
+    view = plan_view(hoa_binh, hoa_binh_targets, Kind.CHILDREN, "148", "2022")
     days = [(date(2022, 1, 1) + timedelta(days=n)).isoformat() for n in range(59)]  # to 28 Feb
     periods = {"148": ["2021", "2022", "2022-01", "2022-02", *days], "04789": ["2022", days[0]]}
     wanted = view.wanted(periods)
@@ -65,8 +55,10 @@ def test_a_children_view_reads_year_rows_whole_and_only_its_last_days(
     assert all(p[:4] == "2022" for _, p, _ in wanted)
 
 
-def test_a_unit_page_reads_every_day_of_its_year(registry: Registry, targets: Targets) -> None:
-    view = plan_view(registry, targets, Kind.UNIT, "04789", "2022")
+def test_a_unit_page_reads_every_day_of_its_year(
+    hoa_binh: Registry, hoa_binh_targets: Targets
+) -> None:
+    view = plan_view(hoa_binh, hoa_binh_targets, Kind.UNIT, "04789", "2022")
     assert [u.code for u in view.units] == ["04789"]
     assert [a.code for a in view.ancestors] == ["17", "148"]
     days = [f"2022-01-{d:02d}" for d in range(1, 32)]
@@ -75,9 +67,9 @@ def test_a_unit_page_reads_every_day_of_its_year(registry: Registry, targets: Ta
 
 
 def test_unknown_units_and_bad_years_are_refused_with_the_value(
-    registry: Registry, targets: Targets
+    hoa_binh: Registry, hoa_binh_targets: Targets
 ) -> None:
     with pytest.raises(ViewError, match="'99999'"):
-        plan_view(registry, targets, Kind.CHILDREN, "99999", "2022")
+        plan_view(hoa_binh, hoa_binh_targets, Kind.CHILDREN, "99999", "2022")
     with pytest.raises(ViewError, match="'22'"):
-        plan_view(registry, targets, Kind.UNIT, "04789", "22")
+        plan_view(hoa_binh, hoa_binh_targets, Kind.UNIT, "04789", "22")

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from streams.settings import Settings
-from tests.deploy.deploy_stack import free_port, prometheus, wait_for
+from tests.deploy.deploy_stack import prometheus, wait_for
+from tests.ports import free_port
 from tests.streams.stream_harness import PAYWATCH, Worker, create_topics, worker_env
 
 #: Series the recording rules must have produced before the dashboards are evaluated: the

@@ -12,7 +12,6 @@ import itertools
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,9 @@ from typing import Any
 
 import yaml
 
+from tests.ports import free_port
+from tests.tier import refuse_in_unit_tier
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 RULES = DEPLOY / "prometheus" / "rules"
@@ -40,13 +42,6 @@ GRAFANA_BUILTINS = {
     "__range": "1h",
     "__range_s": "3600",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def http_get(url: str, timeout: float = 5.0) -> bytes:
@@ -82,6 +77,7 @@ def stop(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
 
 @contextmanager
 def started(args: list[str], log: Path, ready_url: str, timeout: float = 30.0) -> Iterator[None]:
+    refuse_in_unit_tier(Path(args[0]).name)
     with log.open("wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     try:

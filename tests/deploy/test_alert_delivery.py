@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.deploy_stack import ROOT, alertmanager, free_port, http_get, prometheus, started
+from tests.deploy.deploy_stack import ROOT, alertmanager, http_get, prometheus, started
+from tests.ports import free_port
 
 PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
 
@@ -42,6 +43,7 @@ def _listed(base: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.servers
 def test_a_worker_down_alert_reaches_the_local_receiver(
     tmp_path: Path, receiver: tuple[str, Path]
 ) -> None:

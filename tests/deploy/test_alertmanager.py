@@ -216,6 +216,7 @@ WORKER_DOWN = {
 }
 
 
+@pytest.mark.servers
 def test_a_commune_alert_reaches_its_district_contact(alertmanager: RunningAlertmanager) -> None:
     alertmanager.post(unit_alert("PaywatchUnitBelowTarget", "04924", "commune", "152"))
     payload = alertmanager.hooks.wait_for("/alerts/district-17-152", "PaywatchUnitBelowTarget")
@@ -227,6 +228,7 @@ def test_a_commune_alert_reaches_its_district_contact(alertmanager: RunningAlert
     assert [p for p, _ in alertmanager.hooks.summary()] == ["/alerts/district-17-152"]
 
 
+@pytest.mark.servers
 def test_province_level_and_pipeline_alerts_reach_ops(alertmanager: RunningAlertmanager) -> None:
     alertmanager.post(unit_alert("PaywatchUnitBelowTarget", "17.SYT", "department", None))
     payload = alertmanager.hooks.wait_for("/alerts/ops-oncall", "PaywatchUnitBelowTarget")
@@ -240,6 +242,7 @@ def test_province_level_and_pipeline_alerts_reach_ops(alertmanager: RunningAlert
     }
 
 
+@pytest.mark.servers
 def test_unit_alerts_are_inhibited_while_the_pipeline_is_down(
     alertmanager: RunningAlertmanager,
 ) -> None:
@@ -268,6 +271,7 @@ def test_unit_alerts_are_inhibited_while_the_pipeline_is_down(
     assert paths == ["/alerts/ops-oncall"], alertmanager.hooks.summary()
 
 
+@pytest.mark.servers
 def test_a_silent_province_inhibits_its_units_silence(alertmanager: RunningAlertmanager) -> None:
     province_stopped = unit_alert("PaywatchProvincePaymentsStopped", "17", "province", None)
     alertmanager.post(province_stopped)
@@ -331,6 +335,7 @@ def _runbook_amtool_commands() -> list[str]:
     ]
 
 
+@pytest.mark.servers
 def test_the_runbook_silence_commands_work(alertmanager: RunningAlertmanager) -> None:
     commands = _runbook_amtool_commands()
     adds = [c for c in commands if " silence add " in c]

@@ -48,6 +48,7 @@ def test_promtool_checks_the_rules() -> None:
     assert result.stdout.count("SUCCESS") == len(files)
 
 
+@pytest.mark.servers
 def test_promtool_rule_unit_tests_pass() -> None:
     files = sorted(map(str, RULE_TESTS.glob("*.yml")))
     assert len(files) >= 4

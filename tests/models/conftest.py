@@ -8,11 +8,6 @@ from models.registry import Registry
 
 
 @pytest.fixture(scope="session")
-def hoa_binh() -> Registry:
-    return Registry.load({"17"})
-
-
-@pytest.fixture(scope="session")
 def vietnam() -> Registry:
     return Registry.load()
 

@@ -14,7 +14,7 @@ from streams.simulator import load_truth
 from tests.recount import recount
 
 
-def test_simulate_out_writes_events_and_truth(tmp_path: Path, hoa_binh_registry: Registry) -> None:
+def test_simulate_out_writes_events_and_truth(tmp_path: Path, hoa_binh: Registry) -> None:
     out = tmp_path / "sim.jsonl"
     result = CliRunner().invoke(
         app,
@@ -45,7 +45,7 @@ def test_simulate_out_writes_events_and_truth(tmp_path: Path, hoa_binh_registry:
     doc = json.loads(truth_file.read_text())
     assert doc["records"] == 3000 and doc["config"]["seed"] == 4
     counters, dead = load_truth(truth_file)
-    again = recount(records, hoa_binh_registry)
+    again = recount(records, hoa_binh)
     assert counters == again.counters
     assert dead == again.dead_letters
 

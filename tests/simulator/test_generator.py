@@ -24,24 +24,24 @@ CONFIG = SimConfig(count=N, seed=11)
 
 
 @pytest.fixture(scope="module")
-def run(hoa_binh_registry: Registry) -> tuple[Simulation, list[SimRecord]]:
-    sim = Simulation(CONFIG, hoa_binh_registry)
+def run(hoa_binh: Registry) -> tuple[Simulation, list[SimRecord]]:
+    sim = Simulation(CONFIG, hoa_binh)
     return sim, list(sim)
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(
-    hoa_binh_registry: Registry, run: tuple[Simulation, list[SimRecord]]
+    hoa_binh: Registry, run: tuple[Simulation, list[SimRecord]]
 ) -> None:
     _, records = run
-    again = list(generate(CONFIG, hoa_binh_registry))
+    again = list(generate(CONFIG, hoa_binh))
     assert again == records
-    other = list(generate(replace(CONFIG, seed=12, count=2000), hoa_binh_registry))
+    other = list(generate(replace(CONFIG, seed=12, count=2000), hoa_binh))
     assert other != records[:2000]
 
 
-def test_count_is_exact(hoa_binh_registry: Registry) -> None:
+def test_count_is_exact(hoa_binh: Registry) -> None:
     for count in (0, 1, 7, 500):
-        assert len(list(generate(replace(CONFIG, count=count), hoa_binh_registry))) == count
+        assert len(list(generate(replace(CONFIG, count=count), hoa_binh))) == count
 
 
 def test_requested_rates_show_up_in_the_output(run: tuple[Simulation, list[SimRecord]]) -> None:
@@ -144,10 +144,10 @@ def test_each_malformed_kind_is_rejected_with_its_reason(kind: str) -> None:
 
 
 def test_truth_equals_the_offline_recount(
-    hoa_binh_registry: Registry, run: tuple[Simulation, list[SimRecord]]
+    hoa_binh: Registry, run: tuple[Simulation, list[SimRecord]]
 ) -> None:
     sim, records = run
-    result = recount([r.value for r in records], hoa_binh_registry)
+    result = recount([r.value for r in records], hoa_binh)
     assert sim.truth.dead_letters == result.dead_letters
     expected = sim.truth.counter_dict()
     assert expected == result.counters
@@ -155,13 +155,13 @@ def test_truth_equals_the_offline_recount(
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_scenarios_agree_with_the_recount(hoa_binh_registry: Registry, scenario: str) -> None:
+def test_scenarios_agree_with_the_recount(hoa_binh: Registry, scenario: str) -> None:
     config = SimConfig(
         count=4000, seed=5, scenario=scenario, start=date(2022, 12, 1), end=date(2023, 2, 28)
     )
-    sim = Simulation(config, hoa_binh_registry)
+    sim = Simulation(config, hoa_binh)
     records = [r.value for r in sim]
-    assert sim.truth.counter_dict() == recount(records, hoa_binh_registry).counters
+    assert sim.truth.counter_dict() == recount(records, hoa_binh).counters
 
 
 def _online_share(
@@ -179,7 +179,7 @@ def _online_share(
     return online / total if total else float("nan")
 
 
-def test_bank_outage_collapses_online_share(hoa_binh_registry: Registry) -> None:
+def test_bank_outage_collapses_online_share(hoa_binh: Registry) -> None:
     config = SimConfig(
         count=60_000,
         seed=2,
@@ -188,7 +188,7 @@ def test_bank_outage_collapses_online_share(hoa_binh_registry: Registry) -> None
         end=date(2022, 11, 30),
         late_share=0.0,
     )
-    sim = Simulation(config, hoa_binh_registry)
+    sim = Simulation(config, hoa_binh)
     records = [r.value for r in sim]
     outage = sim.scenario.outage
     assert outage is not None
@@ -199,7 +199,7 @@ def test_bank_outage_collapses_online_share(hoa_binh_registry: Registry) -> None
     assert during < 0.05 < before
 
 
-def test_quiet_holiday_is_almost_silent(hoa_binh_registry: Registry) -> None:
+def test_quiet_holiday_is_almost_silent(hoa_binh: Registry) -> None:
     config = SimConfig(
         count=30_000,
         seed=2,
@@ -208,7 +208,7 @@ def test_quiet_holiday_is_almost_silent(hoa_binh_registry: Registry) -> None:
         end=date(2023, 2, 28),
         late_share=0.0,
     )
-    sim = Simulation(config, hoa_binh_registry)
+    sim = Simulation(config, hoa_binh)
     quiet = sim.scenario.quiet
     assert quiet is not None and quiet[0] <= date(2023, 1, 22) <= quiet[1]
     days = Counter()

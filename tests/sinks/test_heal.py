@@ -24,6 +24,8 @@ from sinks.units import UnitDirectory
 from tests.sinks.helpers import NOW, c, dump, run
 from tests.streams.private_servers import PrivateRedis
 
+pytestmark = pytest.mark.servers
+
 HEAL_BOUND_S = 10.0
 PERIODS = ("2022", "2022-03", "2022-03-15")
 #: Two workers on one prefix, each owning different units (as two partitions would).

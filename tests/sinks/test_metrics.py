@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from models.kpi import Counters
 from sinks.metrics import install, register, serve
 from sinks.unit_metrics import FAMILIES
 from sinks.units import UnitDirectory
+from tests.ports import free_port
 from tests.sinks.helpers import NOW, c
 
 BASE = {"unit", "level", "parent", "province"}
@@ -190,9 +190,7 @@ def test_generic_server_exposes_the_same_samples(
 ) -> None:
     """prometheus_client's own server (generate_latest) and the fast path agree exactly."""
     url, registry = served
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
     try:
         generic = samples(scrape(f"http://127.0.0.1:{port}/metrics"))

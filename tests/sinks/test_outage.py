@@ -23,6 +23,8 @@ from sinks.units import UnitDirectory
 from tests.sinks.helpers import NOW, c, dump, run
 from tests.streams.private_servers import PrivateRedis
 
+pytestmark = pytest.mark.servers
+
 OUTAGE_SECONDS = 12.0
 
 

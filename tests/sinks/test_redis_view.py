@@ -18,8 +18,9 @@ import redis.asyncio as aioredis
 from models.kpi import Counters
 from sinks.redis_view import RedisView
 from sinks.units import UnitDirectory
+from tests.ports import free_port
 from tests.sinks.helpers import NOW, c, dump, run
-from tests.streams.stream_harness import free_port
+from tests.tier import refuse_in_unit_tier
 
 
 def view(url: str, prefix: str, directory: UnitDirectory, **kw: object) -> RedisView:
@@ -197,6 +198,7 @@ def test_discard_forgets_revoked_units(directory: UnitDirectory) -> None:
 @pytest.fixture
 def tls_redis(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """A real redis-server that speaks only TLS (self-signed certificate for 127.0.0.1)."""
+    refuse_in_unit_tier("a TLS Redis")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -223,6 +225,7 @@ def tls_redis(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         server.wait(timeout=20)
 
 
+@pytest.mark.servers
 def test_tls_url_writes_over_tls_to_a_real_server(
     tls_redis: tuple[int, Path], directory: UnitDirectory
 ) -> None:

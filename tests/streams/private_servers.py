@@ -13,7 +13,8 @@ from pathlib import Path
 
 import redis
 
-from tests.streams.stream_harness import free_port
+from tests.ports import free_port
+from tests.tier import refuse_in_unit_tier
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = ROOT / "deploy" / "local" / "kafka.sh"
@@ -32,6 +33,7 @@ class PrivateRedis:
         self._server: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        refuse_in_unit_tier("a private Redis")
         self._server = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "yes" if self.persistent else "no", "--appendfsync", "always",
@@ -112,6 +114,7 @@ class PrivateKafka:
         assert done.returncode == 0, f"kafka.sh {command}: {done.stdout}{done.stderr}"
 
     def start(self) -> None:
+        refuse_in_unit_tier("a private Kafka")
         self._script("start")
 
     def stop(self) -> None:

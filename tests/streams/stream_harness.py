@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from streams.admin import ensure_topics
 from streams.counters import FIELDS
 from streams.settings import Settings
+from tests.tier import refuse_in_unit_tier
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
@@ -28,22 +28,6 @@ SUPERVISE = str(ROOT / "deploy" / "local" / "supervise.sh")
 
 Record = tuple[bytes | None, bytes]
 Counts = dict[tuple[str, str], dict[str, int]]
-
-
-_GIVEN_PORTS: set[int] = set()
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1 (for a worker's web server), never one this process has
-    handed out before: two workers set up before either starts would otherwise be given the
-    same port (the kernel offers a port again once its probe socket is closed)."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port: int = sock.getsockname()[1]
-        if port not in _GIVEN_PORTS:
-            _GIVEN_PORTS.add(port)
-            return port
 
 
 def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -74,6 +58,7 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Worker:
+        refuse_in_unit_tier("a paywatch worker")
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         out = self.log.open("ab")
         command = self.command

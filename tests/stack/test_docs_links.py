@@ -1,5 +1,6 @@
 """The documentation stays whole: every relative link of README.md, CHANGELOG.md and docs/
-leads to a file of the repository, and a link to a heading (#anchor) to a heading that exists."""
+leads to a file of the repository, a link to a heading (#anchor) to a heading that exists, and
+a file path the pages name in code (`streams/app.py`) to a file that is there."""
 
 from __future__ import annotations
 
@@ -65,6 +66,31 @@ def broken_links(page: Path, text: str | None = None) -> list[str]:
 @pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_relative_link_leads_somewhere(page: Path) -> None:
     assert broken_links(page) == []
+
+
+_NAMED_PATH = re.compile(
+    r"`((?:models|streams|sinks|dashboard|deploy|tests|bench|docs)/[A-Za-z0-9_./-]*[A-Za-z0-9_/])`"
+)
+
+
+def missing_paths(text: str) -> list[str]:
+    """The repository paths named in code spans (`deploy/local/supervise.sh`) that do not exist.
+    A pattern (`*`, `<year>`, `{a,b}`) is not a path, so the expression leaves it out."""
+    return [path for path in _NAMED_PATH.findall(text) if not (ROOT / path).exists()]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [p for p in pages() if p.name != "CHANGELOG.md"],  # history names files as they were
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_every_file_a_page_names_exists(page: Path) -> None:
+    assert missing_paths(page.read_text(encoding="utf-8")) == []
+
+
+def test_a_renamed_file_is_found() -> None:
+    text = "`streams/app.py`, `streams/no_such_module.py`, `deploy/targets/<year>.yaml`, `tests/`"
+    assert missing_paths(text) == ["streams/no_such_module.py"]
 
 
 def test_every_docs_page_is_in_the_index() -> None:

@@ -90,6 +90,11 @@ class Progress:
         self._since = seen
         return stalled
 
+    @property
+    def waiting(self) -> int:
+        """Partitions with records waiting at the last look (0 when the worker is caught up)."""
+        return sum(1 for _, waiting, _ in self._since.values() if waiting)
+
 
 class Health:
     """The two pages and the look at progress, for one Faust app."""
@@ -146,7 +151,12 @@ def install(app: Any) -> Health:
         """Readiness: 200 when the worker counts, 503 with the reasons otherwise."""
         state = health.state()
         reasons = not_ready_because(state)
-        body = {"ready": not reasons, "reasons": reasons, "partitions": state.sources}
+        body = {
+            "ready": not reasons,
+            "reasons": reasons,
+            "partitions": state.sources,
+            "waiting": health.progress.waiting,
+        }
         return view.json(body, status=503 if reasons else 200)
 
     app.page(HEALTHZ)(healthz)

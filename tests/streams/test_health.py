@@ -59,6 +59,7 @@ def test_a_partition_is_stalled_only_with_records_waiting_and_no_commit_for_the_
     assert progress.look({"a": 11, "b": 50}, {"a": 100, "b": 60}, now=160) == ["a"]
     assert progress.look({"a": 100, "b": 50}, {"a": 100, "b": 60}, now=219) == []
     assert progress.look({"a": 100, "b": 50}, {"a": 100, "b": 60}, now=220) == ["b"]
+    assert progress.waiting == 1  # b (a is caught up)
     # Never committed: waiting from offset 0.
     assert Progress(stalled_after_s=0).look({}, {"d": 5}, now=1) == ["d"]
     # A partition taken away is forgotten; given back, its clock starts again.
@@ -115,14 +116,16 @@ def test_ready_when_counting_and_not_ready_without_partitions(
     try:
         assert _wait(first, HEALTHZ, 200)["alive"] is True
         ready = _wait(first, READYZ, 200)
-        assert ready == {
-            "ready": True,
-            "reasons": [],
-            "partitions": 5,
-        }  # 5 topics read, 1 partition
+        assert ready["ready"] is True and ready["reasons"] == []
+        assert ready["partitions"] == 5  # 5 topics read, 1 partition each
         produce(kafka_bootstrap, first.topic("payments"), records)
         got = wait_for_counters(kafka_bootstrap, first.app_id, expected.counters, 180)
         assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        # Caught up, no partition has records waiting: an idle worker never turns "stalled".
+        deadline = time.monotonic() + 60
+        while (ready := _wait(first, READYZ, 200))["waiting"]:
+            assert time.monotonic() < deadline, ready
+            time.sleep(1)
 
         b.start()
         idle = _wait(second, READYZ, 503)
@@ -135,6 +138,7 @@ def test_ready_when_counting_and_not_ready_without_partitions(
             "ready": False,
             "reasons": ["holds no partition (more workers than partitions?)"],
             "partitions": 0,
+            "waiting": 0,
         }
         assert _get(second, HEALTHZ)[0] == 200
         # The first worker still counts after the rebalance the second one caused.
@@ -155,6 +159,18 @@ def test_alive_but_not_ready_while_the_tables_are_rebuilt_from_their_changelogs(
     produce(kafka_bootstrap, settings.topic("payments"), records)
     worker = Worker(settings, tmp_path / "worker.log").start()
     try:
+        # Seconds of backlog: the look at progress sees records waiting (and the worker ready).
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                code, body = _get(settings, READYZ)
+            except OSError:  # the web server is not up yet
+                code, body = 0, {}
+            if body.get("waiting"):
+                break
+            assert time.monotonic() < deadline, body
+            time.sleep(0.2)
+        assert code == 200 and body["ready"] is True, body
         got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 300)
         assert got == expected.counters, "\n".join(diff(expected.counters, got))
         worker.stop()

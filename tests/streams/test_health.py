@@ -5,6 +5,7 @@ reasons for a worker that holds no partition."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import time
@@ -15,9 +16,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import faust
 import pytest
 
 from models.registry import Registry
+from streams import health
 from streams.health import HEALTHZ, READYZ, STALLED_AFTER_S, Progress, State, not_ready_because
 from streams.settings import Settings
 from streams.simulator import SimConfig, generate
@@ -65,6 +68,20 @@ def test_a_partition_is_stalled_only_with_records_waiting_and_no_commit_for_the_
     # A partition taken away is forgotten; given back, its clock starts again.
     progress.look({}, {"a": 100}, now=300)
     assert progress.look({"b": 50}, {"a": 100, "b": 60}, now=301) == []
+
+
+def test_the_pages_and_the_state_on_a_faust_app_that_never_joined() -> None:
+    # The Faust attributes the state is read from exist with these shapes (no broker needed).
+    async def install() -> tuple[Any, State]:
+        app = faust.App(
+            "paywatch-health-contract", broker="kafka://127.0.0.1:1", autodiscover=False
+        )
+        return app, health.install(app).state()
+
+    app, state = asyncio.run(install())
+    assert state == State(rebalances=0, rebalancing=False, sources=0)
+    assert not_ready_because(state) == ["not joined its consumer group yet"]
+    assert {HEALTHZ, READYZ} <= set(app.web.views)
 
 
 # -- real workers ------------------------------------------------------------------------------

@@ -477,3 +477,39 @@ def test_the_targets_config_map_loads_as_the_kubelet_mounts_it(tmp_path: Path) -
     targets = Targets.load(mount, registry)
     assert targets.years() == sorted(int(Path(key).stem) for key in data)
     assert targets.years() == Targets.load(DEPLOY / "targets", registry).years()
+
+
+def _referenced_secrets() -> set[tuple[str, str]]:
+    """(Secret, key) of every Secret the workloads use."""
+    out = set()
+    for workload in (_worker(), _dashboard()):
+        pod = workload["spec"]["template"]["spec"]
+        container = _container(workload)
+        settings = _settings_of(container)
+        for volume in pod["volumes"]:
+            if "secret" not in volume:
+                continue
+            [mount] = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+            for value in settings.values():
+                if Path(value).parent == Path(mount["mountPath"]):
+                    out.add((volume["secret"]["secretName"], Path(value).name))
+        for var in container.get("env", []):
+            ref = var.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                out.add((ref["name"], ref["key"]))
+    return out
+
+
+def test_the_documented_secret_generator_makes_every_secret_the_workloads_use() -> None:
+    text = (ROOT / "docs" / "kubernetes.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```yaml\n(# overlays/.*?)```", text, flags=re.S)
+    overlay = yaml.safe_load(block)
+    assert overlay["namespace"] == _kustomization()["namespace"]
+    assert overlay["resources"] == ["../../deploy/kubernetes"]
+    generated = {
+        (secret["name"], entry.split("=", 1)[0])
+        for secret in overlay["secretGenerator"]
+        for entry in secret["files"]
+    }
+    assert generated == _referenced_secrets()
+    assert len(generated) == 4

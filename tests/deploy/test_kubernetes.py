@@ -152,7 +152,7 @@ def test_every_manifest_passes_the_kubernetes_schemas(version: str) -> None:
         except kubernetes_validate.ValidationError as error:
             raise AssertionError(f"{name} against Kubernetes {version}: {error.message}") from None
         checked += 1
-    assert checked == len(_manifests()) - len(CRDS) == 9
+    assert checked == len(_manifests()) - len(CRDS) == 10
 
 
 #: The parts of the Prometheus Operator's CRDs these objects use (monitoring.coreos.com/v1);
@@ -513,3 +513,15 @@ def test_the_documented_secret_generator_makes_every_secret_the_workloads_use() 
     }
     assert generated == _referenced_secrets()
     assert len(generated) == 4
+
+
+def test_only_prometheus_may_reach_the_workers_web_port() -> None:
+    policy = _one("NetworkPolicy", "paywatch-worker")["spec"]
+    pod_labels = _worker()["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert policy["policyTypes"] == ["Ingress"]
+    [rule] = policy["ingress"]
+    [source] = rule["from"]
+    assert set(source) == {"namespaceSelector"}  # Prometheus's namespace, nobody else
+    [endpoint] = _one("ServiceMonitor", "paywatch-worker")["spec"]["endpoints"]
+    assert rule["ports"] == [{"port": endpoint["port"], "protocol": "TCP"}]

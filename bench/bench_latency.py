@@ -35,7 +35,7 @@ from streams.simulator import SimConfig, generate
 from tests.ports import free_port
 from tests.streams.stream_harness import Worker, create_topics
 
-CLEAN = {
+CLEAN: dict[str, Any] = {
     name: 0.0
     for name in (
         "duplicate_rate",

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -35,8 +36,10 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS_S
 
 
-async def send_at(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]], rate: float,
-                  seconds: float) -> int:  # fmt: skip
+async def send_at(
+    bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes]], rate: float,
+    seconds: float,
+) -> int:  # fmt: skip
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()
     sent = 0

@@ -264,7 +264,7 @@ def counters_topic(bootstrap: str, group: str, changes_topic: str) -> str:
     found = [n for n in names if n.startswith(f"changelog__{group}--") and changes_topic in n]
     if len(found) != 1:
         raise SystemExit(f"quix contender: expected one counters changelog, found {found}")
-    return found[0]
+    return str(found[0])
 
 
 def read_counters(bootstrap: str, topic: str, timeout: float = 300) -> dict[str, list[int]]:

@@ -66,3 +66,13 @@ def year_of(key: str) -> int:
     """The calendar year a period key belongs to."""
     period_kind(key)
     return int(key[:4])
+
+
+def period_start(period: str) -> date:
+    """The first day of a period key ("2022", "2022-03", "2022-03-01")."""
+    kind = period_kind(period)
+    if kind == "day":
+        return date.fromisoformat(period)
+    if kind == "month":
+        return date(int(period[:4]), int(period[5:7]), 1)
+    return date(int(period), 1, 1)

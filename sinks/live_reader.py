@@ -1,6 +1,8 @@
-"""Async reads of the Redis live view (key schema v1, :mod:`sinks.redis_schema`), for readers
-that serve many people at once (the dashboard): hashes in one pipelined round trip, the change
-stream by id. The client must be made with ``decode_responses=True``.
+"""Reads of the Redis live view (key schema v1, :mod:`sinks.redis_schema`; written by
+:mod:`sinks.redis_view`). :class:`LiveReader` is async, for readers that serve many people at
+once (the dashboard): hashes in one pipelined round trip, the change stream by id.
+:class:`LiveView` is its blocking counterpart for the command line (`paywatch status`,
+`paywatch report`). Clients must be made with ``decode_responses=True``.
 
 Stream ids of the change stream ``{prefix}:v1:changes`` are Redis's own (``ms-seq``); a reader
 that missed entries asks for those after the last id it saw, and learns when they are gone
@@ -14,11 +16,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
+import redis
 import redis.asyncio as aioredis
 
+from models.event_clock import WINDOW, current_year
+from models.periods import period_kind
 from sinks.redis_schema import GENERATION_FIELD, Keys
 
-__all__ = ["Change", "LiveReader", "stream_id_after"]
+__all__ = [
+    "Change",
+    "Freshness",
+    "LiveReader",
+    "LiveView",
+    "LiveViewError",
+    "stream_id_after",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,3 +139,97 @@ class LiveReader:
         """Up to ``count`` entries after ``stream_id``, oldest first."""
         entries: Any = await self.client.xrange(self.keys.changes, min=f"({stream_id}", count=count)
         return _changes(entries)
+
+
+class LiveViewError(Exception):
+    """Redis cannot be read; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How current the live view is: when it was last written, the newest day it holds."""
+
+    last_written: str | None  # RFC 3339 UTC of the view's last flush
+    newest_day: str | None  # the newest day period the province has payments in
+
+
+class LiveView:
+    """Typed reads of the Redis live view (a client made with decode_responses=True)."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self.client = client
+        self.keys = Keys(prefix)
+
+    def check(self) -> None:
+        """Redis answers and accepts the password, or :class:`LiveViewError` says what to do."""
+        kwargs = self.client.connection_pool.connection_kwargs
+        where = f"redis://***@{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
+        try:
+            self.client.ping()
+        except redis.AuthenticationError as exc:
+            problem = (
+                f"Redis refused the password ({exc})"
+                if kwargs.get("password")
+                else "Redis wants a password and the URL gives none"
+            )
+            raise LiveViewError(
+                f"PAYWATCH_REDIS_URL={where}: {problem}; put the password Redis expects in the "
+                "URL (redis://:PASSWORD@HOST:PORT/DB)"
+            ) from None
+        except redis.RedisError as exc:
+            raise LiveViewError(
+                f"PAYWATCH_REDIS_URL={where}: cannot reach Redis ({exc}); start the stack with "
+                "`make up` or point PAYWATCH_REDIS_URL at the live view"
+            ) from None
+
+    def kpi(self, code: str, period: str) -> dict[str, str]:
+        return cast(dict[str, str], self.client.hgetall(self.keys.kpi(code, period)))
+
+    def periods(self, code: str) -> list[str]:
+        return cast(list[str], self.client.zrange(self.keys.periods(code), 0, -1))
+
+    def rank(self, ranking: str, code: str) -> tuple[int | None, int]:
+        """(1-based position of ``code``, best ratio first, or None; size of the ranking)."""
+        position = cast(int | None, self.client.zrevrank(ranking, code))
+        size: int = self.client.zcard(ranking)
+        return (None if position is None else position + 1), size
+
+    def freshness(self, province: str) -> Freshness:
+        last_written = cast(str | None, self.client.hget(self.keys.meta, "last_flush"))
+        days = [p for p in self.periods(province) if period_kind(p) == "day"]
+        return Freshness(last_written, max(days) if days else None)
+
+    def current_year(self, code: str, today: date, pinned: date | None = None) -> str | None:
+        """The year of the current day (models/event_clock.py) as the live view shows it for a
+        unit: the bulk of its newest payment days, so one payment dated a year ahead does not
+        switch the default (without day rows, the newest year); None when the unit has no
+        payments yet."""
+        if pinned is not None:
+            return str(pinned.year)
+        periods = self.periods(code)
+        days = sorted((p for p in periods if period_kind(p) == "day"), reverse=True)
+        counts: dict[date, int] = {}
+        total = 0
+        for start in range(0, len(days), 64):
+            chunk = days[start : start + 64]
+            pipe = self.client.pipeline(transaction=False)
+            for day in chunk:
+                pipe.hmget(self.keys.kpi(code, day), "paid", "reversed")
+            for day, (paid, reversed_) in zip(chunk, pipe.execute(), strict=True):
+                events = int(paid or 0) + int(reversed_ or 0)
+                counts[date.fromisoformat(day)] = events
+                total += events
+            if total >= WINDOW:
+                break
+        return current_year(counts, [p for p in periods if period_kind(p) == "year"], today)
+
+    def sub_period(self, code: str, period: str) -> str | None:
+        """The newest month of a year, or the newest day of a month, the unit has data for."""
+        kind = period_kind(period)
+        if kind == "day":
+            return None
+        want = "month" if kind == "year" else "day"
+        inside = [
+            p for p in self.periods(code) if p.startswith(period + "-") and period_kind(p) == want
+        ]
+        return max(inside) if inside else None

@@ -46,7 +46,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError
 
 from models.kpi import Counters
-from models.periods import VN_TZ
+from models.periods import VN_TZ, period_start
 from sinks.backoff import Backoff
 from sinks.redis_schema import (
     COUNTER_FIELDS,
@@ -57,7 +57,7 @@ from sinks.redis_schema import (
     Keys,
     kpi_fields,
 )
-from sinks.units import UnitDirectory, period_start
+from sinks.units import UnitDirectory
 
 __all__ = ["OwnedRows", "RedisView", "Row", "SinkObserver"]
 

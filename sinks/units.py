@@ -14,10 +14,9 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Protocol
 
-from models.periods import period_kind
 from models.registry import Unit
 
-__all__ = ["RegistryLike", "TargetsLike", "UnitDirectory", "UnitInfo", "period_start"]
+__all__ = ["RegistryLike", "TargetsLike", "UnitDirectory", "UnitInfo"]
 
 
 class RegistryLike(Protocol):
@@ -51,16 +50,6 @@ class UnitInfo:
     def rank_scope(self) -> str:
         """The ranking a unit belongs to: provinces rank country-wide, others per province."""
         return "all" if self.level == "province" else self.province
-
-
-def period_start(period: str) -> date:
-    """The first day of a period key ("2022", "2022-03", "2022-03-01")."""
-    kind = period_kind(period)
-    if kind == "day":
-        return date.fromisoformat(period)
-    if kind == "month":
-        return date(int(period[:4]), int(period[5:7]), 1)
-    return date(int(period), 1, 1)
 
 
 class UnitDirectory:

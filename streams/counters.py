@@ -11,12 +11,15 @@ one table value, so they are written (and recovered) together.
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sequence
-from typing import Final
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Final
 
 import msgspec
 
 from models.kpi import COUNTER_FIELDS, Counters
+
+if TYPE_CHECKING:  # streams.wire imports this module
+    from streams.wire import UnitDelta
 
 FIELDS = COUNTER_FIELDS
 INDEX: Final = {name: i for i, name in enumerate(FIELDS)}
@@ -80,6 +83,18 @@ def applied(
         return None
     marks = {**row.marks, source_partition: source_position}
     return Row(list(map(operator.add, row.values, deltas)), marks)
+
+
+def tally(delta: UnitDelta, row_of: Callable[[str], Row]) -> list[tuple[str, Row, bool]]:
+    """The rows ``delta`` makes, all or none: (key, row, whether the delta changed it);
+    ``row_of(key)`` is the row as it stands."""
+    staged = []
+    for period, deltas in by_period(delta.changes).items():
+        key = row_key(delta.unit, period)
+        row = row_of(key)
+        new = applied(row, delta.source_partition, delta.source_position, deltas)
+        staged.append((key, row, False) if new is None else (key, new, True))
+    return staged
 
 
 def as_counters(values: list[int]) -> Counters:

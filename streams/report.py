@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from models.periods import VN_TZ, period_kind
+from models.periods import VN_TZ, period_kind, period_start
 from models.registry import Level, Registry
-from sinks.units import period_start
-from streams.status import LiveView, caption
+from sinks.live_reader import LiveView
+from streams.status import caption
 
 CSV_COLUMNS = (
     "code",

@@ -10,21 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from fractions import Fraction
-from typing import cast
 
-import redis
-
-from models.event_clock import WINDOW, current_year
 from models.kpi import TREND_THRESHOLD, gap_to_target, ratio
-from models.periods import VN_TZ, period_kind
+from models.periods import VN_TZ, period_kind, period_start
 from models.registry import Level, Registry
 from models.targets import Targets
-from sinks.redis_schema import Keys
-from sinks.units import period_start
+from sinks.live_reader import Freshness, LiveView, LiveViewError
 
 
-class StatusError(Exception):
-    """Redis cannot be read, or holds nothing to show yet; the message says what to run."""
+class StatusError(LiveViewError):
+    """Redis holds nothing to show yet; the message says what to run."""
 
 
 @dataclass(frozen=True)
@@ -62,96 +57,6 @@ class UnitStatus:
             f"{self.kpi}_online": self.online,
             "updated_at": self.updated_at,
         }
-
-
-@dataclass(frozen=True)
-class Freshness:
-    """How current the live view is: when it was last written, the newest day it holds."""
-
-    last_written: str | None  # RFC 3339 UTC of the view's last flush
-    newest_day: str | None  # the newest day period the province has payments in
-
-
-class LiveView:
-    """Typed reads of the Redis live view (a client made with decode_responses=True)."""
-
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
-        self.client = client
-        self.keys = Keys(prefix)
-
-    def check(self) -> None:
-        """Redis answers and accepts the password, or :class:`StatusError` says what to do."""
-        kwargs = self.client.connection_pool.connection_kwargs
-        where = f"redis://***@{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
-        try:
-            self.client.ping()
-        except redis.AuthenticationError as exc:
-            problem = (
-                f"Redis refused the password ({exc})"
-                if kwargs.get("password")
-                else "Redis wants a password and the URL gives none"
-            )
-            raise StatusError(
-                f"PAYWATCH_REDIS_URL={where}: {problem}; put the password Redis expects in the "
-                "URL (redis://:PASSWORD@HOST:PORT/DB)"
-            ) from None
-        except redis.RedisError as exc:
-            raise StatusError(
-                f"PAYWATCH_REDIS_URL={where}: cannot reach Redis ({exc}); start the stack with "
-                "`make up` or point PAYWATCH_REDIS_URL at the live view"
-            ) from None
-
-    def kpi(self, code: str, period: str) -> dict[str, str]:
-        return cast(dict[str, str], self.client.hgetall(self.keys.kpi(code, period)))
-
-    def periods(self, code: str) -> list[str]:
-        return cast(list[str], self.client.zrange(self.keys.periods(code), 0, -1))
-
-    def rank(self, ranking: str, code: str) -> tuple[int | None, int]:
-        """(1-based position of ``code``, best ratio first, or None; size of the ranking)."""
-        position = cast(int | None, self.client.zrevrank(ranking, code))
-        size: int = self.client.zcard(ranking)
-        return (None if position is None else position + 1), size
-
-    def freshness(self, province: str) -> Freshness:
-        last_written = cast(str | None, self.client.hget(self.keys.meta, "last_flush"))
-        days = [p for p in self.periods(province) if period_kind(p) == "day"]
-        return Freshness(last_written, max(days) if days else None)
-
-    def current_year(self, code: str, today: date, pinned: date | None = None) -> str | None:
-        """The year of the current day (models/event_clock.py) as the live view shows it for a
-        unit: the bulk of its newest payment days, so one payment dated a year ahead does not
-        switch the default (without day rows, the newest year); None when the unit has no
-        payments yet."""
-        if pinned is not None:
-            return str(pinned.year)
-        periods = self.periods(code)
-        days = sorted((p for p in periods if period_kind(p) == "day"), reverse=True)
-        counts: dict[date, int] = {}
-        total = 0
-        for start in range(0, len(days), 64):
-            chunk = days[start : start + 64]
-            pipe = self.client.pipeline(transaction=False)
-            for day in chunk:
-                pipe.hmget(self.keys.kpi(code, day), "paid", "reversed")
-            for day, (paid, reversed_) in zip(chunk, pipe.execute(), strict=True):
-                events = int(paid or 0) + int(reversed_ or 0)
-                counts[date.fromisoformat(day)] = events
-                total += events
-            if total >= WINDOW:
-                break
-        return current_year(counts, [p for p in periods if period_kind(p) == "year"], today)
-
-    def sub_period(self, code: str, period: str) -> str | None:
-        """The newest month of a year, or the newest day of a month, the unit has data for."""
-        kind = period_kind(period)
-        if kind == "day":
-            return None
-        want = "month" if kind == "year" else "day"
-        inside = [
-            p for p in self.periods(code) if p.startswith(period + "-") and period_kind(p) == want
-        ]
-        return max(inside) if inside else None
 
 
 def caption(freshness: Freshness, now: datetime) -> str:

@@ -20,10 +20,10 @@ def report(
 
     from models.periods import period_kind
     from models.registry import Level, Registry, RegistryError
+    from sinks.live_reader import LiveView, LiveViewError
     from streams.commands.options import chosen_province
     from streams.report import ReportError, write_report
     from streams.settings import load_settings
-    from streams.status import LiveView, StatusError
 
     try:
         period_kind(period)
@@ -48,7 +48,7 @@ def report(
         view = LiveView(client, settings.redis_prefix)
         view.check()
         files = write_report(view, registry, chosen, period, out_dir)
-    except (StatusError, ReportError) as exc:
+    except (LiveViewError, ReportError) as exc:
         typer.echo(f"paywatch report: {exc}", err=True)
         raise typer.Exit(2) from None
     except redis.RedisError as exc:

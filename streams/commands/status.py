@@ -36,11 +36,12 @@ def status(
     from rich.table import Table
 
     from models.registry import Level
+    from sinks.live_reader import LiveView, LiveViewError
     from streams.commands.options import chosen_province
     from streams.commands.status_table import status_table
     from streams.preflight import registry_for, targets_for
     from streams.settings import load_settings
-    from streams.status import LiveView, StatusError, UnitStatus, read_status
+    from streams.status import UnitStatus, read_status
 
     if kpi not in {"transactions", "dossiers", "amount"}:
         raise typer.BadParameter(
@@ -81,7 +82,7 @@ def status(
                 while True:
                     time.sleep(interval)
                     live.update(table(rows()), refresh=True)
-    except StatusError as exc:
+    except LiveViewError as exc:
         typer.echo(f"paywatch status: {exc}", err=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:

@@ -9,7 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from models.periods import VN_TZ
-from streams.status import Freshness, UnitStatus, caption
+from sinks.live_reader import Freshness
+from streams.status import UnitStatus, caption
 
 _TREND_ARROWS = {"up": "↑", "down": "↓", "flat": "→", "": ""}
 _WHAT = {

@@ -175,10 +175,10 @@ def test_ctrl_c_says_what_was_sent(
         assert replay.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)
     replay.send_signal(signal.SIGINT)
-    out, err = replay.communicate(timeout=60)
-    assert replay.returncode == 130, (out, err)
-    assert "Traceback" not in err
-    line = next(x for x in err.splitlines() if x.startswith("interrupted: "))
+    stdout, stderr = replay.communicate(timeout=60)
+    assert replay.returncode == 130, (stdout, stderr)
+    assert "Traceback" not in stderr
+    line = next(x for x in stderr.splitlines() if x.startswith("interrupted: "))
     acknowledged = int(line.split("acknowledged ")[1].split(" of ")[0])
     assert " of 200000 events (" in line and "Replaying the whole file again is safe" in line
     assert 10_000 <= acknowledged < 200_000

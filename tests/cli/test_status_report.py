@@ -303,15 +303,24 @@ def test_report_chart_draws_grey_bars_value_labels_and_the_time(tmp_path: Path) 
         {"level": "district", "name": "B", "code": "150", "ratio_transactions": "",
          "target": "0.3", "on_track": ""},
     ]  # fmt: skip
-    drawn: list[plt.Figure] = []
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    drawn: list[Figure] = []
     real_close = plt.close
-    plt.close = lambda fig: drawn.append(fig)  # type: ignore[assignment]
+
+    def keep(fig: Figure) -> None:
+        drawn.append(fig)
+
+    plt.close = keep  # type: ignore[assignment]
     try:
         write_chart(rows, "title", "paywatch report, as of 2022-12-31 10:00:00", tmp_path / "c.png")
     finally:
         plt.close = real_close
     (ax,) = drawn[0].axes
-    bars = {round(p.get_width(), 3): p.get_facecolor() for p in ax.patches}
+    bars = {
+        round(p.get_width(), 3): p.get_facecolor() for p in ax.patches if isinstance(p, Rectangle)
+    }
     assert set(bars) == {45.0, 100.0}  # the unit without data: a full pale grey bar
     assert matplotlib.colors.to_hex(bars[100.0]) == "#e0e0e0"
     texts = {t.get_text() for t in ax.texts}

@@ -24,6 +24,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from tests.processes import stop_process
 from tests.tier import refuse_in_unit_tier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,13 +104,7 @@ class Dashboard:
             return None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=20)
+        stop_process(self.proc, grace_s=20)
         self.proc = None
 
 

@@ -22,10 +22,10 @@ def test_the_dashboard_user_may_only_read_the_live_view(
         assert reader.ping()
         assert reader.hgetall(f"{redis_prefix}:v1:kpi:17:2022") == {"paid": "3"}
         assert reader.hmget(f"{redis_prefix}:v1:kpi:17:2022", ["paid"]) == ["3"]
-        assert len(reader.xrange(f"{redis_prefix}:v1:changes")) == 1
+        assert len(reader.xrange(f"{redis_prefix}:v1:changes") or []) == 1
         pubsub = reader.pubsub()
         pubsub.subscribe(f"{redis_prefix}:v1:changes")
-        assert pubsub.get_message(timeout=2)["type"] == "subscribe"  # type: ignore[index]
+        assert pubsub.get_message(timeout=2)["type"] == "subscribe"
         pubsub.close()
         refused = [
             lambda: reader.hset(f"{redis_prefix}:v1:kpi:17:2022", "paid", "9"),

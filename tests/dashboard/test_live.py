@@ -4,10 +4,9 @@ page changes without a reload; when updates stop, the freshness banner says so."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -26,6 +25,7 @@ from tests.dashboard.dashboard_harness import (
     points,
     visible_numbers,
 )
+from tests.events import OFFLINE, event_record
 from tests.ports import free_port
 from tests.streams.stream_harness import Worker, create_topics, produce
 
@@ -36,21 +36,8 @@ DEPARTMENT = "17.SCT"
 
 
 def event(tx: str, unit: str, online: bool, day: str = "2022-10-03") -> tuple[bytes, bytes]:
-    doc: dict[str, Any] = {
-        "schema_version": 1,
-        "transaction_id": tx,
-        "kind": "payment",
-        "dossier_code": f"D-{tx}",
-        "procedure_code": "1.000001",
-        "unit_code": unit,
-        "channel": "online_portal" if online else "offline_cash",
-        "amount": 50_000,
-        "fee_type": "le_phi",
-        "event_time": f"{day}T10:00:00+07:00",
-    }
-    if online:
-        doc["provider"] = "vnpay"
-    return tx.encode(), json.dumps(doc).encode()
+    paid = {} if online else OFFLINE
+    return event_record(tx, unit_code=unit, event_time=f"{day}T10:00:00+07:00", **paid)
 
 
 def first_events() -> list[tuple[bytes, bytes]]:
@@ -64,7 +51,7 @@ def first_events() -> list[tuple[bytes, bytes]]:
 def wait_for_redis(url: str, prefix: str, unit: str, period: str, transactions: int) -> None:
     client = redis.Redis.from_url(url, decode_responses=True)
     try:
-        WebDriverWait(client, 180, poll_frequency=0.5).until(
+        WebDriverWait(cast(Any, client), 180, poll_frequency=0.5).until(
             lambda c: (
                 c.hget(f"{prefix}:v1:kpi:{unit}:{period}", "transactions") == str(transactions)
             )

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from tests.ports import free_port
+from tests.processes import stop_process
 from tests.tier import refuse_in_unit_tier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,17 +65,6 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float
     raise TimeoutError(f"{url} did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
 
 
-def stop(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
-    """TERM the process we started, KILL it after ``grace`` seconds."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
 @contextmanager
 def started(args: list[str], log: Path, ready_url: str, timeout: float = 30.0) -> Iterator[None]:
     refuse_in_unit_tier(Path(args[0]).name)
@@ -84,7 +74,7 @@ def started(args: list[str], log: Path, ready_url: str, timeout: float = 30.0) -
         wait_http(ready_url, proc, log, timeout)
         yield
     finally:
-        stop(proc)
+        stop_process(proc, grace_s=10)
 
 
 # -- the stand-in target ------------------------------------------------------------------------

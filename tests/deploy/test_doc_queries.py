@@ -19,7 +19,7 @@ RETRY_SECONDS = 30
 
 
 def _recording_rules() -> set[str]:
-    names = set()
+    names: set[str] = set()
     for path in RULES.glob("*.yml"):
         for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
             names.update(rule["record"] for rule in group["rules"] if "record" in rule)

@@ -12,7 +12,7 @@ import re
 import subprocess
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import kubernetes_validate
@@ -54,7 +54,7 @@ def _kustomization() -> Doc:
 
 
 def _manifests() -> list[Doc]:
-    docs = []
+    docs: list[Doc] = []
     for name in _kustomization()["resources"]:
         docs.extend(d for d in yaml.safe_load_all((KUBE / name).read_text(encoding="utf-8")) if d)
     return docs
@@ -71,7 +71,8 @@ def _config(name: str) -> dict[str, str]:
 
 
 def _container(workload: Doc) -> Doc:
-    [container] = workload["spec"]["template"]["spec"]["containers"]
+    containers: list[Doc] = workload["spec"]["template"]["spec"]["containers"]
+    [container] = containers
     return container
 
 
@@ -275,7 +276,7 @@ def test_the_service_monitor_scrapes_the_worker_service_as_job_paywatch() -> Non
 
 
 def _cli_commands() -> set[str]:
-    commands: dict[str, Any] = get_command(cli).commands
+    commands: dict[str, Any] = cast(Any, get_command(cli)).commands
     return set(commands)
 
 

@@ -7,6 +7,7 @@ import time
 import urllib.request
 from collections import defaultdict
 from datetime import UTC, datetime
+from typing import cast
 
 import redis
 from prometheus_client.parser import text_string_to_metric_families
@@ -65,9 +66,11 @@ def check_rankings(url: str, prefix: str, expected: Counts, registry: Registry) 
                 want[keys.rank(info.level.value, scope, period, kpi)][unit] = float(value)
     try:
         for ranking, scores in want.items():
-            got = dict(client.zrange(ranking, 0, -1, withscores=True))
+            got = dict(
+                cast(list[tuple[str, float]], client.zrange(ranking, 0, -1, withscores=True))
+            )
             assert got == scores, ranking
-            best_first = client.zrevrange(ranking, 0, -1)
+            best_first = cast(list[str], client.zrevrange(ranking, 0, -1))
             ordered = [scores[u] for u in best_first]
             assert ordered == sorted(ordered, reverse=True), ranking
         return len(want)

@@ -112,7 +112,8 @@ def _raw_scrape(port: int) -> str:
     import urllib.request
 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
-        return response.read().decode()
+        body: bytes = response.read()
+        return body.decode()
 
 
 @pytest.mark.slow

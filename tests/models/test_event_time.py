@@ -17,7 +17,7 @@ from models.event_time import parse_event_time
 from models.events import EventError, decode_event
 from models.periods import VN_TZ, period_keys
 from models.schema import json_schema
-from tests.models.model_helpers import event_bytes
+from tests.events import event_bytes
 
 PATTERN = re.compile(json_schema()["properties"]["event_time"]["pattern"])
 

@@ -21,7 +21,7 @@ from models.events import (
     fingerprint,
 )
 from models.periods import VN_TZ
-from tests.models.model_helpers import event_bytes, event_dict
+from tests.events import event_bytes, event_dict
 
 _ABSENT = object()
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.periods import VN_TZ, local_date, period_keys, period_kind, year_of
+from models.periods import VN_TZ, local_date, period_keys, period_kind, period_start, year_of
 
 
 def utc(
@@ -80,3 +80,11 @@ def test_keys_are_nested_and_match_vietnam_wall_clock(ts: datetime) -> None:
     local = ts + timedelta(hours=7)
     assert day == local.date().isoformat()
     assert [period_kind(k) for k in (day, month, year)] == ["day", "month", "year"]
+
+
+@pytest.mark.parametrize(
+    ("period", "first_day"),
+    [("2022", date(2022, 1, 1)), ("2022-03", date(2022, 3, 1)), ("2024-02-29", date(2024, 2, 29))],
+)
+def test_period_start_is_the_first_day_of_a_year_month_or_day(period: str, first_day: date) -> None:
+    assert period_start(period) == first_day

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Any
 
 import pytest
 import yaml
@@ -208,7 +209,7 @@ def worlds(draw: st.DrawFn) -> World:
                     world.link(code, other, switch, last_old)
                 else:
                     world.link(code, district, D0, last_old)
-                if continuing and draw(st.booleans()):  # reused after the reform
+                if continuing and bool(draw(st.booleans())):  # reused after the reform
                     new_province = draw(st.sampled_from(continuing))
                     world.unit(code, Level.COMMUNE, new_province, reform, None)
                     world.link(code, new_province, reform, None)
@@ -370,7 +371,7 @@ def test_department_file_with_duplicate_codes_is_refused(
     """A department file (the registry's own data file) listing a code twice with
     overlapping validity stops loading; the error names both rows and the file."""
     source = "models/data/departments/17.yaml"
-    entries = []
+    entries: list[dict[str, Any]] = []
     for i, (start, length) in enumerate(spans):
         stop = None if length is None else start + timedelta(days=length)
         entries.append(

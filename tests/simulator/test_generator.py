@@ -17,6 +17,7 @@ from models.registry import Registry
 from streams.simulator import MALFORMED_KINDS, SCENARIOS, SimConfig, Simulation, generate
 from streams.simulator.malformed import build_malformed
 from streams.simulator.records import SimRecord
+from tests.events import OFFLINE, event_dict
 from tests.recount import recount
 
 N = 20_000
@@ -123,18 +124,14 @@ def test_every_malformed_kind_is_present(run: tuple[Simulation, list[SimRecord]]
 
 @pytest.mark.parametrize("kind", MALFORMED_KINDS)
 def test_each_malformed_kind_is_rejected_with_its_reason(kind: str) -> None:
-    valid = {
-        "schema_version": 1,
-        "transaction_id": "GD1",
-        "kind": "payment",
-        "dossier_code": "D",
-        "procedure_code": "1.001612",
-        "unit_code": "04789",
-        "channel": "offline_cash",
-        "amount": 20_000,
-        "fee_type": "le_phi",
-        "event_time": "2022-03-01T09:00:00+07:00",
-    }
+    valid = event_dict(
+        **OFFLINE,
+        transaction_id="GD1",
+        dossier_code="D",
+        procedure_code="1.001612",
+        amount=20_000,
+        event_time="2022-03-01T09:00:00+07:00",
+    )
     rng = random.Random(kind)
     for _ in range(5):
         raw, reason = build_malformed(kind, valid, rng)
@@ -211,7 +208,7 @@ def test_quiet_holiday_is_almost_silent(hoa_binh: Registry) -> None:
     sim = Simulation(config, hoa_binh)
     quiet = sim.scenario.quiet
     assert quiet is not None and quiet[0] <= date(2023, 1, 22) <= quiet[1]
-    days = Counter()
+    days: Counter[date] = Counter()
     for record in sim:
         with contextlib.suppress(EventError):
             days[local_date(decode_event(record.value).event_time)] += 1

@@ -8,31 +8,28 @@ department 17.SNV (Sở Nội vụ) is directly under the province.
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 from models.registry import Registry
+from tests.events import OFFLINE, event_bytes
 from tests.recount import FIELDS, recount
 
 COMMUNE = ("04789", "148", "17")
 DEPT = ("17.SNV", "17")
 
 
+#: Every event here: a cash payment of 20,000 VND in dossier D1 at 09:00 on 1 March 2022.
+CASH = {
+    **OFFLINE,
+    "dossier_code": "D1",
+    "procedure_code": "1.001612",
+    "amount": 20_000,
+    "event_time": "2022-03-01T09:00:00+07:00",
+}
+
+
 def ev(tx: str, **changes: Any) -> bytes:
-    doc: dict[str, Any] = {
-        "schema_version": 1,
-        "transaction_id": tx,
-        "kind": "payment",
-        "dossier_code": "D1",
-        "procedure_code": "1.001612",
-        "unit_code": "04789",
-        "channel": "offline_cash",
-        "amount": 20_000,
-        "fee_type": "le_phi",
-        "event_time": "2022-03-01T09:00:00+07:00",
-    }
-    doc.update(changes)
-    return json.dumps({k: v for k, v in doc.items() if v is not None}).encode()
+    return event_bytes(**{**CASH, **changes}, transaction_id=tx)
 
 
 def online(tx: str, **changes: Any) -> bytes:

@@ -46,9 +46,9 @@ def dump(url: str, prefix: str, skip_changes: bool = True) -> dict[str, Any]:
             elif kind == "zset":
                 out[key] = client.zrange(key, 0, -1, withscores=True)
             elif kind == "stream":
-                out[key] = [fields for _id, fields in client.xrange(key)]
+                out[key] = [fields for _id, fields in client.xrange(key) or []]
             else:
-                raise AssertionError(f"unexpected {kind} at {key}")
+                raise AssertionError(f"unexpected {kind!r} at {key!r}")
         return out
     finally:
         client.close()

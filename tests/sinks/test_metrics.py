@@ -8,6 +8,7 @@ import subprocess
 import urllib.request
 from collections.abc import Iterator
 from fractions import Fraction
+from typing import Any, cast
 
 import pytest
 from prometheus_client import CollectorRegistry, start_http_server
@@ -234,7 +235,7 @@ def test_install_serves_on_the_faust_web_app(directory: UnitDirectory) -> None:
     metrics.rebalances.inc()
 
     async def go() -> tuple[int, str, str]:
-        async with TestClient(TestServer(app.web.web_app, host="127.0.0.1")) as client:
+        async with TestClient(TestServer(cast(Any, app.web).web_app, host="127.0.0.1")) as client:
             response = await client.get("/metrics")
             return response.status, response.headers["Content-Type"], await response.text()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -67,5 +68,5 @@ def test_the_shipped_targets_leave_no_unit_of_the_simulated_years_without_one(
     for year, day in ((2022, "2022-10-01"), (2023, "2023-02-28")):
         rows = [(code, str(year), c(2, 1)) for code in ("17", "148", "04789", "17.SYT", "159")]
         now = datetime.fromisoformat(day + "T03:00:00+00:00")
-        collector = UnitCollector(lambda rows=rows: rows, directory, clock=lambda now=now: now)
+        collector = UnitCollector(partial(list, rows), directory, clock=partial(max, now, now))
         assert _values(collector) == {("17", str(year)): 0}

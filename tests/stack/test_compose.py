@@ -29,7 +29,7 @@ def _documented_services() -> list[str]:
     return re.findall(r"^\| `([a-z0-9-]+)` \|", section, flags=re.M)
 
 
-def _env(service: dict[str, Any]) -> dict[str, str]:
+def _env(service: dict[str, Any]) -> dict[str, Any]:
     return {k: str(v) for k, v in service.get("environment", {}).items()}
 
 

@@ -689,7 +689,7 @@ def json_record_value(data: st.DataObject, maker: Maker, case: str | None = None
         return draw_dump(data, doc)
     if case == "duplicate_keys":
         again = data.draw(st.sampled_from(FIELDS[:10]))
-        value = data.draw(st.sampled_from((doc.get(again), None, "", "x", -1, 1, [])))
+        value: object = data.draw(st.sampled_from((doc.get(again), None, "", "x", -1, 1, [])))
         if again == "transaction_id" and isinstance(value, str):
             value = f"FZ{maker.serial():06d}{value}"
         extra = dump({again: value})[1:-1]

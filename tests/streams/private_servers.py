@@ -14,6 +14,7 @@ from pathlib import Path
 import redis
 
 from tests.ports import free_port
+from tests.processes import kill_process, stop_process
 from tests.tier import refuse_in_unit_tier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,16 +57,12 @@ class PrivateRedis:
 
     def stop(self) -> None:
         """Shut down cleanly (SIGTERM)."""
-        if self._server is not None:
-            self._server.terminate()
-            self._server.wait(timeout=20)
-            self._server = None
+        stop_process(self._server, grace_s=20)
+        self._server = None
 
     def kill(self) -> None:
-        if self._server is not None:
-            self._server.kill()
-            self._server.wait(timeout=20)
-            self._server = None
+        kill_process(self._server)
+        self._server = None
 
 
 def _stack_dir() -> Path:

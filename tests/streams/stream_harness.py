@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from streams.admin import ensure_topics
 from streams.counters import FIELDS
 from streams.settings import Settings
+from tests.processes import kill_process, stop_process
 from tests.tier import refuse_in_unit_tier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,17 +69,10 @@ class Worker:
         return self
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=30)
+        kill_process(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc)
 
     @property
     def alive(self) -> bool:

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 
 from models.registry import Registry
 from streams.wire import BulkItem, encode, position
+from tests.events import small_cases
 from tests.recount import recount
 from tests.streams.stream_harness import (
     Worker,
@@ -21,7 +22,6 @@ from tests.streams.stream_harness import (
     read_dead_letters,
     wait_for_counters,
 )
-from tests.streams.test_small import cases
 
 
 async def _send(bootstrap: str, topic: str, messages: list[tuple[int, bytes]]) -> list[int]:
@@ -40,7 +40,7 @@ def test_bulk_messages_count_like_single_events_and_isolate_bad_ones(
 ) -> None:
     settings = settings_factory(partitions=3)
     create_topics(settings)
-    records = cases()  # duplicates, a conflict, malformed JSON, reversals in both orders
+    records = small_cases()  # duplicates, a conflict, malformed JSON, reversals in both orders
     expected = recount([v for _, v in records], Registry.load({"17"}))
     items = [BulkItem(key, value) for key, value in records]
     topic = settings.topic("payments-bulk")

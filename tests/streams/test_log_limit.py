@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,7 +19,7 @@ class Clock:
 
 
 @pytest.fixture
-def captured() -> tuple[RepeatFilter, Clock, list[str]]:
+def captured() -> Iterator[tuple[RepeatFilter, Clock, list[str]]]:
     clock = Clock()
     limit = RepeatFilter(interval_s=30.0, clock=clock)
     lines: list[str] = []

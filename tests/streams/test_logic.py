@@ -14,8 +14,8 @@ from streams import counters as rows
 from streams import dossiers
 from streams.ingest import Ingest, TxRecord
 from streams.wire import UNIT_DELTAS, Source, UnitDelta, encode, position
+from tests.events import small_cases
 from tests.recount import recount
-from tests.streams.test_small import cases
 
 REGISTRY = Registry.load({"17"})
 
@@ -51,16 +51,8 @@ def run(records: list[tuple[bytes | None, bytes]], replay: bool = False) -> rows
             deltas.append(UnitDelta(unit, 0, seq, items))
     table: dict[str, rows.Row] = {}
     for delta in deltas * (2 if replay else 1):
-        for period, vector in rows.by_period(delta.changes).items():
-            row_key = rows.row_key(delta.unit, period)
-            new = rows.applied(
-                table.get(row_key, rows.empty()),
-                delta.source_partition,
-                delta.source_position,
-                vector,
-            )
-            if new is not None:
-                table[row_key] = new
+        for row_key, row, _ in rows.tally(delta, lambda k: table.get(k, rows.empty())):
+            table[row_key] = row
     return {rows.split_key(k): rows.as_dict(r.values) for k, r in table.items() if any(r.values)}
 
 
@@ -68,18 +60,18 @@ rows_t = dict[tuple[str, str], dict[str, int]]
 
 
 def test_logic_matches_recount() -> None:
-    records = cases()
+    records = small_cases()
     assert run(records) == recount([v for _, v in records], REGISTRY).counters
 
 
 def test_logic_replay_changes_nothing() -> None:
-    records = cases()
+    records = small_cases()
     assert run(records, replay=True) == run(records)
 
 
 def test_dossier_counts_do_not_depend_on_order() -> None:
     records, seen = [], set()
-    for key, value in cases():  # payments only, one record per transaction id
+    for key, value in small_cases():  # payments only, one record per transaction id
         if b"payment" in value and key not in seen:
             seen.add(key)
             records.append((key, value))

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from models.registry import Registry
+from tests.events import event_record, small_cases
 from tests.recount import recount
 from tests.streams.stream_harness import (
     Worker,
@@ -29,55 +30,13 @@ OTHER_COMMUNE = "04792"
 DEPT = "17.SCT"
 
 
-def ev(tx: str, **over: Any) -> tuple[bytes, bytes]:
-    doc: dict[str, Any] = {
-        "schema_version": 1,
-        "transaction_id": tx,
-        "kind": "payment",
-        "dossier_code": "D-" + tx,
-        "procedure_code": "1.000001",
-        "unit_code": COMMUNE,
-        "channel": "online_portal",
-        "provider": "vnpay",
-        "amount": 50_000,
-        "fee_type": "le_phi",
-        "event_time": "2022-03-01T10:00:00+07:00",
-    }
-    doc.update(over)
-    doc = {k: v for k, v in doc.items() if v is not None}
-    return tx.encode(), json.dumps(doc).encode()
-
-
-def cases() -> list[tuple[bytes | None, bytes]]:
-    offline = {"channel": "offline_cash", "provider": None}
-    return [
-        ev("p1"),  # plain online payment
-        ev("p1"),  # exact duplicate
-        ev("p1", amount=60_000),  # conflict
-        (b"bad", b"{not json"),  # malformed
-        ev("p2", unit_code="99999"),  # unknown unit
-        ev("p3", dossier_code="D-x", **offline),  # offline payment in dossier D-x
-        ev("r3", kind="refund", reverses="p3", dossier_code="D-x", **offline),  # refund after
-        ev("r4", kind="cancellation", reverses="p4", dossier_code="D-y", **offline),  # before
-        ev("p4", dossier_code="D-y", unit_code=DEPT, amount=10_000),  # its payment
-        ev("r4b", kind="refund", reverses="p4", dossier_code="D-y", **offline),  # 2nd reversal
-        ev("r5", kind="refund", reverses="r3", dossier_code="D-x", **offline),  # reverses a refund
-        ev("p6", dossier_code="D-z", event_time="2022-06-01T08:00:00+07:00"),
-        ev("r6", kind="refund", reverses="p6", dossier_code="D-other", **offline),  # other dossier
-        ev("p7", event_time="2021-12-31T23:30:00Z", **offline),  # 2022-01-01 in Vietnam
-        ev("p8", dossier_code="D-z", event_time="2022-01-15T08:00:00+07:00", **offline),  # late
-        ev("p9", dossier_code="D-z", amount=0, event_time="2021-01-01T08:00:00+07:00"),  # free
-        ev("p10", dossier_code="D-0", amount=0),  # a dossier of zero fees: counts nowhere
-    ]
-
-
 @pytest.mark.timeout(300)
 def test_small_cases_exact(
     settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     settings = settings_factory(partitions=3, processing_guarantee="at_least_once")
     create_topics(settings)
-    records = cases()
+    records = small_cases()
     expected = recount([v for _, v in records], Registry.load({"17"}))
     assert expected.counters[(COMMUNE, "2022-01-01")]["paid"] == 1  # the year-end case
     worker = Worker(settings, tmp_path / "worker.log").start()
@@ -118,7 +77,8 @@ def test_dedup_records_older_than_the_retention_are_purged(
     start = date(2022, 3, 1)
     days = [start + timedelta(days=i) for i in range(40)]
     records = [
-        ev(f"d{i:02d}", event_time=f"{d.isoformat()}T10:00:00+07:00") for i, d in enumerate(days)
+        event_record(f"d{i:02d}", event_time=f"{d.isoformat()}T10:00:00+07:00")
+        for i, d in enumerate(days)
     ]
     expected = recount([v for _, v in records], Registry.load({"17"}))
     worker = Worker(settings, tmp_path / "worker.log").start()

@@ -18,7 +18,8 @@ import sys
 import time
 from datetime import datetime, timedelta
 
-from models.events import EventError, decode_event
+from models.event_decode import decode_event
+from models.events import EventError
 from models.periods import local_date, period_keys
 from models.registry import Registry
 

@@ -26,7 +26,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
-from models.events import decode_event
+from models.event_decode import decode_event
 from models.periods import period_keys
 from models.registry import Registry
 from sinks.redis_schema import Keys

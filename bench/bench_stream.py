@@ -53,7 +53,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench import quix_env
-from models.events import EventError, decode_event
+from models.event_decode import decode_event
+from models.events import EventError
 from models.registry import Registry, national_provinces
 from streams.app import TOPICS
 from streams.settings import Settings

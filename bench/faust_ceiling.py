@@ -26,7 +26,8 @@ from typing import Any
 
 import faust
 
-from models.events import EventError, decode_event
+from models.event_decode import decode_event
+from models.events import EventError
 
 
 def peak_rss_mib() -> float:

@@ -56,7 +56,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from models.events import EventError, decode_event, fingerprint
+from models.event_decode import decode_event
+from models.events import EventError, fingerprint
 from models.kpi import COUNTER_FIELDS
 from models.periods import local_date, period_keys
 from models.registry import Registry

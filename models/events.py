@@ -1,9 +1,5 @@
-"""The payment event (schema version 1): decoding, validation, canonical encoding.
-
-Hot path: ``decode_event`` runs one typed msgspec decode (field types, per-field
-constraints and the cross-field rules in ``PaymentEvent.__post_init__``). Only when
-that fails does :mod:`models.event_errors` re-read the payload to say exactly which
-field and value is wrong.
+"""The payment event (schema version 1): its fields, validation rules, errors and canonical
+encoding. Decoding bytes is :func:`models.event_decode.decode_event`.
 
 Time rule (:mod:`models.event_time`): ``event_time`` is RFC 3339 (leap seconds included,
 ``+0700`` refused); without a UTC offset it means Vietnam time (Asia/Ho_Chi_Minh). After
@@ -35,7 +31,6 @@ __all__ = [
     "FeeType",
     "Kind",
     "PaymentEvent",
-    "decode_event",
     "encode_event",
     "fingerprint",
 ]
@@ -261,37 +256,7 @@ def cross_field_error(
     return None
 
 
-_DECODER: Final = msgspec.json.Decoder(PaymentEvent, dec_hook=decode_hook)
 _ENCODER: Final = msgspec.json.Encoder(order="sorted")
-
-
-def decode_event(raw: bytes | None) -> PaymentEvent:
-    """Decode and validate one event; raise :class:`EventError` naming field and value.
-
-    ``raw`` is a Kafka record's value as read: None when the record has no value."""
-    if raw is None:
-        raise EventError("unreadable", None, None, "the record has no value (null)")
-    if len(raw) > MAX_EVENT_BYTES:
-        raise EventError(
-            "too_large",
-            None,
-            None,
-            f"payload size {len(raw)} bytes: over the {MAX_EVENT_BYTES}-byte limit of an event",
-        )
-    try:
-        return _DECODER.decode(raw)
-    except EventError:  # pragma: no cover - msgspec wraps __post_init__ errors
-        raise
-    # RecursionError: msgspec's depth limit depends on how deep the caller's stack already is.
-    except (
-        msgspec.DecodeError,
-        msgspec.ValidationError,
-        UnicodeDecodeError,
-        RecursionError,
-    ) as exc:
-        from models.event_errors import diagnose  # slow path only
-
-        raise diagnose(raw, exc) from None
 
 
 def encode_event(event: PaymentEvent) -> bytes:

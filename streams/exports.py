@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.events import EventError, PaymentEvent, decode_event
+from models.event_decode import decode_event
+from models.events import EventError, PaymentEvent
 
 #: CSV cells that hold JSON integers (everything else is a string; an empty cell is absent).
 _INTEGER_COLUMNS = frozenset({"schema_version", "amount"})

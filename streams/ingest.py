@@ -19,14 +19,8 @@ from functools import lru_cache
 import msgspec
 from aiokafka.partitioner import murmur2
 
-from models.events import (
-    MAX_WAITING_REVERSALS,
-    EventError,
-    Kind,
-    PaymentEvent,
-    decode_event,
-    fingerprint,
-)
+from models.event_decode import decode_event
+from models.events import MAX_WAITING_REVERSALS, EventError, Kind, PaymentEvent, fingerprint
 from models.periods import local_date
 from models.registry import Registry
 from streams.wire import Claim, Fact, Reroute, Source

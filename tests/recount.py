@@ -15,14 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from models.events import (
-    MAX_WAITING_REVERSALS,
-    EventError,
-    Kind,
-    PaymentEvent,
-    decode_event,
-    fingerprint,
-)
+from models.event_decode import decode_event
+from models.events import MAX_WAITING_REVERSALS, EventError, Kind, PaymentEvent, fingerprint
 from models.kpi import COUNTER_FIELDS
 from models.periods import local_date, period_keys
 from models.registry import Registry

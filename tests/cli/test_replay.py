@@ -14,7 +14,8 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rich.console import Console
 
-from models.events import decode_event, encode_event
+from models.event_decode import decode_event
+from models.events import encode_event
 from streams.admin import ensure_topics
 from streams.exports import validate
 from streams.ingest import partition_for

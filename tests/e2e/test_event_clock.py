@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from models.events import decode_event
+from models.event_decode import decode_event
 from models.periods import VN_TZ
 from models.registry import Registry
 from streams.simulator import SimConfig, generate

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from models.event_decode import decode_event
 from models.event_errors import diagnose
 from models.event_time import parse_event_time
-from models.events import EventError, decode_event
+from models.events import EventError
 from models.periods import VN_TZ, period_keys
 from models.schema import json_schema
 from tests.events import event_bytes

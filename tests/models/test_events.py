@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from models.event_decode import decode_event
 from models.events import (
     EVENT_ERROR_REASONS,
     Channel,
@@ -16,7 +17,6 @@ from models.events import (
     FeeType,
     Kind,
     PaymentEvent,
-    decode_event,
     encode_event,
     fingerprint,
 )

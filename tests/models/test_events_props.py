@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from models.event_decode import decode_event
 from models.event_errors import diagnose
 from models.events import (
     EVENT_ERROR_REASONS,
@@ -18,7 +19,6 @@ from models.events import (
     FeeType,
     Kind,
     PaymentEvent,
-    decode_event,
     encode_event,
     fingerprint,
 )

@@ -11,7 +11,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from models.events import EventError, Kind, decode_event
+from models.event_decode import decode_event
+from models.events import EventError, Kind
 from models.periods import VN_TZ, local_date
 from models.registry import Registry
 from streams.simulator import MALFORMED_KINDS, SCENARIOS, SimConfig, Simulation, generate

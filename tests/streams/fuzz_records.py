@@ -55,7 +55,8 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from models.events import MAX_EVENT_BYTES, MAX_ID_LENGTH, EventError, Kind, decode_event
+from models.event_decode import decode_event
+from models.events import MAX_EVENT_BYTES, MAX_ID_LENGTH, EventError, Kind
 from models.periods import VN_TZ, local_date
 from models.registry import Registry
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from models.events import decode_event
+from models.event_decode import decode_event
 from models.registry import Registry
 from streams.simulator import SimConfig, generate
 from tests.recount import recount

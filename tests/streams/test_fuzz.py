@@ -35,7 +35,8 @@ from typing import Any
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 
-from models.events import EVENT_ERROR_REASONS, MAX_EVENT_BYTES, EventError, decode_event
+from models.event_decode import decode_event
+from models.events import EVENT_ERROR_REASONS, MAX_EVENT_BYTES, EventError
 from models.registry import Registry
 from streams.deadletter import MAX_DETAIL_CHARS, PREFIX_BYTES
 from streams.simulator import SimConfig, generate

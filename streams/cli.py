@@ -1,5 +1,5 @@
-"""The `paywatch` command line: registers the sub-commands, one module each in streams/commands/
-(the simulator's in streams/simulator/command.py), so `paywatch --help` lists everything."""
+"""The `paywatch` command line: registers the sub-commands, one module each in streams/commands/,
+so `paywatch --help` lists everything."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from streams.commands.help import Command, Group
 from streams.commands.lag import lag
 from streams.commands.replay import replay
 from streams.commands.report import report
+from streams.commands.simulate import simulate
 from streams.commands.status import status
 from streams.commands.topics import topics
 from streams.commands.worker import worker
-from streams.simulator.command import simulate
 
 app = typer.Typer(
     name="paywatch",

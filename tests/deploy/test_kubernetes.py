@@ -28,16 +28,16 @@ from streams import health
 from streams.cli import app as cli
 from streams.observe import LAST_CHECKPOINT_S, REDIS_DRAIN_S
 from streams.settings import Settings
+from tests.deploy import kube_manifests as kube
 from tests.deploy.deploy_stack import DEPLOY, ROOT
+from tests.deploy.kube_manifests import KUBE
 
-KUBE = DEPLOY / "kubernetes"
 #: The oldest Kubernetes version still supported upstream when this was written, and the newest
 #: schemas the pinned kubernetes-validate bundles.
 VERSIONS = ("1.32.0", "1.37.0")
 CRDS = {"ServiceMonitor", "PrometheusRule"}
 #: docs/benchmarks.md: the worker's highest peak RSS (`paywatch replay` of 1M rows).
 PEAK_RSS_MIB = 1479
-Doc = dict[str, Any]
 
 
 def _generator() -> Any:
@@ -46,53 +46,6 @@ def _generator() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _kustomization() -> Doc:
-    doc: Doc = yaml.safe_load((KUBE / "kustomization.yaml").read_text(encoding="utf-8"))
-    return doc
-
-
-def _manifests() -> list[Doc]:
-    docs: list[Doc] = []
-    for name in _kustomization()["resources"]:
-        docs.extend(d for d in yaml.safe_load_all((KUBE / name).read_text(encoding="utf-8")) if d)
-    return docs
-
-
-def _one(kind: str, name: str) -> Doc:
-    [doc] = [d for d in _manifests() if d["kind"] == kind and d["metadata"]["name"] == name]
-    return doc
-
-
-def _config(name: str) -> dict[str, str]:
-    data: dict[str, str] = _one("ConfigMap", name)["data"]
-    return data
-
-
-def _container(workload: Doc) -> Doc:
-    containers: list[Doc] = workload["spec"]["template"]["spec"]["containers"]
-    [container] = containers
-    return container
-
-
-def _settings_of(container: Doc) -> dict[str, str]:
-    """The PAYWATCH_* variables a container gets from its ConfigMaps and literal values."""
-    out: dict[str, str] = {}
-    for source in container.get("envFrom", []):
-        out.update(_config(source["configMapRef"]["name"]))
-    for var in container.get("env", []):
-        if "value" in var:
-            out[var["name"]] = var["value"]
-    return {k: v for k, v in out.items() if k.startswith("PAYWATCH_")}
-
-
-def _worker() -> Doc:
-    return _one("StatefulSet", "paywatch-worker")
-
-
-def _dashboard() -> Doc:
-    return _one("Deployment", "paywatch-dashboard")
 
 
 # -- generated files -----------------------------------------------------------------------------
@@ -113,17 +66,17 @@ def test_generated_manifests_are_what_generate_py_writes() -> None:
 
 
 def test_the_generated_objects_hold_exactly_their_sources() -> None:
-    rules = _one("PrometheusRule", "paywatch")
+    rules = kube.one("PrometheusRule", "paywatch")
     groups = []
     for path in sorted((DEPLOY / "prometheus" / "rules").glob("*.yml")):
         groups.extend(yaml.safe_load(path.read_text(encoding="utf-8"))["groups"])
     assert rules["spec"]["groups"] == groups
-    targets = _config("paywatch-targets")
+    targets = kube.config("paywatch-targets")
     files = {p.name: p.read_text(encoding="utf-8") for p in (DEPLOY / "targets").glob("*.yaml")}
     assert targets == files
     prometheus = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text("utf-8"))
     [job] = [j for j in prometheus["scrape_configs"] if j["job_name"] == "paywatch"]
-    [endpoint] = _one("ServiceMonitor", "paywatch-worker")["spec"]["endpoints"]
+    [endpoint] = kube.one("ServiceMonitor", "paywatch-worker")["spec"]["endpoints"]
     assert endpoint["interval"] == job["scrape_interval"]
 
 
@@ -131,20 +84,20 @@ def test_the_generated_objects_hold_exactly_their_sources() -> None:
 
 
 def test_the_kustomization_lists_every_manifest_and_the_image_of_the_workloads() -> None:
-    kustomization = _kustomization()
+    kustomization = kube.kustomization()
     files = {p.name for p in KUBE.glob("*.yaml")} - {"kustomization.yaml"}
     assert set(kustomization["resources"]) == files
     [image] = kustomization["images"]
-    for workload in (_worker(), _dashboard()):
-        assert _container(workload)["image"] == image["name"]
-    namespaces = [d for d in _manifests() if d["kind"] == "Namespace"]
+    for workload in (kube.worker(), kube.dashboard()):
+        assert kube.container(workload)["image"] == image["name"]
+    namespaces = [d for d in kube.manifests() if d["kind"] == "Namespace"]
     assert [n["metadata"]["name"] for n in namespaces] == [kustomization["namespace"]]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_manifest_passes_the_kubernetes_schemas(version: str) -> None:
     checked = 0
-    for doc in _manifests():
+    for doc in kube.manifests():
         if doc["kind"] in CRDS:
             continue
         name = f"{doc['kind']}/{doc['metadata']['name']}"
@@ -153,7 +106,7 @@ def test_every_manifest_passes_the_kubernetes_schemas(version: str) -> None:
         except kubernetes_validate.ValidationError as error:
             raise AssertionError(f"{name} against Kubernetes {version}: {error.message}") from None
         checked += 1
-    assert checked == len(_manifests()) - len(CRDS) == 10
+    assert checked == len(kube.manifests()) - len(CRDS) == 10
 
 
 #: The parts of the Prometheus Operator's CRDs these objects use (monitoring.coreos.com/v1);
@@ -243,7 +196,10 @@ PROMETHEUS_RULE = {
 def test_the_prometheus_operator_objects_are_well_formed_and_promtool_takes_the_rules(
     tmp_path: Path,
 ) -> None:
-    monitor, rules = _one("ServiceMonitor", "paywatch-worker"), _one("PrometheusRule", "paywatch")
+    monitor, rules = (
+        kube.one("ServiceMonitor", "paywatch-worker"),
+        kube.one("PrometheusRule", "paywatch"),
+    )
     jsonschema.validate(monitor, SERVICE_MONITOR)
     jsonschema.validate(rules, PROMETHEUS_RULE)
     names = [g["name"] for g in rules["spec"]["groups"]]
@@ -257,8 +213,8 @@ def test_the_prometheus_operator_objects_are_well_formed_and_promtool_takes_the_
 
 
 def test_the_service_monitor_scrapes_the_worker_service_as_job_paywatch() -> None:
-    monitor = _one("ServiceMonitor", "paywatch-worker")["spec"]
-    service = _one("Service", "paywatch-worker")
+    monitor = kube.one("ServiceMonitor", "paywatch-worker")["spec"]
+    service = kube.one("Service", "paywatch-worker")
     labels = service["metadata"]["labels"]
     assert monitor["selector"]["matchLabels"].items() <= labels.items()
     # The rules select job="paywatch": the job label is the value of this Service label.
@@ -268,7 +224,7 @@ def test_the_service_monitor_scrapes_the_worker_service_as_job_paywatch() -> Non
     }
     assert {e["path"] for e in monitor["endpoints"]} == {"/metrics"}
     # The dashboard's Service is not scraped.
-    dashboard_labels = _one("Service", "paywatch-dashboard")["metadata"]["labels"]
+    dashboard_labels = kube.one("Service", "paywatch-dashboard")["metadata"]["labels"]
     assert not monitor["selector"]["matchLabels"].items() <= dashboard_labels.items()
 
 
@@ -284,39 +240,39 @@ def test_the_workloads_run_commands_the_cli_has() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r'^paywatch = "streams\.cli:main"$', pyproject, flags=re.M)
     commands = _cli_commands()
-    for workload, command in ((_worker(), "worker"), (_dashboard(), "dashboard")):
-        container = _container(workload)
+    for workload, command in ((kube.worker(), "worker"), (kube.dashboard(), "dashboard")):
+        container = kube.container(workload)
         assert container["command"] == ["paywatch"]
         assert container["args"] == [command]
         assert command in commands
 
 
 def test_a_worker_has_its_own_volume_its_pod_name_as_instance_id_and_a_headless_service() -> None:
-    worker = _worker()
+    worker = kube.worker()
     spec, pod = worker["spec"], worker["spec"]["template"]["spec"]
-    container = _container(worker)
+    container = kube.container(worker)
     [claim] = spec["volumeClaimTemplates"]
     assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
-    assert mounts[claim["metadata"]["name"]] == _settings_of(container)["PAYWATCH_DATA_DIR"]
+    assert mounts[claim["metadata"]["name"]] == kube.settings_of(container)["PAYWATCH_DATA_DIR"]
     assert claim["metadata"]["name"] not in {v["name"] for v in pod["volumes"]}
     [instance] = [v for v in container["env"] if v["name"] == "PAYWATCH_INSTANCE_ID"]
     assert instance["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
-    service = _one("Service", spec["serviceName"])
+    service = kube.one("Service", spec["serviceName"])
     assert service["spec"]["clusterIP"] == "None"
     assert service["spec"]["publishNotReadyAddresses"] is True
     pod_labels = worker["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
     assert spec["selector"]["matchLabels"].items() <= pod_labels.items()
-    assert spec["replicas"] <= int(_settings_of(container)["PAYWATCH_PARTITIONS"])
-    budget = _one("PodDisruptionBudget", "paywatch-worker")["spec"]
+    assert spec["replicas"] <= int(kube.settings_of(container)["PAYWATCH_PARTITIONS"])
+    budget = kube.one("PodDisruptionBudget", "paywatch-worker")["spec"]
     assert budget["selector"]["matchLabels"].items() <= pod_labels.items()
     assert budget["maxUnavailable"] == 1
 
 
 def test_the_worker_probes_point_at_the_health_pages_liveness_never_at_readiness() -> None:
-    container = _container(_worker())
-    settings = _settings_of(container)
+    container = kube.container(kube.worker())
+    settings = kube.settings_of(container)
     [port] = container["ports"]
     assert port["containerPort"] == int(settings["PAYWATCH_WEB_PORT"])
     assert settings["PAYWATCH_WEB_HOST"] == "0.0.0.0"  # the kubelet probes the pod's address
@@ -338,12 +294,12 @@ def test_the_worker_probes_point_at_the_health_pages_liveness_never_at_readiness
 
 
 def test_the_grace_period_covers_the_workers_own_bounded_stop() -> None:
-    grace = _worker()["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    grace = kube.worker()["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     assert LAST_CHECKPOINT_S + REDIS_DRAIN_S + 2 <= grace <= 30
 
 
 def test_resources_are_sized_from_the_benchmarks() -> None:
-    resources = _container(_worker())["resources"]
+    resources = kube.container(kube.worker())["resources"]
     mib = {"Mi": 1, "Gi": 1024}
 
     def memory(value: str) -> int:
@@ -355,12 +311,12 @@ def test_resources_are_sized_from_the_benchmarks() -> None:
 
 
 def test_pods_run_as_non_root_on_a_read_only_root_with_every_writable_path_a_volume() -> None:
-    for workload in (_worker(), _dashboard()):
+    for workload in (kube.worker(), kube.dashboard()):
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] > 0
         assert pod["automountServiceAccountToken"] is False
-        container = _container(workload)
+        container = kube.container(workload)
         context = container["securityContext"]
         assert context["readOnlyRootFilesystem"] is True
         assert context["allowPrivilegeEscalation"] is False
@@ -378,9 +334,9 @@ def test_every_setting_is_one_paywatch_reads_with_a_valid_value(tmp_path: Path) 
     known = {f"PAYWATCH_{n.upper()}" for n in Settings.model_fields}
     known |= {f"PAYWATCH_DASHBOARD_{n.upper()}" for n in DashboardSettings.model_fields}
     # `paywatch dashboard` reads the workers' settings too (provinces, targets, key prefix).
-    for workload in (_worker(), _dashboard()):
-        container = _container(workload)
-        values = _settings_of(container)
+    for workload in (kube.worker(), kube.dashboard()):
+        container = kube.container(workload)
+        values = kube.settings_of(container)
         names = {v["name"] for v in container["env"]} | set(values)
         assert {n for n in names if n.startswith("PAYWATCH_")} <= known
         own = {k: v for k, v in values.items() if k.startswith("PAYWATCH_DASHBOARD_")}
@@ -394,38 +350,38 @@ def test_every_setting_is_one_paywatch_reads_with_a_valid_value(tmp_path: Path) 
             }
             model.model_validate(fields)
     # A worker on the workers' settings: the files of its secrets lie in mounted Secrets.
-    container = _container(_worker())
+    container = kube.container(kube.worker())
     secrets = {
         v["name"]: v["secret"]["secretName"]
-        for v in _worker()["spec"]["template"]["spec"]["volumes"]
+        for v in kube.worker()["spec"]["template"]["spec"]["volumes"]
         if "secret" in v
     }
     mounted = {m["mountPath"]: m["name"] for m in container["volumeMounts"] if m["name"] in secrets}
-    for name, path in _settings_of(container).items():
+    for name, path in kube.settings_of(container).items():
         if name.endswith("_FILE"):
             assert str(Path(path).parent) in mounted, f"{name}={path} is in no mounted Secret"
 
 
 def test_no_secret_is_written_in_the_manifests() -> None:
-    kinds = {d["kind"] for d in _manifests()}
+    kinds = {d["kind"] for d in kube.manifests()}
     assert "Secret" not in kinds
     password_in_url = re.compile(r"://[^/@\s:]*:[^/@\s]+@")
-    for doc in _manifests():
+    for doc in kube.manifests():
         if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] != "paywatch-targets":
             for key, value in doc["data"].items():
                 assert not password_in_url.search(value), key
                 if re.search("PASSWORD|SECRET|TOKEN", key):
                     assert key.endswith("_FILE"), key
-    for workload in (_worker(), _dashboard()):
-        for var in _container(workload).get("env", []):
+    for workload in (kube.worker(), kube.dashboard()):
+        for var in kube.container(workload).get("env", []):
             if re.search("PASSWORD|SECRET|TOKEN|REDIS_URL", var["name"]):
                 assert "secretKeyRef" in var.get("valueFrom", {}), var["name"]
-    dashboard_env = {v["name"]: v for v in _container(_dashboard())["env"]}
+    dashboard_env = {v["name"]: v for v in kube.container(kube.dashboard())["env"]}
     ref = dashboard_env["PAYWATCH_DASHBOARD_REDIS_URL"]["valueFrom"]["secretKeyRef"]
     assert ref["name"] == "paywatch-redis-dashboard"  # its own read-only user, not the worker's
     worker_secrets = {
         v["secret"]["secretName"]
-        for v in _worker()["spec"]["template"]["spec"]["volumes"]
+        for v in kube.worker()["spec"]["template"]["spec"]["volumes"]
         if "secret" in v
     }
     assert ref["name"] not in worker_secrets
@@ -445,7 +401,7 @@ def test_the_dashboard_probes_paths_it_serves_and_reads_the_same_view_as_the_wor
         pinned_day=date(2022, 1, 1),
     )
     routes = {r.resource.canonical for r in make_app(config).router.routes() if r.resource}
-    container = _container(_dashboard())
+    container = kube.container(kube.dashboard())
     path = container["readinessProbe"]["httpGet"]["path"]
     assert path in routes
     assert "httpGet" not in container["livenessProbe"]  # a Redis outage is no reason to restart
@@ -455,10 +411,10 @@ def test_the_dashboard_probes_paths_it_serves_and_reads_the_same_view_as_the_wor
     assert env["PAYWATCH_DASHBOARD_HOST"] == "0.0.0.0"
     # The keys, provinces and targets the dashboard reads are the workers' (one shared ConfigMap).
     shared = {s["configMapRef"]["name"] for s in container["envFrom"]}
-    worker_maps = {s["configMapRef"]["name"] for s in _container(_worker())["envFrom"]}
+    worker_maps = {s["configMapRef"]["name"] for s in kube.container(kube.worker())["envFrom"]}
     assert shared <= worker_maps
     assert {"PAYWATCH_REDIS_PREFIX", "PAYWATCH_PROVINCES", "PAYWATCH_TARGETS_DIR"} <= set(
-        _config("paywatch-common")
+        kube.config("paywatch-common")
     )
 
 
@@ -468,7 +424,7 @@ def test_the_targets_config_map_loads_as_the_kubelet_mounts_it(tmp_path: Path) -
     mount = tmp_path / "targets"
     stamped = mount / "..2026_11_29_18_00_00.123456789"
     stamped.mkdir(parents=True)
-    data = _config("paywatch-targets")
+    data = kube.config("paywatch-targets")
     for key, text in data.items():
         (stamped / key).write_text(text, encoding="utf-8")
     (mount / "..data").symlink_to(stamped.name)
@@ -483,10 +439,10 @@ def test_the_targets_config_map_loads_as_the_kubelet_mounts_it(tmp_path: Path) -
 def _referenced_secrets() -> set[tuple[str, str]]:
     """(Secret, key) of every Secret the workloads use."""
     out = set()
-    for workload in (_worker(), _dashboard()):
+    for workload in (kube.worker(), kube.dashboard()):
         pod = workload["spec"]["template"]["spec"]
-        container = _container(workload)
-        settings = _settings_of(container)
+        container = kube.container(workload)
+        settings = kube.settings_of(container)
         for volume in pod["volumes"]:
             if "secret" not in volume:
                 continue
@@ -505,7 +461,7 @@ def test_the_documented_secret_generator_makes_every_secret_the_workloads_use() 
     text = (ROOT / "docs" / "kubernetes.md").read_text(encoding="utf-8")
     [block] = re.findall(r"```yaml\n(# overlays/.*?)```", text, flags=re.S)
     overlay = yaml.safe_load(block)
-    assert overlay["namespace"] == _kustomization()["namespace"]
+    assert overlay["namespace"] == kube.kustomization()["namespace"]
     assert overlay["resources"] == ["../../deploy/kubernetes"]
     generated = {
         (secret["name"], entry.split("=", 1)[0])
@@ -517,12 +473,12 @@ def test_the_documented_secret_generator_makes_every_secret_the_workloads_use() 
 
 
 def test_only_prometheus_may_reach_the_workers_web_port() -> None:
-    policy = _one("NetworkPolicy", "paywatch-worker")["spec"]
-    pod_labels = _worker()["spec"]["template"]["metadata"]["labels"]
+    policy = kube.one("NetworkPolicy", "paywatch-worker")["spec"]
+    pod_labels = kube.worker()["spec"]["template"]["metadata"]["labels"]
     assert policy["podSelector"]["matchLabels"].items() <= pod_labels.items()
     assert policy["policyTypes"] == ["Ingress"]
     [rule] = policy["ingress"]
     [source] = rule["from"]
     assert set(source) == {"namespaceSelector"}  # Prometheus's namespace, nobody else
-    [endpoint] = _one("ServiceMonitor", "paywatch-worker")["spec"]["endpoints"]
+    [endpoint] = kube.one("ServiceMonitor", "paywatch-worker")["spec"]["endpoints"]
     assert rule["ports"] == [{"port": endpoint["port"], "protocol": "TCP"}]

@@ -9,6 +9,8 @@ import json
 import os
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -301,3 +303,32 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 def read_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
     """Every record of ``topic`` as (key, value) bytes, partition by partition."""
     return asyncio.run(_read_all(bootstrap, topic))
+
+
+def get_page(settings: Settings, path: str) -> tuple[int, dict[str, Any]]:
+    """A JSON page of the worker's web server (/healthz, /readyz): its status and body."""
+    url = f"http://127.0.0.1:{settings.web_port}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def wait_for_page(
+    settings: Settings, path: str, status: int, timeout: float = 180
+) -> dict[str, Any]:
+    """Poll a JSON page until it answers ``status``; its body."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            code, body = get_page(settings, path)
+        except OSError as error:  # not listening yet
+            last = error
+        else:
+            if code == status:
+                return body
+            last = (code, body)
+        time.sleep(0.2)
+    raise AssertionError(f"{path} never answered {status}: last {last}")

@@ -6,11 +6,8 @@ reasons for a worker that holds no partition."""
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -22,10 +19,17 @@ import pytest
 from models.registry import Registry
 from streams import health
 from streams.health import HEALTHZ, READYZ, STALLED_AFTER_S, Progress, State, not_ready_because
-from streams.settings import Settings
 from streams.simulator import SimConfig, generate
 from tests.recount import recount
-from tests.streams.stream_harness import Worker, create_topics, diff, produce, wait_for_counters
+from tests.streams.stream_harness import (
+    Worker,
+    create_topics,
+    diff,
+    get_page,
+    produce,
+    wait_for_counters,
+    wait_for_page,
+)
 
 # -- the decision, no servers ----------------------------------------------------------------
 
@@ -87,31 +91,6 @@ def test_the_pages_and_the_state_on_a_faust_app_that_never_joined() -> None:
 # -- real workers ------------------------------------------------------------------------------
 
 
-def _get(settings: Settings, path: str) -> tuple[int, dict[str, Any]]:
-    url = f"http://127.0.0.1:{settings.web_port}{path}"
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def _wait(settings: Settings, path: str, status: int, timeout: float = 180) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            code, body = _get(settings, path)
-        except OSError as error:  # not listening yet
-            last = error
-        else:
-            if code == status:
-                return body
-            last = (code, body)
-        time.sleep(0.2)
-    raise AssertionError(f"{path} never answered {status}: last {last}")
-
-
 def _input(count: int) -> tuple[list[tuple[bytes | None, bytes]], Any]:
     registry = Registry.load({"17"})
     config = SimConfig(count=count, seed=11, start=date(2022, 1, 1), end=date(2022, 12, 31))
@@ -131,8 +110,8 @@ def test_ready_when_counting_and_not_ready_without_partitions(
     a = Worker(first, tmp_path / "a.log").start()
     b = Worker(second, tmp_path / "b.log")
     try:
-        assert _wait(first, HEALTHZ, 200)["alive"] is True
-        ready = _wait(first, READYZ, 200)
+        assert wait_for_page(first, HEALTHZ, 200)["alive"] is True
+        ready = wait_for_page(first, READYZ, 200)
         assert ready["ready"] is True and ready["reasons"] == []
         assert ready["partitions"] == 5  # 5 topics read, 1 partition each
         produce(kafka_bootstrap, first.topic("payments"), records)
@@ -140,27 +119,27 @@ def test_ready_when_counting_and_not_ready_without_partitions(
         assert got == expected.counters, "\n".join(diff(expected.counters, got))
         # Caught up, no partition has records waiting: an idle worker never turns "stalled".
         deadline = time.monotonic() + 60
-        while (ready := _wait(first, READYZ, 200))["waiting"]:
+        while (ready := wait_for_page(first, READYZ, 200))["waiting"]:
             assert time.monotonic() < deadline, ready
             time.sleep(1)
 
         b.start()
-        idle = _wait(second, READYZ, 503)
+        idle = wait_for_page(second, READYZ, 503)
         deadline = time.monotonic() + 120
         while idle["reasons"] != ["holds no partition (more workers than partitions?)"]:
             assert time.monotonic() < deadline, idle
             time.sleep(0.5)
-            idle = _wait(second, READYZ, 503)
+            idle = wait_for_page(second, READYZ, 503)
         assert idle == {
             "ready": False,
             "reasons": ["holds no partition (more workers than partitions?)"],
             "partitions": 0,
             "waiting": 0,
         }
-        assert _get(second, HEALTHZ)[0] == 200
+        assert get_page(second, HEALTHZ)[0] == 200
         # The first worker still counts after the rebalance the second one caused.
-        assert _wait(first, READYZ, 200)["partitions"] == 5
-        assert _get(second, READYZ)[0] == 503
+        assert wait_for_page(first, READYZ, 200)["partitions"] == 5
+        assert get_page(second, READYZ)[0] == 503
     finally:
         b.stop()
         a.stop()
@@ -180,7 +159,7 @@ def test_alive_but_not_ready_while_the_tables_are_rebuilt_from_their_changelogs(
         deadline = time.monotonic() + 120
         while True:
             try:
-                code, body = _get(settings, READYZ)
+                code, body = get_page(settings, READYZ)
             except OSError:  # the web server is not up yet
                 code, body = 0, {}
             if body.get("waiting"):
@@ -198,8 +177,8 @@ def test_alive_but_not_ready_while_the_tables_are_rebuilt_from_their_changelogs(
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             try:
-                live, _ = _get(settings, HEALTHZ)
-                code, body = _get(settings, READYZ)
+                live, _ = get_page(settings, HEALTHZ)
+                code, body = get_page(settings, READYZ)
             except OSError:  # the web server is not up yet
                 time.sleep(0.05)
                 continue

@@ -27,7 +27,7 @@ from streams import seam
 #: second by default, while records flow).
 STALLED_AFTER_S = 120.0
 #: Seconds between two looks at the committed offsets.
-PROGRESS_INTERVAL_S = 5.0
+PROGRESS_INTERVAL_S = 2.0
 HEALTHZ = "/healthz"
 READYZ = "/readyz"
 

@@ -163,12 +163,11 @@ def test_status_fits_80_columns_cutting_long_names(
 
 
 def test_status_defaults_to_the_bulk_year_not_one_outlier_and_can_be_pinned(
-    redis_server_url: str, redis_prefix: str
+    redis_server_url: str, redis_prefix: str, hoa_binh: Registry
 ) -> None:
     """A December 2022 backfill holding one payment dated June 2023: the default period stays
     2022 (docs/event-time.md); PAYWATCH_CURRENT_DAY pins it."""
-    registry = Registry.load({"17"})
-    directory = UnitDirectory(registry, Targets.load(ROOT / "deploy" / "targets", registry))
+    directory = UnitDirectory(hoa_binh, Targets.load(ROOT / "deploy" / "targets", hoa_binh))
     day_rows = {f"2022-12-{d:02d}": Counters(paid=20, paid_online=5) for d in range(1, 32)}
     outlier = {p: Counters(paid=1, paid_online=1) for p in ("2023", "2023-06", "2023-06-01")}
 

@@ -27,16 +27,15 @@ from tests.streams.stream_harness import (
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_replaying_an_export_twice_counts_it_once(
-    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path, hoa_binh: Registry
 ) -> None:
-    registry = Registry.load({"17"})
     config = SimConfig(
         count=3000, seed=31, start=date(2022, 4, 1), end=date(2022, 4, 30), malformed_rate=0
     )
-    values = [r.value for r in generate(config, registry)]
+    values = [r.value for r in generate(config, hoa_binh)]
     export = tmp_path / "export.jsonl"
     export.write_bytes(b"".join(v + b"\n" for v in values))
-    expected = recount(values, registry)
+    expected = recount(values, hoa_binh)
     settings = settings_factory(data_dir=tmp_path / "w1")
     create_topics(settings)
     env = worker_env(settings)

@@ -183,8 +183,7 @@ def test_department_file_errors(entry: str, needle: str) -> None:
     assert needle in str(info.value)
 
 
-def test_department_code_never_looks_like_gso() -> None:
-    registry = Registry.load({"17"})
-    for dept in registry.units(Level.DEPARTMENT):
+def test_department_code_never_looks_like_gso(hoa_binh: Registry) -> None:
+    for dept in hoa_binh.units(Level.DEPARTMENT):
         assert not dept.code.isdigit()
         assert dept.code.startswith("17.")

@@ -25,14 +25,13 @@ STOP_BOUND_S = 10.0
 
 @pytest.mark.timeout(600)
 def test_a_worker_without_its_broker_logs_little_and_stops_on_sigterm(
-    settings_factory: Callable[..., Any], tmp_path: Path
+    settings_factory: Callable[..., Any], tmp_path: Path, hoa_binh: Registry
 ) -> None:
     broker = PrivateKafka(tmp_path / "kafka")
     broker.start()
-    registry = Registry.load({"17"})
     config = SimConfig(count=4000, seed=41, start=date(2022, 1, 1), end=date(2022, 2, 28))
     records: list[tuple[bytes | None, bytes]] = [
-        (r.key, r.value) for r in generate(config, registry)
+        (r.key, r.value) for r in generate(config, hoa_binh)
     ]
     settings = settings_factory(standby_replicas=0, broker=f"kafka://{broker.bootstrap}")
     log = tmp_path / "worker.log"

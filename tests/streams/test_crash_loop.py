@@ -44,18 +44,17 @@ def _poisoned(settings: Any, log: Path, poison: str) -> Worker:
 
 @pytest.mark.timeout(600)
 def test_a_step_that_keeps_failing_is_replayed_record_by_record(
-    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path, hoa_binh: Registry
 ) -> None:
-    registry = Registry.load({"17"})
     config = SimConfig(count=2000, seed=11, start=date(2022, 1, 1), end=date(2022, 1, 31))
-    records = [(r.key, r.value) for r in generate(config, registry)]
+    records = [(r.key, r.value) for r in generate(config, hoa_binh)]
     poison_at = 700
     key, value = records[poison_at]
     doc = json.loads(value)
     doc["procedure_code"] = "POISON-1"  # still a valid event; only the test fault minds it
     records[poison_at] = (key, json.dumps(doc).encode())
     kept = [i for i in range(len(records)) if i != poison_at]
-    expected = recount([records[i][1] for i in kept], registry)
+    expected = recount([records[i][1] for i in kept], hoa_binh)
 
     settings = settings_factory(crash_loop_limit=LIMIT, standby_replicas=0)
     create_topics(settings)
@@ -88,13 +87,12 @@ def test_a_step_that_keeps_failing_is_replayed_record_by_record(
 
 @pytest.mark.timeout(300)
 def test_a_fault_on_every_record_is_not_blamed_on_the_records(
-    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path, hoa_binh: Registry
 ) -> None:
     """When every record of a replayed step fails alone, the code is at fault, not the records:
     nothing is dead-lettered and the worker keeps stopping (status 70) for a person to look."""
-    registry = Registry.load({"17"})
     config = SimConfig(count=300, seed=12, start=date(2022, 1, 1), end=date(2022, 1, 31))
-    records = [(r.key, r.value) for r in generate(config, registry)]
+    records = [(r.key, r.value) for r in generate(config, hoa_binh)]
     settings = settings_factory(crash_loop_limit=LIMIT, standby_replicas=0)
     create_topics(settings)
     produce(kafka_bootstrap, settings.topic("payments"), records)

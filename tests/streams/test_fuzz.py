@@ -272,13 +272,12 @@ def _describes(letter: dict[str, Any], source: FuzzRecord) -> list[str]:
 
 @pytest.mark.timeout(600)
 def test_no_record_stops_the_counting(
-    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path, hoa_binh: Registry
 ) -> None:
     began = time.monotonic()
-    registry = Registry.load({"17"})
-    records, base = _records(registry)
+    records, base = _records(hoa_binh)
     # No purge of transaction records during the run: the recount has no retention, and valid
-    # fuzz events may lie years apart (the registry's own span is 5.5 years).
+    # fuzz events may lie years apart (the hoa_binh's own span is 5.5 years).
     settings = settings_factory(dedup_retention_days=3650)
     create_topics(settings)
     topic = settings.topic("payments")
@@ -304,7 +303,7 @@ def test_no_record_stops_the_counting(
     )
     sent = [r for r, _ in accepted]
     index = {position: i for i, (_, position) in enumerate(accepted)}
-    expected = recount([r.value for r in sent], registry)
+    expected = recount([r.value for r in sent], hoa_binh)
     _check_input(sent, expected)
     produced = time.monotonic()
     print(

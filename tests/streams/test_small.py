@@ -32,12 +32,12 @@ DEPT = "17.SCT"
 
 @pytest.mark.timeout(300)
 def test_small_cases_exact(
-    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path, hoa_binh: Registry
 ) -> None:
     settings = settings_factory(partitions=3, processing_guarantee="at_least_once")
     create_topics(settings)
     records = small_cases()
-    expected = recount([v for _, v in records], Registry.load({"17"}))
+    expected = recount([v for _, v in records], hoa_binh)
     assert expected.counters[(COMMUNE, "2022-01-01")]["paid"] == 1  # the year-end case
     worker = Worker(settings, tmp_path / "worker.log").start()
     try:
@@ -67,7 +67,7 @@ def _live_txns(bootstrap: str, app_id: str) -> set[str]:
 
 @pytest.mark.timeout(300)
 def test_dedup_records_older_than_the_retention_are_purged(
-    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path, hoa_binh: Registry
 ) -> None:
     """Retention 10 days, one partition, a payment a day for 40 days: the purge runs every 5
     event days and keeps records between 10 and 15 days behind the newest; the counts stay
@@ -80,7 +80,7 @@ def test_dedup_records_older_than_the_retention_are_purged(
         event_record(f"d{i:02d}", event_time=f"{d.isoformat()}T10:00:00+07:00")
         for i, d in enumerate(days)
     ]
-    expected = recount([v for _, v in records], Registry.load({"17"}))
+    expected = recount([v for _, v in records], hoa_binh)
     worker = Worker(settings, tmp_path / "worker.log").start()
     try:
         produce(kafka_bootstrap, settings.topic("payments"), records)

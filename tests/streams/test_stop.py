@@ -28,12 +28,11 @@ from tests.streams.stream_harness import (
 
 @pytest.mark.timeout(400)
 def test_sigterm_exits_after_a_last_checkpoint(
-    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path, hoa_binh: Registry
 ) -> None:
-    registry = Registry.load({"17"})
     config = SimConfig(count=20_000, seed=21, start=date(2022, 1, 1), end=date(2022, 3, 31))
-    records = [(r.key, r.value) for r in generate(config, registry)]
-    expected = recount([v for _, v in records], registry)
+    records = [(r.key, r.value) for r in generate(config, hoa_binh)]
+    expected = recount([v for _, v in records], hoa_binh)
     settings = settings_factory(standby_replicas=0)
     create_topics(settings)
     produce(kafka_bootstrap, settings.topic("payments"), records)

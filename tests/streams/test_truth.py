@@ -33,12 +33,11 @@ EVENTS = int(os.environ.get("PAYWATCH_TEST_EVENTS", "100000"))
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
 def test_ground_truth_one_worker(
-    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path, hoa_binh: Registry
 ) -> None:
-    registry = Registry.load({"17"})
     config = SimConfig(count=EVENTS, seed=7, start=date(2021, 10, 1), end=date(2022, 3, 31))
-    records = [(r.key, r.value) for r in generate(config, registry)]
-    expected = recount([v for _, v in records], registry)
+    records = [(r.key, r.value) for r in generate(config, hoa_binh)]
+    expected = recount([v for _, v in records], hoa_binh)
     settings = settings_factory(processing_guarantee="at_least_once")
     create_topics(settings)
     positions = produce(kafka_bootstrap, settings.topic("payments"), records)

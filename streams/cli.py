@@ -59,7 +59,13 @@ app.command(name="alert-receiver", cls=Command)(alert_receiver)
 
 
 def main() -> None:
-    from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+    from aiokafka.errors import (
+        ClusterAuthorizationFailedError,
+        GroupAuthorizationFailedError,
+        KafkaConnectionError,
+        KafkaTimeoutError,
+        TopicAuthorizationFailedError,
+    )
 
     from streams.admin import PartitionCountError
 
@@ -72,3 +78,12 @@ def main() -> None:
         from streams.settings import load_settings
 
         raise SystemExit(broker_unreachable(load_settings(), exc)) from None
+    except (
+        TopicAuthorizationFailedError,
+        GroupAuthorizationFailedError,
+        ClusterAuthorizationFailedError,
+    ) as exc:
+        from streams.preflight import authorization_refused
+        from streams.settings import load_settings
+
+        raise SystemExit(authorization_refused(load_settings(), exc)) from None

@@ -22,9 +22,9 @@ def ssl_context(settings: Settings) -> ssl.SSLContext:
     """A client TLS context that verifies the broker's certificate and host name against
     PAYWATCH_KAFKA_CA_FILE (the system's CAs when it is not set)."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    if settings.kafka_ca_file is not None:
+    if settings.kafka_ca_file:
         try:
-            context.load_verify_locations(cafile=str(settings.kafka_ca_file))
+            context.load_verify_locations(cafile=settings.kafka_ca_file)
         except (OSError, ssl.SSLError) as exc:
             raise SettingsError(
                 f"paywatch: PAYWATCH_KAFKA_CA_FILE={settings.kafka_ca_file}: not a PEM CA "

@@ -9,11 +9,13 @@ message instead of a traceback.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import difflib
 import errno
 import logging
 import socket
+import ssl
 from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit
 
@@ -23,7 +25,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from models.registry import Registry, RegistryError
 from models.targets import TargetError, Targets
-from streams.kafka_security import client_args
+from streams.kafka_security import client_args, client_options
 from streams.settings import Settings, SettingsError, mask_url
 
 #: PAYWATCH_* variables read by the local stack's scripts, the Makefile, the tests and the
@@ -36,6 +38,7 @@ SCRIPT_VARIABLES = frozenset(
         "PAYWATCH_KAFKA_CONTROLLER_PORT",
         "PAYWATCH_KAFKA_SASL_PORT",
         "PAYWATCH_KAFKA_TEST_PLAINTEXT",
+        "PAYWATCH_REDIS_DEFAULT_USER",
         "PAYWATCH_REDIS_PORT",
         "PAYWATCH_REDIS_PASSWORD",
         "PAYWATCH_PROMETHEUS_PORT",
@@ -111,7 +114,9 @@ def check_web_port(settings: Settings) -> None:
 def check_redis_password(settings: Settings) -> None:
     """Redis accepts PAYWATCH_REDIS_URL's password. Redis being down is no error: the worker
     counts on and writes the live view when Redis is back."""
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=5)
+    client = redis.Redis.from_url(
+        settings.redis_client_url, socket_connect_timeout=3, socket_timeout=5
+    )
     try:
         client.ping()
     except redis.AuthenticationError as exc:
@@ -131,7 +136,7 @@ def redis_refused(settings: Settings, exc: Exception) -> SettingsError:
         "PAYWATCH_REDIS_URL",
         mask_url(settings.redis_url),
         f"Redis refused the password ({exc})"
-        if urlsplit(settings.redis_url).password
+        if urlsplit(settings.redis_client_url).password
         else "Redis wants a password and the URL gives none",
         "put the password Redis expects in the URL (redis://:PASSWORD@HOST:PORT/DB)",
     )
@@ -158,8 +163,79 @@ def check_all(settings: Settings) -> tuple[Registry, Targets]:
     return registry, targets
 
 
+def security_problem(settings: Settings, timeout_s: float = 10.0) -> str | None:
+    """What is wrong with the Kafka security settings, found by opening one connection to the
+    first broker as every client does: the message names the setting to fix; None when that
+    connection works or fails for another reason (the broker is down)."""
+    from aiokafka.conn import create_conn
+    from aiokafka.errors import SaslAuthenticationFailed
+
+    host, _, port = settings.bootstrap_servers.split(",")[0].rpartition(":")
+    protocol = settings.kafka_security_protocol
+    at = f"{host}:{port}"
+
+    async def connect() -> None:
+        conn = await asyncio.wait_for(
+            create_conn(
+                host,
+                int(port),
+                request_timeout_ms=int(timeout_s * 1000),
+                **client_options(settings),
+            ),
+            timeout_s,
+        )
+        conn.close()
+
+    try:
+        with quiet_kafka_client(), concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, connect()).result()
+    except ssl.SSLCertVerificationError as exc:
+        return (
+            f"paywatch: PAYWATCH_KAFKA_CA_FILE={settings.kafka_ca_file or '(system CAs)'}: the "
+            f"broker's certificate at {at} is not trusted ({exc.verify_message}); give the PEM "
+            "file of the CA that signed it"
+        )
+    except ssl.SSLError as exc:
+        return (
+            f"paywatch: PAYWATCH_KAFKA_SECURITY_PROTOCOL={protocol}: no TLS handshake with {at} "
+            f"({exc.reason}); is PAYWATCH_BROKER the broker's SASL_SSL listener?"
+        )
+    except SaslAuthenticationFailed:
+        return (
+            f"paywatch: PAYWATCH_KAFKA_SASL_USERNAME={settings.kafka_sasl_username}: the broker "
+            f"at {at} refused this user's password (SCRAM-SHA-512); check "
+            "PAYWATCH_KAFKA_SASL_PASSWORD_FILE (or PAYWATCH_KAFKA_SASL_PASSWORD)"
+        )
+    except KafkaConnectionError as exc:
+        if protocol == "PLAINTEXT" and "closed" in str(exc):
+            return (
+                f"paywatch: PAYWATCH_KAFKA_SECURITY_PROTOCOL=PLAINTEXT: the broker at {at} closed "
+                "the connection; if it is a SASL_SSL listener, set "
+                "PAYWATCH_KAFKA_SECURITY_PROTOCOL=SASL_SSL and its user, password and CA "
+                "(docs/security.md)"
+            )
+        return None
+    except (KafkaError, OSError, TimeoutError, ValueError):
+        return None
+    return None
+
+
+def authorization_refused(settings: Settings, exc: BaseException) -> str:
+    """The message for an operation the broker's ACLs do not allow this principal."""
+    user = settings.kafka_sasl_username or "(PLAINTEXT: User:ANONYMOUS)"
+    return (
+        f"paywatch: PAYWATCH_KAFKA_SASL_USERNAME={user}: the broker's ACLs do not allow this "
+        f"({type(exc).__name__}); run this command as a user allowed to (docs/security.md, "
+        "principals)"
+    )
+
+
 def broker_unreachable(settings: Settings, exc: BaseException, timeout_s: float = 0) -> str:
-    """The message for a broker that could not be reached or did not answer."""
+    """The message for a broker that could not be reached or did not answer: a wrong password,
+    CA or protocol named as such."""
+    problem = security_problem(settings)
+    if problem is not None:
+        return problem
     if isinstance(exc, KafkaConnectionError):
         hosts = ",".join(
             urlsplit(url).netloc.rpartition("@")[2] for url in settings.broker.split(";")

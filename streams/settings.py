@@ -145,16 +145,18 @@ class Settings(BaseSettings):
     kafka_sasl_password: SecretStr = Field(
         SecretStr(""), description="its password; prefer PAYWATCH_KAFKA_SASL_PASSWORD_FILE"
     )
-    kafka_sasl_password_file: Path | None = Field(
-        None, description="a file holding the SCRAM password (a mounted secret)"
+    # Files as plain strings, "" for none: a dump of the settings into the environment
+    # (str(value)) gives them back unchanged.
+    kafka_sasl_password_file: str = Field(
+        "", description="a file holding the SCRAM password (a mounted secret)"
     )
-    kafka_ca_file: Path | None = Field(
-        None,
+    kafka_ca_file: str = Field(
+        "",
         description="PEM file of the CA that signed the broker's certificate; empty: the "
         "system's trusted CAs",
     )
-    redis_password_file: Path | None = Field(
-        None, description="a file holding the Redis password; replaces PAYWATCH_REDIS_URL's"
+    redis_password_file: str = Field(
+        "", description="a file holding the Redis password; replaces PAYWATCH_REDIS_URL's"
     )
 
     current_day: str = Field(
@@ -193,11 +195,12 @@ class Settings(BaseSettings):
 
     @field_validator("kafka_sasl_password_file", "kafka_ca_file", "redis_password_file")
     @classmethod
-    def _readable_file(cls, value: Path | None) -> Path | None:
-        if value is None or str(value) == "":
-            return None
+    def _readable_file(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
         try:
-            with value.open("rb"):
+            with Path(value).open("rb"):
                 pass
         except OSError as exc:
             raise ValueError(
@@ -237,17 +240,19 @@ class Settings(BaseSettings):
     def kafka_sasl_secret(self) -> str:
         """The SCRAM password: PAYWATCH_KAFKA_SASL_PASSWORD_FILE's first line, read at each call
         (a rotated secret is picked up by the next client), else PAYWATCH_KAFKA_SASL_PASSWORD."""
-        if self.kafka_sasl_password_file is not None:
-            return _first_line(self.kafka_sasl_password_file, "PAYWATCH_KAFKA_SASL_PASSWORD_FILE")
+        if self.kafka_sasl_password_file:
+            return _first_line(
+                Path(self.kafka_sasl_password_file), "PAYWATCH_KAFKA_SASL_PASSWORD_FILE"
+            )
         return self.kafka_sasl_password.get_secret_value()
 
     @property
     def redis_client_url(self) -> str:
         """PAYWATCH_REDIS_URL with PAYWATCH_REDIS_PASSWORD_FILE's password, if set, in it. For
         clients only: print :func:`mask_url` of PAYWATCH_REDIS_URL instead."""
-        if self.redis_password_file is None:
+        if not self.redis_password_file:
             return self.redis_url
-        secret = _first_line(self.redis_password_file, "PAYWATCH_REDIS_PASSWORD_FILE")
+        secret = _first_line(Path(self.redis_password_file), "PAYWATCH_REDIS_PASSWORD_FILE")
         parts = urlsplit(self.redis_url)
         user = quote(parts.username or "", safe="")
         host = parts.netloc.rpartition("@")[2]

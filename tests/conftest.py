@@ -73,7 +73,10 @@ def _listening(host: str, port: int) -> bool:
 
 def _ensure(script: str, host: str, port: int) -> None:
     if not _listening(host, port):
-        subprocess.run(["bash", str(ROOT / "deploy" / "local" / script), "start"], check=True)
+        # The tests use Kafka's PLAINTEXT test listener (docs/security.md): asked for here
+        env = {**os.environ, "PAYWATCH_KAFKA_TEST_PLAINTEXT": "1"}
+        script_path = ROOT / "deploy" / "local" / script
+        subprocess.run(["bash", str(script_path), "start"], check=True, env=env)
 
 
 def _port_holder(port: int) -> str:
@@ -107,7 +110,8 @@ def redis_server_url() -> Iterator[str]:
 
     refuse_in_unit_tier("Redis")
     _ensure("redis.sh", "127.0.0.1", REDIS_PORT)
-    url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{REDIS_PORT}/0"
+    # the stack's administrator (deploy/local/redis.sh), there whether the default user is or not
+    url = f"redis://paywatch-admin:{REDIS_PASSWORD}@127.0.0.1:{REDIS_PORT}/0"
     before = _run_id(redis.Redis.from_url(url))
     yield url
     after = _run_id(redis.Redis.from_url(url))

@@ -11,9 +11,17 @@ mkdir -p "$LOGS" "$RUN"
 KAFKA_VERSION="${PAYWATCH_KAFKA_VERSION:-4.4.0}"
 KAFKA_PORT="${PAYWATCH_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${PAYWATCH_KAFKA_CONTROLLER_PORT:-9097}"
+# Every client's listener (SASL_SSL); KAFKA_PORT is the test listener (PLAINTEXT), there only
+# when PAYWATCH_KAFKA_TEST_PLAINTEXT=1 (`make services`, the test suite): docs/security.md.
+KAFKA_SASL_PORT="${PAYWATCH_KAFKA_SASL_PORT:-$((KAFKA_PORT + 3))}"
+KAFKA_TEST_PLAINTEXT="${PAYWATCH_KAFKA_TEST_PLAINTEXT:-0}"
+# The stack's Kafka credentials and TLS files (made at the first start, never committed).
+KAFKA_SECRETS="$STACK/kafka/secrets"
+KAFKA_TLS="$STACK/kafka/tls"
 REDIS_PORT="${PAYWATCH_REDIS_PORT:-6380}"
 REDIS_PASSWORD="${PAYWATCH_REDIS_PASSWORD:-paywatch-local}"
 REDIS_PREFIX="${PAYWATCH_REDIS_PREFIX:-pw}"
+REDIS_SECRETS="$STACK/redis/secrets"  # passwords of paywatch-worker and paywatch-reader
 DASHBOARD_REDIS_USER="paywatch-dashboard"
 DASHBOARD_REDIS_PASSWORD="${PAYWATCH_DASHBOARD_REDIS_PASSWORD:-paywatch-dashboard-local}"
 DASHBOARD_PORT="${PAYWATCH_DASHBOARD_PORT:-6070}"

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Redis for the local stack: Debian's redis-server on its own port and folder, password set.
+# Redis for the local stack: Debian's redis-server on its own port and folder, with ACL users
+# (docs/security.md): paywatch-admin (everything; the scripts and the tests), paywatch-worker
+# (writes the live view), paywatch-reader (`paywatch status`/`report`), paywatch-dashboard. The
+# default user is disabled unless PAYWATCH_REDIS_DEFAULT_USER=on (`make services` sets it).
 # Usage: redis.sh start|stop|status
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 REDIS_DATA="$STACK/data/redis"
 REDIS_LOG="$LOGS/redis.log"
+DEFAULT_USER="${PAYWATCH_REDIS_DEFAULT_USER:-off}"
+[[ "$DEFAULT_USER" == on || "$DEFAULT_USER" == off ]] \
+    || die "PAYWATCH_REDIS_DEFAULT_USER=$DEFAULT_USER: expected on or off"
 
 start() {
     if pid_alive redis; then
-        say "Redis already running (pid $(cat "$RUN/redis.pid")) on 127.0.0.1:$REDIS_PORT"
+        apply_users
+        say "Redis already running (pid $(cat "$RUN/redis.pid")) on 127.0.0.1:$REDIS_PORT; $(default_user_said)"
         return 0
     fi
     need_cmd redis-server "install it with: apt-get install redis-server (or run deploy/local/install-packages.sh)"
@@ -30,18 +37,51 @@ start() {
         sleep 0.25
     done
     ((i < 120)) || die "Redis does not answer PING on port $REDIS_PORT within 30s; see $REDIS_LOG"
-    dashboard_user
-    say "Redis ready on 127.0.0.1:$REDIS_PORT"
+    apply_users
+    say "Redis ready on 127.0.0.1:$REDIS_PORT; $(default_user_said)"
 }
 
-# The dashboard's own user, which may only read the live view (deploy/redis/dashboard.acl).
-# Sent on stdin, so the password never shows in the process list.
-dashboard_user() {
+default_user_said() {
+    if [[ "$DEFAULT_USER" == on ]]; then echo "default user on (tests)"; else echo "default user off"; fi
+}
+
+# The users and their rules, applied (again) at every start: each ACL SETUSER resets the user
+# first, so a changed rule or password takes effect. Sent on stdin, so no password shows in the
+# process list; the admin authenticates through REDISCLI_AUTH (the environment), as before.
+apply_users() {
+    local user
+    mkdir -p "$REDIS_SECRETS"
+    chmod 700 "$REDIS_SECRETS"
+    for user in paywatch-worker paywatch-reader; do
+        [[ -s "$REDIS_SECRETS/$user.password" ]] || (umask 077 && openssl rand -hex 24 >"$REDIS_SECRETS/$user.password")
+    done
+    {
+        printf 'ACL SETUSER paywatch-admin reset on >%s ~* &* +@all\n' "$REDIS_PASSWORD"
+        user_rules paywatch-worker "$(cat "$REDIS_SECRETS/paywatch-worker.password")" worker.acl
+        user_rules paywatch-reader "$(cat "$REDIS_SECRETS/paywatch-reader.password")" reader.acl
+        user_rules "$DASHBOARD_REDIS_USER" "$DASHBOARD_REDIS_PASSWORD" dashboard.acl
+        # requirepass keeps the default user's password; only whether it may log in changes
+        printf 'ACL SETUSER default %s\n' "$DEFAULT_USER"
+    } | redis_admin | grep -vqx OK && die "could not set up the Redis users; see $REDIS_LOG"
+    return 0
+}
+
+user_rules() { # user_rules USER PASSWORD FILE: one ACL SETUSER line from deploy/redis/FILE
     local rules
-    rules="$(grep -v '^#' "$ROOT/deploy/redis/dashboard.acl" | sed -e "s|@PREFIX@|$REDIS_PREFIX|g")"
-    printf 'ACL SETUSER %s reset on >%s %s\n' "$DASHBOARD_REDIS_USER" "$DASHBOARD_REDIS_PASSWORD" "$rules" \
-        | REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" | grep -qx OK \
-        || die "could not create the Redis user $DASHBOARD_REDIS_USER; see $REDIS_LOG"
+    rules="$(grep -v '^#' "$ROOT/deploy/redis/$3" | sed -e "s|@PREFIX@|$REDIS_PREFIX|g")"
+    printf 'ACL SETUSER %s reset on >%s %s\n' "$1" "$2" "$rules"
+}
+
+# redis-cli as an administrator: paywatch-admin, or the default user while paywatch-admin does
+# not exist yet (a fresh server) or the default user is how this Redis was set up before.
+redis_admin() {
+    local commands
+    commands="$(cat)"
+    if REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --user paywatch-admin -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+        REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --user paywatch-admin -p "$REDIS_PORT" <<<"$commands"
+    else
+        REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" <<<"$commands"
+    fi
 }
 
 case "${1:-}" in

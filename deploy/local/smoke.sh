@@ -25,7 +25,7 @@ events_counted() { # the worker has accepted events from the simulator
     curl -fsS "$METRICS" | awk '/^paywatch_events_total\{/ && $2 > 0 {found = 1} END {exit !found}'
 }
 redis_has_units() {
-    REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" --scan --pattern 'pw:v1:unit:*' \
+    REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --user paywatch-admin -p "$REDIS_PORT" --scan --pattern 'pw:v1:unit:*' \
         | grep -q .
 }
 prometheus_scrapes_worker() {

@@ -17,6 +17,31 @@ services() {
     bash "$ROOT/deploy/local/redis.sh" start
 }
 
+# as_kafka_user USER CMD...: CMD with the settings of a SASL_SSL client logged in as USER
+# (docs/security.md): the password is in a file, never on a command line or in the environment.
+# A stack folder whose Kafka this script did not set up (no such user's password: a test's
+# restart-worker) leaves CMD's PAYWATCH_* settings as they are.
+as_kafka_user() {
+    local user=$1
+    shift
+    [[ -s "$KAFKA_SECRETS/$user.password" ]] || { "$@"; return; }
+    PAYWATCH_BROKER="kafka://127.0.0.1:$KAFKA_SASL_PORT" \
+        PAYWATCH_KAFKA_SECURITY_PROTOCOL=SASL_SSL \
+        PAYWATCH_KAFKA_SASL_USERNAME="$user" \
+        PAYWATCH_KAFKA_SASL_PASSWORD_FILE="$KAFKA_SECRETS/$user.password" \
+        PAYWATCH_KAFKA_CA_FILE="$KAFKA_TLS/ca.pem" \
+        "$@"
+}
+
+# as_redis_user USER CMD...: CMD with PAYWATCH_REDIS_URL naming USER, its password in a file.
+as_redis_user() {
+    local user=$1
+    shift
+    [[ -s "$REDIS_SECRETS/$user.password" ]] || { "$@"; return; }
+    PAYWATCH_REDIS_URL="redis://$user@127.0.0.1:$REDIS_PORT/0" \
+        PAYWATCH_REDIS_PASSWORD_FILE="$REDIS_SECRETS/$user.password" "$@"
+}
+
 start_bg() { # start_bg NAME LOGFILE CMD...: a process of ours, with a pid file and a log.
     local name=$1 log=$2
     shift 2
@@ -30,7 +55,8 @@ start_bg() { # start_bg NAME LOGFILE CMD...: a process of ours, with a pid file 
 
 start_worker() { # the worker under supervise.sh (started again after a failed step)
     if ! pid_alive worker; then require_free_port "$WORKER_WEB_PORT" "the paywatch worker"; fi
-    start_bg worker "$LOGS/worker.log" bash "$ROOT/deploy/local/supervise.sh" "$PAYWATCH" worker
+    as_kafka_user paywatch-worker as_redis_user paywatch-worker \
+        start_bg worker "$LOGS/worker.log" bash "$ROOT/deploy/local/supervise.sh" "$PAYWATCH" worker
     wait_port "$WORKER_WEB_PORT" "the paywatch worker" 120 "$LOGS/worker.log"
 }
 
@@ -42,17 +68,31 @@ restart_worker() {
     say "worker restarted (pid $(cat "$RUN/worker.pid"), metrics on http://127.0.0.1:$WORKER_WEB_PORT/metrics)"
 }
 
+# Settings of the read-only tools (paywatch status, report, lag, dead-letters) and of paywatch
+# replay, as the stack's least-privileged users: files to source, holding no password.
+write_user_envs() {
+    mkdir -p "$STACK/env"
+    { as_kafka_user paywatch-tools as_redis_user paywatch-reader env; } | grep -E \
+        '^PAYWATCH_(BROKER|KAFKA_SECURITY_PROTOCOL|KAFKA_SASL_USERNAME|KAFKA_SASL_PASSWORD_FILE|KAFKA_CA_FILE|REDIS_URL|REDIS_PASSWORD_FILE)=' \
+        >"$STACK/env/tools.env"
+    { as_kafka_user paywatch-replay env; } | grep -E \
+        '^PAYWATCH_(BROKER|KAFKA_SECURITY_PROTOCOL|KAFKA_SASL_USERNAME|KAFKA_SASL_PASSWORD_FILE|KAFKA_CA_FILE)=' \
+        >"$STACK/env/replay.env"
+}
+
 up() {
     services
+    write_user_envs
     bash "$ROOT/deploy/local/prometheus.sh" start
     if ! pid_alive alert-receiver; then require_free_port "$ALERT_RECEIVER_PORT" "the alert receiver"; fi
     start_bg alert-receiver "$LOGS/alerts.log" \
         "$PAYWATCH" alert-receiver --port "$ALERT_RECEIVER_PORT" --store "$STACK/alerts/received.jsonl"
     wait_port "$ALERT_RECEIVER_PORT" "the alert receiver" 30 "$LOGS/alerts.log"
     bash "$ROOT/deploy/local/alertmanager.sh" start
-    "$PAYWATCH" topics >>"$LOGS/topics.log" 2>&1 || die "creating topics failed; see $LOGS/topics.log"
+    as_kafka_user paywatch-admin "$PAYWATCH" topics >>"$LOGS/topics.log" 2>&1 \
+        || die "creating topics failed; see $LOGS/topics.log"
     start_worker
-    start_bg simulator "$LOGS/simulator.log" \
+    as_kafka_user paywatch-portal start_bg simulator "$LOGS/simulator.log" \
         "$PAYWATCH" simulate --rate "$SIM_RATE" --duration "$SIM_DURATION" --quiet
     if ! pid_alive dashboard; then require_free_port "$DASHBOARD_PORT" "the paywatch dashboard"; fi
     # The dashboard reads Redis as its own user, which may only read the live view.
@@ -66,14 +106,15 @@ paywatch is running. Where to look:
   Live dashboard     http://127.0.0.1:$DASHBOARD_PORT/
   Worker metrics     http://127.0.0.1:$WORKER_WEB_PORT/metrics
   Live status        .venv/bin/paywatch status   (--watch to follow; --kpi dossiers or amount)
+                     as the read-only users first: set -a; . $STACK/env/tools.env; set +a
   Worker counters    http://127.0.0.1:$WORKER_WEB_PORT/counters/?unit=148&period=2022
   Prometheus UI      http://127.0.0.1:$PROMETHEUS_PORT   (try: paywatch:workers_up:sum)
   Alerts received    $PAYWATCH alerts   (log: $LOGS/alerts.log; runbooks: http://127.0.0.1:$ALERT_RECEIVER_PORT/runbooks)
   Alerts firing      amtool --alertmanager.url=http://127.0.0.1:$ALERTMANAGER_PORT alert query
   Silence one        amtool --alertmanager.url=http://127.0.0.1:$ALERTMANAGER_PORT silence add alertname=NAME --duration=2h --comment="why"
                      (Debian's Alertmanager has no web UI; see docs/alerting.md)
-  Redis live view    REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p $REDIS_PORT --scan --pattern 'pw:*'
-  Kafka              127.0.0.1:$KAFKA_PORT (topics: payments, payments-bulk, payments-dlq, ...)
+  Redis live view    REDISCLI_AUTH=$REDIS_PASSWORD redis-cli --user paywatch-admin -p $REDIS_PORT --scan --pattern 'pw:*'
+  Kafka              127.0.0.1:$KAFKA_SASL_PORT, SASL_SSL (users, passwords: $KAFKA_SECRETS; CA: $KAFKA_TLS/ca.pem; docs/security.md)
   Logs               $LOGS/{kafka,redis,prometheus,alertmanager,alerts,worker,simulator,dashboard}.log
 The simulator sends about $SIM_RATE events/s for $SIM_DURATION s (Oct 2022 to Feb 2023, Hòa Bình). Stop everything with: make down
 MSG
@@ -106,7 +147,8 @@ status() {
 
 case "${1:-}" in
     up) up ;;
-    services) services ;;
+    # the tests' ways in (docs/security.md): Kafka's PLAINTEXT listener, Redis's default user
+    services) PAYWATCH_KAFKA_TEST_PLAINTEXT=1 PAYWATCH_REDIS_DEFAULT_USER=on services ;;
     down) down ;;
     status) status ;;
     restart-worker) restart_worker ;;

@@ -60,6 +60,7 @@ def dead_letters(
 
     from streams.deadletter_reader import Letter, read_letters, write_originals
     from streams.kafka_security import client_args
+    from streams.preflight import security_problem
     from streams.settings import load_settings
 
     if limit < 0:
@@ -78,6 +79,10 @@ def dead_letters(
         typer.echo(f"paywatch dead-letters: {exc}; run `paywatch topics` first", err=True)
         raise typer.Exit(2) from None
     except KafkaError as exc:
+        problem = security_problem(settings)
+        if problem is not None:
+            typer.echo(problem, err=True)
+            raise typer.Exit(2) from None
         typer.echo(
             f"paywatch dead-letters: cannot read {topic} from the broker at "
             f"{settings.bootstrap_servers} ({type(exc).__name__}); is Kafka up? "

@@ -147,7 +147,7 @@ def test_config_checks_what_the_worker_checks_and_warns_on_unknown_names(
     assert "PAYWATCH_PARTITIONS=6" in good.stdout
     assert "ok: 17" in good.stderr and "targets for 2022" in good.stderr
     _says(_run({**env, "PAYWATCH_PROVINCES": "99"}, "config"), "PAYWATCH_PROVINCES=99")
-    no_password = env["PAYWATCH_REDIS_URL"].replace(":paywatch-local@", "")
+    no_password = env["PAYWATCH_REDIS_URL"].replace("paywatch-admin:paywatch-local@", "")
     _says(
         _run({**env, "PAYWATCH_REDIS_URL": no_password}, "config"),
         f"PAYWATCH_REDIS_URL={no_password}: Redis wants a password and the URL gives none",

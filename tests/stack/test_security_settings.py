@@ -106,7 +106,7 @@ def test_a_ca_file_that_is_no_certificate_is_named(
         kafka_security_protocol="SASL_SSL",
         kafka_sasl_username="u",
         kafka_sasl_password=SECRET,
-        kafka_ca_file=bad,
+        kafka_ca_file=str(bad),
     )
     with pytest.raises(SettingsError) as caught:
         client_options(settings)
@@ -119,7 +119,7 @@ def test_redis_password_file_replaces_the_urls(
     secret = tmp_path / "redis-password"
     secret.write_text("p@ss/word\n")
     settings = Settings(
-        redis_url="redis://paywatch-worker@127.0.0.1:6380/0", redis_password_file=secret
+        redis_url="redis://paywatch-worker@127.0.0.1:6380/0", redis_password_file=str(secret)
     )
     assert settings.redis_client_url == "redis://paywatch-worker:p%40ss%2Fword@127.0.0.1:6380/0"
     assert Settings(redis_url="redis://:x@h:1/0").redis_client_url == "redis://:x@h:1/0"

@@ -84,7 +84,8 @@ class PrivateKafka:
     does."""
 
     def __init__(self, directory: Path) -> None:
-        self.port = free_port()
+        self.port = free_port()  # the test listener (PLAINTEXT), which the tests use
+        self.sasl_port = free_port()
         self.controller_port = free_port()
         self.directory = directory
         self.bootstrap = f"127.0.0.1:{self.port}"
@@ -98,6 +99,8 @@ class PrivateKafka:
             "PAYWATCH_STACK_DIR": str(directory),
             "PAYWATCH_KAFKA_PORT": str(self.port),
             "PAYWATCH_KAFKA_CONTROLLER_PORT": str(self.controller_port),
+            "PAYWATCH_KAFKA_SASL_PORT": str(self.sasl_port),
+            "PAYWATCH_KAFKA_TEST_PLAINTEXT": "1",
         }
 
     def _script(self, command: str) -> None:

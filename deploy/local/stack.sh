@@ -130,7 +130,7 @@ down() {
     bash "$ROOT/deploy/local/redis.sh" stop
     bash "$ROOT/deploy/local/kafka.sh" stop
     local port held=()
-    for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$REDIS_PORT" "$PROMETHEUS_PORT" \
+    for port in "$KAFKA_PORT" "$KAFKA_SASL_PORT" "$KAFKA_CONTROLLER_PORT" "$REDIS_PORT" "$PROMETHEUS_PORT" \
         "$ALERTMANAGER_PORT" "$ALERT_RECEIVER_PORT" "$WORKER_WEB_PORT" "$DASHBOARD_PORT"; do
         port_in_use "$port" && held+=("$port (pid $(port_holder "$port"))")
     done

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,14 +27,24 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from models.registry import Registry
+from streams.deadletter_reader import read_letters
 from streams.kafka_security import client_args
+from streams.lag import CONSUMED_TOPICS, consumer_lag
 from streams.preflight import security_problem
 from streams.settings import Settings
 from streams.simulator import SimConfig, generate
 from tests.e2e.sink_checks import wait_for_redis
 from tests.ports import free_port
 from tests.recount import recount
-from tests.streams.stream_harness import Worker, create_topics, diff, end_offsets, wait_for_counters
+from tests.streams.stream_harness import (
+    PAYWATCH,
+    Worker,
+    create_topics,
+    diff,
+    end_offsets,
+    wait_for_counters,
+    worker_env,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = Path(os.environ.get("PAYWATCH_STACK_DIR", ROOT / ".stack"))
@@ -45,7 +54,6 @@ KAFKA_SECRETS = STACK / "kafka" / "secrets"
 REDIS_SECRETS = STACK / "redis" / "secrets"
 CA_FILE = STACK / "kafka" / "tls" / "ca.pem"
 REDIS_PASSWORD = os.environ.get("PAYWATCH_REDIS_PASSWORD", "paywatch-local")
-PAYWATCH = str(Path(sys.executable).parent / "paywatch")
 
 
 def _as(settings: Settings, user: str, **overrides: Any) -> Settings:
@@ -322,13 +330,24 @@ def test_make_ups_redis_refuses_the_default_user(tmp_path: Path) -> None:
 def test_the_pipeline_counts_exactly_under_sasl_and_tls(
     acl_settings: Settings, redis_server_url: str, tmp_path: Path
 ) -> None:
+    """Payments from the portal (paywatch-portal) and an export replayed with `paywatch replay
+    --wait` (paywatch-replay), counted by a worker logged in as paywatch-worker in Kafka and in
+    Redis: the counters and the live view equal the recount; `paywatch lag`'s and
+    `dead-letters`' readers, as paywatch-tools, see no lag and every dead letter."""
     registry = Registry.load({"17"})
     config = SimConfig(count=3000, seed=16, start=date(2022, 1, 1), end=date(2022, 2, 28))
     records = [(r.key, r.value) for r in generate(config, registry)]
-    expected = recount([v for _, v in records], registry)
+    exported = SimConfig(
+        count=600, seed=17, start=date(2022, 3, 1), end=date(2022, 3, 31), malformed_rate=0
+    )
+    replayed = [r.value for r in generate(exported, registry)]
+    export = tmp_path / "export.jsonl"
+    export.write_bytes(b"".join(v + b"\n" for v in replayed))
+    expected = recount([v for _, v in records] + replayed, registry)
     redis_user = _RedisUser(redis_server_url, "worker.acl", acl_settings.redis_prefix)
     worker_settings = _as(acl_settings, "paywatch-worker", redis_url=redis_user.url)
     portal = _as(acl_settings, "paywatch-portal")
+    tools = _as(acl_settings, "paywatch-tools")
 
     async def send() -> None:
         producer = AIOKafkaProducer(**client_args(portal), acks="all", linger_ms=20)
@@ -339,16 +358,38 @@ def test_the_pipeline_counts_exactly_under_sasl_and_tls(
         finally:
             await producer.stop()
 
+    async def lag_and_letters() -> tuple[int, int]:
+        topics = [acl_settings.topic(t) for t in CONSUMED_TOPICS]
+        rows = await consumer_lag(client_args(tools), acl_settings.app_id, topics)
+        assert {r.topic for r in rows} == set(topics)
+        dlq = acl_settings.topic("payments-dlq")
+        letters = [x async for x in read_letters(client_args(tools), dlq)]
+        return sum(r.lag for r in rows), len(letters)
+
     worker = Worker(worker_settings, tmp_path / "worker.log").start()
     started = time.monotonic()
     try:
         asyncio.run(send())
+        replay = subprocess.run(
+            [PAYWATCH, "replay", str(export), "--no-progress", "--wait"],
+            env=worker_env(_as(acl_settings, "paywatch-replay")),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert replay.returncode == 0, replay.stderr
+        assert "have counted all" in replay.stdout
         got = wait_for_counters(_plain(acl_settings), acl_settings.app_id, expected.counters, 600)
         assert got == expected.counters, "\n".join(diff(expected.counters, got))
         view = wait_for_redis(redis_server_url, acl_settings.redis_prefix, expected.counters, 120)
         assert view == expected.counters, "\n".join(diff(expected.counters, view))
-        print(f"{len(records)} events counted exactly under SASL_SSL in "
+        print(f"{len(records) + len(replayed)} events counted exactly under SASL_SSL in "
               f"{time.monotonic() - started:.1f}s")  # fmt: skip
+        deadline = time.monotonic() + 60
+        while (found := asyncio.run(lag_and_letters()))[0] and time.monotonic() < deadline:
+            time.sleep(1)
+        assert found == (0, len(expected.dead_letters))
         assert worker.alive
     finally:
         worker.stop()

@@ -98,7 +98,7 @@ class Observers:
             app, self.registry, view=self.owned_rows, directory=self.directory, clock=self.now
         )
         self.redis = RedisView(
-            settings.redis_client_url,
+            settings.redis_url,
             settings.redis_prefix,
             self.directory,
             observer=self.metrics,

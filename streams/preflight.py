@@ -114,9 +114,7 @@ def check_web_port(settings: Settings) -> None:
 def check_redis_password(settings: Settings) -> None:
     """Redis accepts PAYWATCH_REDIS_URL's password. Redis being down is no error: the worker
     counts on and writes the live view when Redis is back."""
-    client = redis.Redis.from_url(
-        settings.redis_client_url, socket_connect_timeout=3, socket_timeout=5
-    )
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=5)
     try:
         client.ping()
     except redis.AuthenticationError as exc:
@@ -136,7 +134,7 @@ def redis_refused(settings: Settings, exc: Exception) -> SettingsError:
         "PAYWATCH_REDIS_URL",
         mask_url(settings.redis_url),
         f"Redis refused the password ({exc})"
-        if urlsplit(settings.redis_client_url).password
+        if urlsplit(settings.redis_url).password
         else "Redis wants a password and the URL gives none",
         "put the password Redis expects in the URL (redis://:PASSWORD@HOST:PORT/DB)",
     )

@@ -10,7 +10,7 @@ import re
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -208,6 +208,23 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _redis_password_from_file(cls, data: Any) -> Any:
+        """PAYWATCH_REDIS_PASSWORD_FILE's first line becomes PAYWATCH_REDIS_URL's password, so
+        every Redis client (the worker's live view, status, report, the checks) uses it. The URL
+        is only ever shown through :func:`mask_url`."""
+        if not isinstance(data, dict) or not str(data.get("redis_password_file") or "").strip():
+            return data
+        path = Path(str(data["redis_password_file"]).strip())
+        secret = _first_line(path, "PAYWATCH_REDIS_PASSWORD_FILE")
+        url = str(data.get("redis_url") or cls.model_fields["redis_url"].default)
+        parts = urlsplit(url)
+        user = quote(parts.username or "", safe="")
+        host = parts.netloc.rpartition("@")[2]
+        netloc = f"{user}:{quote(secret, safe='')}@{host}"
+        return {**data, "redis_url": urlunsplit(parts._replace(netloc=netloc))}
+
     @model_validator(mode="after")
     def _kafka_credentials(self) -> Settings:
         if self.kafka_security_protocol != "SASL_SSL":
@@ -245,18 +262,6 @@ class Settings(BaseSettings):
                 Path(self.kafka_sasl_password_file), "PAYWATCH_KAFKA_SASL_PASSWORD_FILE"
             )
         return self.kafka_sasl_password.get_secret_value()
-
-    @property
-    def redis_client_url(self) -> str:
-        """PAYWATCH_REDIS_URL with PAYWATCH_REDIS_PASSWORD_FILE's password, if set, in it. For
-        clients only: print :func:`mask_url` of PAYWATCH_REDIS_URL instead."""
-        if not self.redis_password_file:
-            return self.redis_url
-        secret = _first_line(Path(self.redis_password_file), "PAYWATCH_REDIS_PASSWORD_FILE")
-        parts = urlsplit(self.redis_url)
-        user = quote(parts.username or "", safe="")
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit(parts._replace(netloc=f"{user}:{quote(secret, safe='')}@{host}"))
 
     @field_validator("broker")
     @classmethod

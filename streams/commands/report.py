@@ -42,10 +42,7 @@ def report(
     if not any(u.level is Level.PROVINCE for u in registry.versions(chosen)):
         raise typer.BadParameter(f"{chosen!r} is not a province code", param_hint="--province")
     client = redis.Redis.from_url(
-        settings.redis_client_url,
-        decode_responses=True,
-        socket_connect_timeout=3,
-        socket_timeout=10,
+        settings.redis_url, decode_responses=True, socket_connect_timeout=3, socket_timeout=10
     )
     try:
         view = LiveView(client, settings.redis_prefix)

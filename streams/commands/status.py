@@ -58,7 +58,7 @@ def status(
     registry = registry_for(settings)
     targets = targets_for(settings, registry)
     client = redis.Redis.from_url(
-        settings.redis_client_url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5
+        settings.redis_url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5
     )
     view = LiveView(client, settings.redis_prefix)
 

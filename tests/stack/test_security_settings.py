@@ -121,8 +121,8 @@ def test_redis_password_file_replaces_the_urls(
     settings = Settings(
         redis_url="redis://paywatch-worker@127.0.0.1:6380/0", redis_password_file=str(secret)
     )
-    assert settings.redis_client_url == "redis://paywatch-worker:p%40ss%2Fword@127.0.0.1:6380/0"
-    assert Settings(redis_url="redis://:x@h:1/0").redis_client_url == "redis://:x@h:1/0"
+    assert settings.redis_url == "redis://paywatch-worker:p%40ss%2Fword@127.0.0.1:6380/0"
+    assert Settings(redis_url="redis://:x@h:1/0").redis_url == "redis://:x@h:1/0"
 
 
 def test_config_masks_every_secret(tmp_path: Path) -> None:

@@ -23,7 +23,6 @@ from redis.exceptions import RedisError
 
 from dashboard.feed import RESET, ChangeFeed, sse
 from dashboard.views import SPARK_DAYS, Kind, View, ViewError, default_kind, plan_view
-from models.event_clock import WINDOW, current_year
 from models.kpi import TREND_THRESHOLD
 from models.periods import VN_TZ, period_kind
 from models.registry import Registry
@@ -75,14 +74,12 @@ def _kind(request: web.Request) -> Kind:
 
 
 async def _current_year(
-    feed: ChangeFeed, code: str, periods: list[str], years: list[str], pinned: date | None
+    feed: ChangeFeed, code: str, periods: list[str], pinned: date | None
 ) -> str:
     """The year a page opens on: the current day's (models/event_clock.py, as `paywatch
     status` and the worker's gauges judge it), so one outlier payment does not switch it."""
-    days = [p for p in periods if period_kind(p) == "day"]
-    counts = await feed.reader.recent_day_events(code, days, WINDOW)
     today = datetime.now(VN_TZ).date()
-    return current_year(counts, years, today, pinned) or str(today.year)
+    return await feed.reader.current_year(code, today, pinned, periods) or str(today.year)
 
 
 async def _view(request: web.Request) -> web.Response:
@@ -94,7 +91,7 @@ async def _view(request: web.Request) -> web.Response:
         head_periods = (await feed.reader.periods([code]))[code]
         years = sorted({p for p in head_periods if period_kind(p) == "year"})
         year = request.query.get("year") or await _current_year(
-            feed, code, head_periods, years, config.pinned_day
+            feed, code, head_periods, config.pinned_day
         )
         view = plan_view(config.registry, config.targets, kind, code, year)
         periods = await feed.reader.periods([u.code for u in view.units])

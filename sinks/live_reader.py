@@ -1,8 +1,7 @@
-"""Reads of the Redis live view (key schema v1, :mod:`sinks.redis_schema`; written by
-:mod:`sinks.redis_view`). :class:`LiveReader` is async, for readers that serve many people at
-once (the dashboard): hashes in one pipelined round trip, the change stream by id.
-:class:`LiveView` is its blocking counterpart for the command line (`paywatch status`,
-`paywatch report`). Clients must be made with ``decode_responses=True``.
+"""The one reader of the Redis live view (key schema v1, :mod:`sinks.redis_schema`; written by
+:mod:`sinks.redis_view`), for the dashboard and the command line (`paywatch status`,
+`paywatch report`): hashes in one pipelined round trip, rankings, how current the view is, the
+change stream by id. The client must be made with ``decode_responses=True``.
 
 Stream ids of the change stream ``{prefix}:v1:changes`` are Redis's own (``ms-seq``); a reader
 that missed entries asks for those after the last id it saw, and learns when they are gone
@@ -27,7 +26,6 @@ __all__ = [
     "Change",
     "Freshness",
     "LiveReader",
-    "LiveView",
     "LiveViewError",
     "stream_id_after",
 ]
@@ -120,6 +118,75 @@ class LiveReader:
                 break
         return counts
 
+    async def check(self) -> None:
+        """Redis answers and accepts the password, or :class:`LiveViewError` says what to do."""
+        kwargs = self.client.connection_pool.connection_kwargs
+        where = f"redis://***@{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
+        try:
+            await self.client.ping()
+        except redis.AuthenticationError as exc:
+            problem = (
+                f"Redis refused the password ({exc})"
+                if kwargs.get("password")
+                else "Redis wants a password and the URL gives none"
+            )
+            raise LiveViewError(
+                f"PAYWATCH_REDIS_URL={where}: {problem}; put the password Redis expects in the "
+                "URL (redis://:PASSWORD@HOST:PORT/DB)"
+            ) from None
+        except redis.RedisError as exc:
+            raise LiveViewError(
+                f"PAYWATCH_REDIS_URL={where}: cannot reach Redis ({exc}); start the stack with "
+                "`make up` or point PAYWATCH_REDIS_URL at the live view"
+            ) from None
+
+    async def kpi(self, code: str, period: str) -> dict[str, str]:
+        """Every field of one kpi hash (``{}``: no such row)."""
+        return (await self.rows([(code, period, None)]))[0]
+
+    async def rank(self, ranking: str, code: str) -> tuple[int | None, int]:
+        """(1-based position of ``code``, best ratio first, or None; size of the ranking)."""
+        position = cast(int | None, await self.client.zrevrank(ranking, code))
+        size: int = await self.client.zcard(ranking)
+        return (None if position is None else position + 1), size
+
+    async def freshness(self, province: str) -> Freshness:
+        last_written = cast(str | None, await self.client.hget(self.keys.meta, "last_flush"))
+        days = [p for p in (await self.periods([province]))[province] if period_kind(p) == "day"]
+        return Freshness(last_written, max(days) if days else None)
+
+    async def current_year(
+        self,
+        code: str,
+        today: date,
+        pinned: date | None = None,
+        periods: Sequence[str] | None = None,
+    ) -> str | None:
+        """The year of the current day (:func:`models.event_clock.current_year`) as the view
+        shows it for a unit: the bulk of its newest payment days, so one payment dated a year
+        ahead does not switch it; None when the unit has no payments yet. ``periods``: the
+        unit's periods, when the caller has read them already."""
+        if pinned is not None:
+            return str(pinned.year)
+        if periods is None:
+            periods = (await self.periods([code]))[code]
+        days = [p for p in periods if period_kind(p) == "day"]
+        counts = await self.recent_day_events(code, days, WINDOW)
+        return current_year(counts, [p for p in periods if period_kind(p) == "year"], today)
+
+    async def sub_period(self, code: str, period: str) -> str | None:
+        """The newest month of a year, or the newest day of a month, the unit has data for."""
+        kind = period_kind(period)
+        if kind == "day":
+            return None
+        want = "month" if kind == "year" else "day"
+        inside = [
+            p
+            for p in (await self.periods([code]))[code]
+            if p.startswith(period + "-") and period_kind(p) == want
+        ]
+        return max(inside) if inside else None
+
     async def generation(self) -> str:
         """The id of the dataset the view was written into ("" before any write)."""
         value = await self.client.hget(self.keys.meta, GENERATION_FIELD)
@@ -151,85 +218,3 @@ class Freshness:
 
     last_written: str | None  # RFC 3339 UTC of the view's last flush
     newest_day: str | None  # the newest day period the province has payments in
-
-
-class LiveView:
-    """Typed reads of the Redis live view (a client made with decode_responses=True)."""
-
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
-        self.client = client
-        self.keys = Keys(prefix)
-
-    def check(self) -> None:
-        """Redis answers and accepts the password, or :class:`LiveViewError` says what to do."""
-        kwargs = self.client.connection_pool.connection_kwargs
-        where = f"redis://***@{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
-        try:
-            self.client.ping()
-        except redis.AuthenticationError as exc:
-            problem = (
-                f"Redis refused the password ({exc})"
-                if kwargs.get("password")
-                else "Redis wants a password and the URL gives none"
-            )
-            raise LiveViewError(
-                f"PAYWATCH_REDIS_URL={where}: {problem}; put the password Redis expects in the "
-                "URL (redis://:PASSWORD@HOST:PORT/DB)"
-            ) from None
-        except redis.RedisError as exc:
-            raise LiveViewError(
-                f"PAYWATCH_REDIS_URL={where}: cannot reach Redis ({exc}); start the stack with "
-                "`make up` or point PAYWATCH_REDIS_URL at the live view"
-            ) from None
-
-    def kpi(self, code: str, period: str) -> dict[str, str]:
-        return cast(dict[str, str], self.client.hgetall(self.keys.kpi(code, period)))
-
-    def periods(self, code: str) -> list[str]:
-        return cast(list[str], self.client.zrange(self.keys.periods(code), 0, -1))
-
-    def rank(self, ranking: str, code: str) -> tuple[int | None, int]:
-        """(1-based position of ``code``, best ratio first, or None; size of the ranking)."""
-        position = cast(int | None, self.client.zrevrank(ranking, code))
-        size: int = self.client.zcard(ranking)
-        return (None if position is None else position + 1), size
-
-    def freshness(self, province: str) -> Freshness:
-        last_written = cast(str | None, self.client.hget(self.keys.meta, "last_flush"))
-        days = [p for p in self.periods(province) if period_kind(p) == "day"]
-        return Freshness(last_written, max(days) if days else None)
-
-    def current_year(self, code: str, today: date, pinned: date | None = None) -> str | None:
-        """The year of the current day (models/event_clock.py) as the live view shows it for a
-        unit: the bulk of its newest payment days, so one payment dated a year ahead does not
-        switch the default (without day rows, the newest year); None when the unit has no
-        payments yet."""
-        if pinned is not None:
-            return str(pinned.year)
-        periods = self.periods(code)
-        days = sorted((p for p in periods if period_kind(p) == "day"), reverse=True)
-        counts: dict[date, int] = {}
-        total = 0
-        for start in range(0, len(days), 64):
-            chunk = days[start : start + 64]
-            pipe = self.client.pipeline(transaction=False)
-            for day in chunk:
-                pipe.hmget(self.keys.kpi(code, day), "paid", "reversed")
-            for day, (paid, reversed_) in zip(chunk, pipe.execute(), strict=True):
-                events = int(paid or 0) + int(reversed_ or 0)
-                counts[date.fromisoformat(day)] = events
-                total += events
-            if total >= WINDOW:
-                break
-        return current_year(counts, [p for p in periods if period_kind(p) == "year"], today)
-
-    def sub_period(self, code: str, period: str) -> str | None:
-        """The newest month of a year, or the newest day of a month, the unit has data for."""
-        kind = period_kind(period)
-        if kind == "day":
-            return None
-        want = "month" if kind == "year" else "day"
-        inside = [
-            p for p in self.periods(code) if p.startswith(period + "-") and period_kind(p) == want
-        ]
-        return max(inside) if inside else None

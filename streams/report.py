@@ -15,7 +15,7 @@ from pathlib import Path
 
 from models.periods import VN_TZ, period_kind, period_start
 from models.registry import Level, Registry
-from sinks.live_reader import LiveView
+from sinks.live_reader import LiveReader
 from streams.status import caption
 
 CSV_COLUMNS = (
@@ -50,8 +50,8 @@ class ReportFiles:
     units: int
 
 
-def report_rows(
-    view: LiveView, registry: Registry, province: str, period: str
+async def report_rows(
+    view: LiveReader, registry: Registry, province: str, period: str
 ) -> list[dict[str, str]]:
     """One row per unit of the province in force at the period's start (empty cells: no data)."""
     if period_kind(period) == "day":
@@ -63,7 +63,7 @@ def report_rows(
     )
     rows = []
     for unit in units:
-        fields = view.kpi(unit.code, period)
+        fields = await view.kpi(unit.code, period)
         row = {column: fields.get(column, "") for column in CSV_COLUMNS}
         row.update(
             code=unit.code,
@@ -73,7 +73,9 @@ def report_rows(
         )
         rows.append(row)
     if not any(row["transactions"] for row in rows):
-        held = sorted(p for p in view.periods(province) if period_kind(p) != "day")
+        held = sorted(
+            p for p in (await view.periods([province]))[province] if period_kind(p) != "day"
+        )
         raise ReportError(
             f"no data for province {province} in {period} in the live view "
             f"(it holds {', '.join(held[:24]) if held else 'nothing for this province'}); "
@@ -137,24 +139,25 @@ def write_chart(rows: list[dict[str, str]], title: str, footer: str, path: Path)
     plt.close(fig)
 
 
-def footer(view: LiveView, province: str, now: datetime | None = None) -> str:
+async def footer(view: LiveReader, province: str, now: datetime | None = None) -> str:
     """When the report was made and how current the live view was (Vietnam time)."""
-    return "paywatch report, " + caption(view.freshness(province), now or datetime.now(VN_TZ))
+    freshness = await view.freshness(province)
+    return "paywatch report, " + caption(freshness, now or datetime.now(VN_TZ))
 
 
-def write_report(
-    view: LiveView,
+async def write_report(
+    view: LiveReader,
     registry: Registry,
     province: str,
     period: str,
     out_dir: Path,
 ) -> ReportFiles:
-    rows = report_rows(view, registry, province, period)
+    rows = await report_rows(view, registry, province, period)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"paywatch-{province}-{period}"
     files = ReportFiles(stem.with_suffix(".csv"), stem.with_suffix(".png"), len(rows))
     write_csv(rows, files.csv)
     name = registry.name(province, period_start(period)) or province
     title = f"{name}: online share by district and department, {period}"
-    write_chart(rows, title, footer(view, province).replace("\n", "; "), files.chart)
+    write_chart(rows, title, (await footer(view, province)).replace("\n", "; "), files.chart)
     return files

@@ -15,7 +15,7 @@ from models.kpi import TREND_THRESHOLD, gap_to_target, ratio
 from models.periods import VN_TZ, period_kind, period_start
 from models.registry import Level, Registry
 from models.targets import Targets
-from sinks.live_reader import Freshness, LiveView, LiveViewError
+from sinks.live_reader import Freshness, LiveReader, LiveViewError
 
 
 class StatusError(LiveViewError):
@@ -124,8 +124,8 @@ def _checked_period(period: str) -> str:
     return period
 
 
-def read_status(
-    view: LiveView,
+async def read_status(
+    view: LiveReader,
     registry: Registry,
     province: str,
     period: str | None,
@@ -139,7 +139,7 @@ def read_status(
     """The status rows in ranking order (best ratio first; units with no payments last). With
     no ``period``: the current year (``pinned``'s, or that of the bulk of the newest payment
     days; ``today`` is the wall clock's day in Vietnam unless given)."""
-    view.check()
+    await view.check()
     if not any(u.level is Level.PROVINCE for u in registry.versions(province)):
         raise StatusError(
             f"--province {province!r} is not a configured province; give one of "
@@ -147,7 +147,7 @@ def read_status(
         )
     if not period:
         today = today or datetime.now(UTC).astimezone(VN_TZ).date()
-        period = view.current_year(province, today, pinned)
+        period = await view.current_year(province, today, pinned)
     else:
         period = _checked_period(period)
     if period is None:
@@ -175,11 +175,11 @@ def read_status(
         unit = registry.resolve(code, on)
         if unit is None:
             continue
-        fields = view.kpi(code, period)
-        sub = view.sub_period(code, period)
-        recent = _float(view.kpi(code, sub).get(f"ratio_{kpi}")) if sub else None
+        fields = await view.kpi(code, period)
+        sub = await view.sub_period(code, period)
+        recent = _float((await view.kpi(code, sub)).get(f"ratio_{kpi}")) if sub else None
         scope = "all" if unit.level is Level.PROVINCE else unit.province_code
-        position, size = view.rank(view.keys.rank(unit.level.value, scope, period, kpi), code)
+        position, size = await view.rank(view.keys.rank(unit.level.value, scope, period, kpi), code)
         share = _float(fields.get(f"ratio_{kpi}"))
         target = _target(fields, targets, code, period)
         rows.append(

@@ -16,13 +16,16 @@ def report(
     out_dir: Annotated[Path, typer.Option(help="where to write the CSV and PNG")] = Path("."),
 ) -> None:
     """A province's monthly or yearly report from Redis: CSV of every unit, PNG chart."""
+    import asyncio
+
     import redis
+    import redis.asyncio as aioredis
 
     from models.periods import period_kind
     from models.registry import Level, Registry, RegistryError
-    from sinks.live_reader import LiveView, LiveViewError
+    from sinks.live_reader import LiveReader, LiveViewError
     from streams.commands.options import chosen_province
-    from streams.report import ReportError, write_report
+    from streams.report import ReportError, ReportFiles, write_report
     from streams.settings import load_settings
 
     try:
@@ -41,19 +44,24 @@ def report(
         raise typer.BadParameter(str(exc), param_hint="--province") from None
     if not any(u.level is Level.PROVINCE for u in registry.versions(chosen)):
         raise typer.BadParameter(f"{chosen!r} is not a province code", param_hint="--province")
-    client = redis.Redis.from_url(
-        settings.redis_url, decode_responses=True, socket_connect_timeout=3, socket_timeout=10
-    )
+
+    async def write() -> ReportFiles:
+        client = aioredis.Redis.from_url(
+            settings.redis_url, decode_responses=True, socket_connect_timeout=3, socket_timeout=10
+        )
+        try:
+            view = LiveReader(client, settings.redis_prefix)
+            await view.check()
+            return await write_report(view, registry, chosen, period, out_dir)
+        finally:
+            await client.aclose()
+
     try:
-        view = LiveView(client, settings.redis_prefix)
-        view.check()
-        files = write_report(view, registry, chosen, period, out_dir)
+        files = asyncio.run(write())
     except (LiveViewError, ReportError) as exc:
         typer.echo(f"paywatch report: {exc}", err=True)
         raise typer.Exit(2) from None
     except redis.RedisError as exc:
         typer.echo(f"paywatch report: cannot read Redis ({exc}); is the stack up?", err=True)
         raise typer.Exit(2) from None
-    finally:
-        client.close()
     typer.echo(f"wrote {files.csv} ({files.units} units) and {files.chart}")

@@ -27,16 +27,17 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
 ) -> None:
     """Units with ratio, target, gap, trend and rank, read from the Redis live view."""
+    import asyncio
     import json
     import time
 
-    import redis
+    import redis.asyncio as aioredis
     from rich.console import Console
     from rich.live import Live
     from rich.table import Table
 
     from models.registry import Level
-    from sinks.live_reader import LiveView, LiveViewError
+    from sinks.live_reader import Freshness, LiveReader, LiveViewError
     from streams.commands.options import chosen_province
     from streams.commands.status_table import status_table
     from streams.preflight import registry_for, targets_for
@@ -57,35 +58,42 @@ def status(
     chosen = chosen_province(settings, province)
     registry = registry_for(settings)
     targets = targets_for(settings, registry)
-    client = redis.Redis.from_url(
-        settings.redis_url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5
-    )
-    view = LiveView(client, settings.redis_prefix)
+
+    async def read() -> tuple[list[UnitStatus], Freshness]:
+        client = aioredis.Redis.from_url(
+            settings.redis_url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5
+        )
+        try:
+            view = LiveReader(client, settings.redis_prefix)
+            found = await read_status(
+                view, registry, chosen, period, unit_level, parent, kpi, targets,
+                settings.pinned_day,
+            )  # fmt: skip
+            return found, await view.freshness(chosen)
+        finally:
+            await client.aclose()
 
     def rows() -> list[UnitStatus]:
-        return read_status(
-            view, registry, chosen, period, unit_level, parent, kpi, targets, settings.pinned_day
-        )
+        return asyncio.run(read())[0]
 
-    def table(found: list[UnitStatus]) -> Table:
+    def table() -> Table:
+        found, freshness = asyncio.run(read())
         shown = found[0].period if found else period or ""
-        return status_table(found, kpi, f"{shown}, {chosen}", view.freshness(chosen))
+        return status_table(found, kpi, f"{shown}, {chosen}", freshness)
 
     console = Console()
     try:
         if as_json:
             typer.echo(json.dumps([r.as_dict() for r in rows()], ensure_ascii=False, indent=2))
         elif not watch:
-            console.print(table(rows()))
+            console.print(table())
         else:
-            with Live(table(rows()), console=console, auto_refresh=False) as live:
+            with Live(table(), console=console, auto_refresh=False) as live:
                 while True:
                     time.sleep(interval)
-                    live.update(table(rows()), refresh=True)
+                    live.update(table(), refresh=True)
     except LiveViewError as exc:
         typer.echo(f"paywatch status: {exc}", err=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         pass
-    finally:
-        client.close()

@@ -14,6 +14,8 @@ status` call current. docs/event-time.md states the same rule for operators.
 
 from __future__ import annotations
 
+import itertools
+
 import math
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
@@ -132,20 +134,20 @@ class EventClock:
         return True
 
     def seed(self, counts: Mapping[date, int]) -> None:
-        """Events known by day only (counter rows read back after a restart or a rebalance):
-        the newest ``window`` of them join the window, oldest day first."""
-        room = self._recent.maxlen or 0
-        taken: list[tuple[int, int]] = []
+        """Events known by day only (counter rows read back after a restart or a rebalance,
+        while newer events are being counted): older than every event seen, they fill the
+        window's free room only, newest day first."""
+        recent = self._recent
+        room = (recent.maxlen or 0) - len(recent)
         for day in sorted(counts, reverse=True):
-            n = min(counts[day], room)
-            if n > 0:
-                taken.append((day.toordinal(), n))
-                room -= n
-            if room == 0:
+            if room <= 0:
                 break
-        for ordinal, n in reversed(taken):
-            for _ in range(n):
-                self._add(ordinal)
+            n = min(counts[day], room)
+            ordinal = day.toordinal()
+            recent.extendleft(itertools.repeat(ordinal, n))
+            self._counts[ordinal] += n
+            room -= n
+        self._changed = True
 
     def _add(self, ordinal: int) -> None:
         recent = self._recent

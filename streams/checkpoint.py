@@ -87,6 +87,7 @@ class Checkpoint(Generic[V]):
         # Only equal to the store while no rebalance happened (see forget_written).
         self.keep_written = keep_written
         self.written_rows: dict[str, V] = {}
+        self._watchers: list[set[str]] = []
         self.outputs: list[Awaitable[Any]] = []
         self.held: list[EventT[bytes]] = []
         self._opened = time.monotonic()
@@ -105,6 +106,16 @@ class Checkpoint(Generic[V]):
             return seam.read_row(self.table, key.encode())
         except Exception as exc:
             raise StoreError(f"reading table {self.table.name}") from exc
+
+    def watch(self) -> set[str]:
+        """A set that every row key a checkpoint writes from now on joins (until
+        :meth:`unwatch`): what a reader of a snapshot of the table must read again."""
+        watched: set[str] = set()
+        self._watchers.append(watched)
+        return watched
+
+    def unwatch(self, watched: set[str]) -> None:
+        self._watchers.remove(watched)
 
     def put(self, key: str, event: EventT[bytes], value: V) -> None:
         """Keep ``value`` as the row's new state, written under ``event``'s partition."""
@@ -148,6 +159,8 @@ class Checkpoint(Generic[V]):
         if outputs:
             await asyncio.gather(*outputs)  # 1
         rows, self.rows = self.rows, {}
+        for watched in self._watchers:
+            watched.update(rows)  # before the store write below: no await in between
         # A row too large is a record's doing (see RowTooLarge): found before anything is written.
         dumped = [
             (event, key.encode(), dump_bounded(self.dump, key, value))

@@ -8,13 +8,16 @@
   rebuilt from the table after each rebalance, so a worker exposes exactly the units of the
   partitions it owns.
 - After each rebalance (once the tables are recovered) every owned row is pushed to Redis
-  again: absolute writes, so this is harmless, and it heals a Redis that lost data.
+  again, in chunks while the stages count: absolute writes, so this is harmless, and it heals
+  a Redis that lost data.
 - A one-second timer moves the pipeline's in-process counts to the Prometheus counters and
   reads the consumer lag of every assigned partition.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Iterator
@@ -45,6 +48,8 @@ SYNC_INTERVAL = 1.0
 #: SIGTERM's budget (10 s in all): the last checkpoint, then what is pending for Redis.
 LAST_CHECKPOINT_S = 6.0
 REDIS_DRAIN_S = 2.0
+#: Counter rows read back per chunk after a rebalance (the stages run between chunks).
+READ_BACK_CHUNK = 2000
 
 
 def _current(now: datetime) -> tuple[str, str]:
@@ -110,6 +115,7 @@ class Observers:
         self._synced: dict[str, int] = {}
         self._lagging: set[tuple[str, str]] = set()
         self._window = ("", "")
+        self._read_back_task: asyncio.Task[None] | None = None
         pipeline.listeners.add(self.redis.update)
         pipeline.listeners.add(self._remember)
         # mode's Signal.connect is typed for plain functions; async receivers work at runtime.
@@ -166,6 +172,7 @@ class Observers:
         return self.pipeline.settings.topic("unit-deltas")
 
     async def _on_revoked(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        self._stop_read_back()  # the next one reads what this worker owns then
         revoked = args[0] if args else kwargs.get("revoked", ())
         lost = {tp.partition for tp in revoked if tp.topic == self._units_topic()}
         if not lost:
@@ -188,17 +195,59 @@ class Observers:
             self.metrics.assigned_partitions.labels(topic).set(by_topic.get(topic, 0))
 
     async def _on_recovered(self, sender: Any, *args: Any, **kwargs: Any) -> None:
-        every = list(self._table_rows())
-        self.clock.seed(_events_by_day(every))
+        self._stop_read_back()
+        self._read_back_task = asyncio.create_task(self._read_back())
+
+    def _stop_read_back(self) -> None:
+        if self._read_back_task is not None:
+            self._read_back_task.cancel()
+            self._read_back_task = None
+
+    async def _read_back(self) -> None:
+        """Every owned counter row into the live view, the metrics' cache and the clock, a chunk
+        at a time while the stages count (a million rows take seconds; counting waited for them
+        after every restart and rebalance). A row is read and queued within one chunk, without
+        an await between: the value queued is the row's latest, so a newer one can only come
+        after it. The table's iterator reads a snapshot, so rows that a checkpoint wrote since
+        it began, and rows pending in the checkpoint, are read through the checkpoint instead."""
+        started = time.monotonic()
+        ck = self.pipeline.tally_ck
+        watched = ck.watch()
+        by_day: dict[date, int] = {}
+        count = kept = 0
+        try:
+            table_rows = iter(self.pipeline.counters.items())
+            while True:
+                chunk = []
+                month, day = self._window_now()
+                for key, stored in itertools.islice(table_rows, READ_BACK_CHUNK):
+                    name = key.decode() if isinstance(key, bytes) else str(key)
+                    value = ck.get(name) if name in watched or name in ck.rows else stored
+                    row = value if isinstance(value, rows.Row) else rows.load(value)
+                    unit, period = rows.split_key(name)
+                    counters = rows.as_counters(row.values)
+                    chunk.append((unit, period, counters))
+                    if self._keep(period, month, day) and (unit, period) not in self._cache:
+                        self._cache[(unit, period)] = counters
+                        kept += 1
+                    if period_kind(period) == "day":
+                        when = date.fromisoformat(period)
+                        by_day[when] = by_day.get(when, 0) + counters.paid + counters.reversed
+                if not chunk:
+                    break
+                self.redis.update_many(chunk)
+                count += len(chunk)
+                await asyncio.sleep(0)
+        finally:
+            ck.unwatch(watched)
+        self.clock.seed(by_day)
         self._today_until = 0.0
-        month, day = self._window_now()
-        cache: dict[tuple[str, str], Counters] = {}
-        for unit, period, counters in every:
-            if self._keep(period, month, day):
-                cache[(unit, period)] = counters
-        self._cache = cache
-        self.redis.update_many(every)
-        log.info("recovered %d counter rows; %d kept for metrics", len(every), len(cache))
+        log.info(
+            "read back %d counter rows in %.1f s while counting; %d kept for metrics",
+            count,
+            time.monotonic() - started,
+            kept,
+        )
 
     def _topics(self) -> list[str]:
         topic = self.pipeline.settings.topic
@@ -211,6 +260,7 @@ class Observers:
         await self.redis.start()
 
     async def _on_shutdown(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        self._stop_read_back()
         await self.redis.stop()
 
     async def _sync(self) -> None:
@@ -286,17 +336,6 @@ class Observers:
         for labels in self._lagging - current:
             self.metrics.consumer_lag.remove(*labels)
         self._lagging = current
-
-
-def _events_by_day(rows: list[tuple[str, str, Counters]]) -> dict[date, int]:
-    """Payments and reversals by day in counter rows (a payment is in the row of every unit of
-    its chain: a weight the same for every day)."""
-    out: dict[date, int] = {}
-    for _, period, counters in rows:
-        if period_kind(period) == "day":
-            day = date.fromisoformat(period)
-            out[day] = out.get(day, 0) + counters.paid + counters.reversed
-    return out
 
 
 def run_worker(settings: Settings) -> None:

@@ -127,6 +127,23 @@ def test_seeded_from_rows_read_back() -> None:
     assert small.bulk() == date(2022, 1, 2)  # the newest 100 events: 50 + 5 + 45
 
 
+def test_rows_read_back_while_counting_are_older_than_the_events_seen() -> None:
+    seen = EventClock(window=100)
+    for _ in range(60):
+        seen.saw(noon(date(2022, 3, 2)), NOW_S)
+    # Read back after those 60 were counted: they fill only the 40 free places, as older events.
+    seen.seed({date(2022, 1, 1): 1_000, date(2022, 1, 2): 30})
+    assert seen.bulk() == date(2022, 3, 2)  # 60 of the 100 are still the counted ones
+    for _ in range(50):
+        seen.saw(noon(date(2022, 3, 3)), NOW_S)  # newer events push the read-back ones out first
+    assert seen.bulk() == date(2022, 3, 3)
+    full = EventClock(window=10)
+    for _ in range(10):
+        full.saw(noon(date(2022, 3, 2)), NOW_S)
+    full.seed({date(2022, 1, 1): 5})
+    assert full.bulk() == date(2022, 3, 2)
+
+
 @given(st.floats(min_value=946_684_800, max_value=4_102_444_800, allow_nan=False))  # 2000..2099
 def test_day_of_epoch_is_the_vietnam_date(epoch_s: float) -> None:
     expected = datetime.fromtimestamp(epoch_s, VN_TZ).date()

@@ -133,6 +133,10 @@ class Pipeline:
             producer_max_batch_size=PRODUCER_BATCH_BYTES,
             # Commit as often as checkpoints release events (Faust's default is every 2.8 s).
             broker_commit_interval=settings.checkpoint_interval_s,
+            # The worker creates every topic before it starts (run_worker); Faust would ask the
+            # broker again for each one at every start, and needs its leader topic for nothing.
+            topic_allow_declare=False,
+            topic_disable_leader=True,
             autodiscover=False,
             **group_options(settings),
             **faust_options(settings),

@@ -4,9 +4,12 @@
 Starts one `paywatch worker` of its own (own topics, app id, Redis prefix, web port), sends
 simulator events for Hòa Bình (duplicates, refunds and bad records included) at ``--rate``
 per second for ``--seconds``, and samples the worker's resident memory (VmRSS) every
-``--every`` seconds. Prints the samples, the slope of a least-squares line through the samples
-after ``--warmup`` seconds (MiB per hour), the worker's CPU share, and whether its counters
-equal the offline recount at the end (exit 1 if not).
+``--every`` seconds, with the size of its RocksDB write-ahead logs (what the open memtables
+hold: they grow until RocksDB flushes them, bounded by the write buffers streams/app.py gives
+each table partition). Prints the samples, the slope of a least-squares line through the
+samples after ``--warmup`` seconds (MiB per hour) of the RSS and of the RSS less the logs,
+the worker's CPU share, and whether its counters equal the offline recount at the end (exit 1
+if not).
 
     .venv/bin/python -m bench.bench_soak [--rate 200] [--seconds 1800] [--warmup 300]
 """
@@ -33,6 +36,11 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def wal_mib(data_dir: Path) -> float:
+    """The size of the worker's RocksDB write-ahead logs: about what its memtables hold."""
+    return sum(f.stat().st_size for f in data_dir.rglob("*.log") if f.is_file()) / 2**20
 
 
 def slope_per_hour(samples: list[tuple[float, float]]) -> float:
@@ -63,18 +71,21 @@ def main() -> None:
     assert worker.proc is not None
     pid = worker.proc.pid
     samples: list[tuple[float, float]] = []
+    beyond_wal: list[tuple[float, float]] = []  # RSS less the write-ahead logs
     done = threading.Event()
 
     def sample(started: float) -> None:
         while not done.wait(args.every):
-            at, mib = time.monotonic() - started, rss_mib(pid)
+            at, mib, wal = time.monotonic() - started, rss_mib(pid), wal_mib(settings.data_dir)
             samples.append((at, mib))
-            print(f"  {at:6.0f} s  {mib:6.1f} MiB", flush=True)
+            beyond_wal.append((at, mib - wal))
+            print(f"  {at:6.0f} s  RSS {mib:6.1f} MiB  write-ahead logs {wal:6.1f} MiB", flush=True)
 
     try:
         time.sleep(15)  # start-up
         started, cpu_before = time.monotonic(), cpu_s(pid)
         samples.append((0.0, rss_mib(pid)))
+        beyond_wal.append((0.0, samples[0][1] - wal_mib(settings.data_dir)))
         sampler = threading.Thread(target=sample, args=(started,), daemon=True)
         sampler.start()
         topic = settings.topic("payments")
@@ -87,12 +98,14 @@ def main() -> None:
         done.set()
         worker.stop()
     after = [(t, m) for t, m in samples if t >= args.warmup]
+    after_less_wal = [(t, m) for t, m in beyond_wal if t >= args.warmup]
     share = f"{100 * cpu:.1f}% of a core"
     print(f"{sent:,} events at {args.rate:g}/s over {args.seconds:g} s; CPU {share}")
     print(f"RSS: start {samples[0][1]:.0f} MiB, end {samples[-1][1]:.0f} MiB, "
           f"peak {max(m for _, m in samples):.0f} MiB; after {args.warmup:g} s warm-up: "
           f"{min(m for _, m in after):.0f}..{max(m for _, m in after):.0f} MiB, "
-          f"slope {slope_per_hour(after):+.1f} MiB/hour")  # fmt: skip
+          f"slope {slope_per_hour(after):+.1f} MiB/hour; less the write-ahead logs: "
+          f"{slope_per_hour(after_less_wal):+.1f} MiB/hour")  # fmt: skip
     print(f"counters exact: {got == expected}")
     if got != expected:
         raise SystemExit(1)

@@ -21,7 +21,13 @@ from urllib.parse import urlsplit
 
 import redis
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    KafkaConnectionError,
+    KafkaError,
+    TopicAuthorizationFailedError,
+)
 
 from models.registry import Registry, RegistryError
 from models.targets import TargetError, Targets
@@ -216,6 +222,22 @@ def security_problem(settings: Settings, timeout_s: float = 10.0) -> str | None:
     except (KafkaError, OSError, TimeoutError, ValueError):
         return None
     return None
+
+
+#: What the broker answers when its ACLs do not allow an operation to the client's principal.
+AUTHORIZATION_ERRORS: tuple[type[KafkaError], ...] = (
+    TopicAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    ClusterAuthorizationFailedError,
+)
+
+
+def kafka_problem(settings: Settings, exc: BaseException) -> str | None:
+    """The message naming the setting behind a failed Kafka command: an ACL refusal, a wrong
+    password, CA or protocol; None when it is none of these (the broker is down)."""
+    if isinstance(exc, AUTHORIZATION_ERRORS):
+        return authorization_refused(settings, exc)
+    return security_problem(settings)
 
 
 def authorization_refused(settings: Settings, exc: BaseException) -> str:

@@ -60,7 +60,7 @@ def dead_letters(
 
     from streams.deadletter_reader import Letter, read_letters, write_originals
     from streams.kafka_security import client_args
-    from streams.preflight import security_problem
+    from streams.preflight import kafka_problem
     from streams.settings import load_settings
 
     if limit < 0:
@@ -79,7 +79,7 @@ def dead_letters(
         typer.echo(f"paywatch dead-letters: {exc}; run `paywatch topics` first", err=True)
         raise typer.Exit(2) from None
     except KafkaError as exc:
-        problem = security_problem(settings)
+        problem = kafka_problem(settings, exc)
         if problem is not None:
             typer.echo(problem, err=True)
             raise typer.Exit(2) from None

@@ -26,7 +26,7 @@ def lag(
 
     from streams.kafka_security import client_args
     from streams.lag import CONSUMED_TOPICS, consumer_lag
-    from streams.preflight import security_problem
+    from streams.preflight import kafka_problem
     from streams.settings import load_settings
 
     settings = load_settings()
@@ -35,7 +35,7 @@ def lag(
     try:
         rows = asyncio.run(consumer_lag(client_args(settings), chosen, topics))
     except KafkaError as exc:
-        problem = security_problem(settings)
+        problem = kafka_problem(settings, exc)
         if problem is not None:
             typer.echo(problem, err=True)
             raise typer.Exit(2) from None

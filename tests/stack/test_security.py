@@ -233,6 +233,26 @@ def test_each_kafka_principal_has_least_privilege(acl_settings: Settings) -> Non
     assert _can_read(tools, topic("payments-dlq"))
     assert not _can_read(tools, topic("payments"))
     assert not _can_write(tools, topic("payments-dlq"))
+    refused = _run_as(portal, "lag")
+    assert refused.returncode == 2
+    assert "PAYWATCH_KAFKA_SASL_USERNAME=paywatch-portal: the broker's ACLs do not allow this" in (
+        refused.stderr
+    )
+    assert "Traceback" not in refused.stderr
+    allowed = _run_as(tools, "lag", "--json")
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def _run_as(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """`paywatch ARGS` with ``settings`` (a principal's) as its whole configuration."""
+    return subprocess.run(
+        [PAYWATCH, *args],
+        env=worker_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 class _RedisUser:

@@ -315,6 +315,7 @@ def test_the_read_only_redis_users_cannot_write(redis_server_url: str, redis_pre
         stack_reader.close()
 
 
+@pytest.mark.servers  # starts a Redis of its own through deploy/local/redis.sh
 def test_make_ups_redis_refuses_the_default_user(tmp_path: Path) -> None:
     port = free_port()
     env = {

@@ -137,8 +137,8 @@ _dumps: Final = msgspec.json.encode
 @dataclass(slots=True)
 class _Pending:
     values: tuple[int, ...]
-    updated_at: float  # wall clock (epoch seconds) of the latest update
-    since: float  # monotonic time of the oldest unflushed update of this key
+    updated_at_s: float  # wall clock (epoch seconds) of the latest update
+    pending_since_s: float  # monotonic time of the oldest unflushed update of this key
     seq: int  # bumped by every update, so a flush knows whether it wrote the latest
 
 
@@ -226,22 +226,24 @@ class RedisView:
         """:meth:`update` for every row (for a full resync after an assignment); returns the
         number of rows. One pass without awaiting, so no stream update can slip in between
         reading a row and queueing it (a stale value queued after a newer one would win)."""
-        now = self._clock().timestamp()
-        since = time.monotonic()
+        now_s = self._clock().timestamp()
+        since_s = time.monotonic()
         count = 0
         for unit, period, counters in rows:
-            self._put(unit, period, counters, now, since)
+            self._put(unit, period, counters, now_s, since_s)
             count += 1
         return count
 
-    def _put(self, unit: str, period: str, counters: Counters, now: float, since: float) -> None:
+    def _put(
+        self, unit: str, period: str, counters: Counters, now_s: float, since_s: float
+    ) -> None:
         values: tuple[int, ...] = _counter_values(counters)
         entry = self._pending.get((unit, period))
         if entry is None:
-            self._pending[(unit, period)] = _Pending(values, now, since, 0)
+            self._pending[(unit, period)] = _Pending(values, now_s, since_s, 0)
         else:
             entry.values = values
-            entry.updated_at = now
+            entry.updated_at_s = now_s
             entry.seq += 1
 
     def discard(self, units: Collection[str]) -> int:
@@ -260,7 +262,7 @@ class RedisView:
     @property
     def lag(self) -> float:
         """Seconds since the oldest unflushed update arrived (0 when all is written)."""
-        oldest = min((e.since for e in self._pending.values()), default=None)
+        oldest = min((e.pending_since_s for e in self._pending.values()), default=None)
         return 0.0 if oldest is None else max(0.0, time.monotonic() - oldest)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -269,7 +271,7 @@ class RedisView:
             self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self._run(), name="redis-view")
 
-    async def stop(self, drain_timeout: float = 5.0) -> None:
+    async def stop(self, drain_timeout_s: float = 5.0) -> None:
         """Stop the flush loop after one last attempt to write what is pending."""
         self._stopping = True
         self._wake.set()
@@ -280,12 +282,12 @@ class RedisView:
                 await task
         if self._pending:
             with contextlib.suppress(*_FAILURES):
-                await asyncio.wait_for(self.flush(), drain_timeout)
+                await asyncio.wait_for(self.flush(), drain_timeout_s)
         await self._client.aclose()
 
-    async def wait_idle(self, timeout: float) -> bool:
+    async def wait_idle(self, timeout_s: float) -> bool:
         """Wait until nothing is pending (tests and shutdown); False on timeout."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout_s
         while self._pending:
             if time.monotonic() >= deadline:
                 return False
@@ -401,7 +403,7 @@ class RedisView:
                     del self._pending[key]
                 elif self._pending.get(key) is entry:  # updated while we wrote: keep it pending
                     del self._pending[key]
-                    entry.since = time.monotonic()
+                    entry.pending_since_s = time.monotonic()
                     self._pending[key] = entry
             written += len(batch)
             self.flushes += 1
@@ -461,7 +463,7 @@ class RedisView:
             start = self._period_start[period] = period_start(period)
         info = self.directory.info(unit, start)
         target = self.directory.target(unit, start.year)
-        updated_at = self._stamp(entry.updated_at)
+        updated_at = self._stamp(entry.updated_at_s)
         fields = kpi_fields(Counters(*entry.values), period, target, today, updated_at)
         ranks: list[str] = []
         for kpi in RANKED:

@@ -31,7 +31,7 @@ _SUMMARY: Final = "paywatch.log_limit"
 
 @dataclass
 class _Seen:
-    since: float  # when the message last passed
+    passed_at_s: float  # when the message last passed (the filter's clock)
     held: int  # repeats held back since then
     example: str  # the text of the first one, for the summary
     level: int
@@ -58,7 +58,7 @@ class RepeatFilter(logging.Filter):
         now = self.clock()
         with self._lock:
             seen = self._seen.get(key)
-            if seen is not None and now - seen.since < self.interval_s:
+            if seen is not None and now - seen.passed_at_s < self.interval_s:
                 seen.held += 1
                 return False
             if seen is not None and seen.held:
@@ -76,7 +76,7 @@ class RepeatFilter(logging.Filter):
         due: list[_Seen] = []
         with self._lock:
             for key, seen in list(self._seen.items()):
-                if everything or now - seen.since >= self.interval_s:
+                if everything or now - seen.passed_at_s >= self.interval_s:
                     del self._seen[key]
                     if seen.held:
                         due.append(seen)
@@ -86,7 +86,7 @@ class RepeatFilter(logging.Filter):
                 seen.level,
                 "repeated %d times in the last %.0f s: %s",
                 seen.held,
-                now - seen.since,
+                now - seen.passed_at_s,
                 seen.example,
             )
 

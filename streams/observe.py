@@ -361,7 +361,7 @@ def run_worker(settings: Settings) -> None:
                 )
             checkpoint.result()
         finally:
-            await observers.redis.stop(drain_timeout=REDIS_DRAIN_S)
+            await observers.redis.stop(drain_timeout_s=REDIS_DRAIN_S)
             log_limit.repeats.flush(everything=True)
 
     class LevelledWorker(seam.stopping_quickly(Worker, last_checkpoint)):  # type: ignore[misc]

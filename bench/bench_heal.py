@@ -34,7 +34,7 @@ from models.registry import Registry
 from models.targets import Targets
 from sinks.redis_schema import COUNTER_FIELDS
 from sinks.redis_view import RedisView, Row, SinkObserver
-from sinks.units import UnitDirectory
+from sinks.unit_directory import UnitDirectory
 from tests.streams.private_servers import PrivateRedis
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,7 +27,7 @@ from models.periods import VN_TZ
 from models.registry import Registry
 from models.targets import Targets
 from sinks.metrics import register, serve
-from sinks.units import UnitDirectory
+from sinks.unit_directory import UnitDirectory
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,5 +6,5 @@ Wiring for the stream (see docs/live-view.md, "Wiring"):
   ``streams.hooks.Listener``), ``start()``/``stop()``, ``discard(units)`` on revocation.
 * :func:`sinks.metrics.install` — ``/metrics`` on the Faust web server, returns the
   :class:`sinks.pipeline_metrics.PipelineMetrics` the stream increments.
-* :class:`sinks.units.UnitDirectory` — unit metadata and targets, shared by both.
+* :class:`sinks.unit_directory.UnitDirectory` — unit metadata and targets, shared by both.
 """

@@ -25,8 +25,8 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 
 from sinks.exposition import CONTENT_TYPE, render, render_async
 from sinks.pipeline_metrics import PipelineMetrics
+from sinks.unit_directory import UnitDirectory
 from sinks.unit_metrics import CountersView, UnitCollector
-from sinks.units import UnitDirectory
 
 __all__ = ["PipelineMetrics", "UnitCollector", "install", "register", "serve"]
 

@@ -57,7 +57,7 @@ from sinks.redis_schema import (
     Keys,
     kpi_fields,
 )
-from sinks.units import UnitDirectory
+from sinks.unit_directory import UnitDirectory
 
 __all__ = ["OwnedRows", "RedisView", "Row", "SinkObserver"]
 

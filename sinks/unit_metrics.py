@@ -30,7 +30,7 @@ from prometheus_client.samples import Sample
 from models.kpi import Counters
 from models.periods import VN_TZ
 from sinks.exposition import defer
-from sinks.units import UnitDirectory
+from sinks.unit_directory import UnitDirectory
 
 __all__ = ["FAMILIES", "UNTARGETED", "CountersView", "UnitCollector"]
 

@@ -34,7 +34,7 @@ from models.targets import Targets
 from sinks.metrics import PipelineMetrics, install
 from sinks.pipeline_metrics import STAGES
 from sinks.redis_view import RedisView
-from sinks.units import UnitDirectory
+from sinks.unit_directory import UnitDirectory
 from streams import collector, log_limit, seam
 from streams import counters as rows
 from streams.admin import ensure_topics

@@ -14,7 +14,7 @@ from models.kpi import Counters
 from models.registry import Registry
 from models.targets import Targets
 from sinks.redis_view import RedisView
-from sinks.units import UnitDirectory
+from sinks.unit_directory import UnitDirectory
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")

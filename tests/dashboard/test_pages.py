@@ -21,7 +21,7 @@ from models.kpi import Counters
 from models.registry import Registry
 from models.targets import Targets
 from sinks.redis_view import RedisView
-from sinks.units import UnitDirectory
+from sinks.unit_directory import UnitDirectory
 from streams.settings import Settings
 from tests.dashboard.dashboard_harness import (
     Dashboard,

@@ -35,7 +35,7 @@ from models.kpi import Counters
 from models.registry import Level, Registry
 from models.targets import Targets
 from sinks.metrics import register, serve
-from sinks.units import UnitDirectory
+from sinks.unit_directory import UnitDirectory
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import pytest
 
 from models.registry import Registry
 from models.targets import Targets
-from sinks.units import UnitDirectory
+from sinks.unit_directory import UnitDirectory
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from models.kpi import Counters
 from sinks.backoff import Backoff
 from sinks.redis_schema import COUNTER_FIELDS, GENERATION_FIELD
 from sinks.redis_view import OwnedRows, RedisView, Row
-from sinks.units import UnitDirectory
+from sinks.unit_directory import UnitDirectory
 from tests.sinks.helpers import NOW, c, dump, run
 from tests.streams.private_servers import PrivateRedis
 

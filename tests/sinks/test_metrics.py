@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from models.kpi import Counters
 from sinks.metrics import install, register, serve
+from sinks.unit_directory import UnitDirectory
 from sinks.unit_metrics import FAMILIES
-from sinks.units import UnitDirectory
 from tests.ports import free_port
 from tests.sinks.helpers import NOW, c
 

@@ -19,7 +19,7 @@ from sinks.backoff import Backoff
 from sinks.pipeline_metrics import PipelineMetrics
 from sinks.redis_schema import COUNTER_FIELDS
 from sinks.redis_view import RedisView
-from sinks.units import UnitDirectory
+from sinks.unit_directory import UnitDirectory
 from tests.sinks.helpers import NOW, c, dump, run
 from tests.streams.private_servers import PrivateRedis
 

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from models.kpi import Counters
 from sinks.redis_view import RedisView
-from sinks.units import UnitDirectory
+from sinks.unit_directory import UnitDirectory
 from tests.ports import free_port
 from tests.sinks.helpers import NOW, c, dump, run
 from tests.tier import refuse_in_unit_tier

@@ -13,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from models.registry import Registry
 from models.targets import Targets
+from sinks.unit_directory import UnitDirectory
 from sinks.unit_metrics import UnitCollector
-from sinks.units import UnitDirectory
 from tests.sinks.helpers import c
 
 ONLY_2022 = 'year: 2022\nprovinces:\n  "17":\n    default: 30\n'

@@ -15,7 +15,6 @@ status` call current. docs/event-time.md states the same rule for operators.
 from __future__ import annotations
 
 import itertools
-
 import math
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence

@@ -626,14 +626,11 @@ class Pipeline:
 
     def _tally_one(self, delta: UnitDelta) -> list[tuple[str, rows.Row, bool]]:
         """The rows ``delta`` makes, all or none: (key, row, whether the delta changed it)."""
-        staged = []
-        for period, deltas in rows.by_period(delta.changes).items():
-            key = rows.row_key(delta.unit, period)
-            value = self.tally_ck.get(key)
-            row = value if isinstance(value, rows.Row) else rows.load(value)
-            new = rows.applied(row, delta.source_partition, delta.source_position, deltas)
-            staged.append((key, row, False) if new is None else (key, new, True))
-        return staged
+        return rows.tally(delta, self._tally_row)
+
+    def _tally_row(self, key: str) -> rows.Row:
+        value = self.tally_ck.get(key)
+        return value if isinstance(value, rows.Row) else rows.load(value)
 
     async def _in_order(self, events: Events) -> Events:
         """The events that continue their partition without a gap; a replay (an offset already

@@ -577,16 +577,7 @@ class Pipeline:
         state, changes = dossiers.apply_fact(state, fact)
         if len(state.payments) > LARGE_DOSSIER:
             dump_bounded(dossiers.dump, fact.dossier, state)  # refuse the payment that overflows
-        made = []
-        produced_ms = fact.produced_ms  # the first delta carries the payment's times
-        for unit, merged in changes.items():
-            made.append(
-                UnitDelta(
-                    unit, msg.partition, source_position, merged, fact.event_time_us, produced_ms
-                )
-            )
-            produced_ms = 0
-        return state, made
+        return state, dossiers.unit_deltas(fact, changes, msg.partition, source_position)
 
     # -- tally -------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import cast
 import msgspec
 
 from streams.counters import FIELDS, INDEX, DayChanges, Deltas
-from streams.wire import Fact
+from streams.wire import Fact, UnitDelta
 
 
 class Payment(msgspec.Struct, array_like=True, gc=False):
@@ -140,3 +140,20 @@ def apply_fact(dossier: Dossier, fact: Fact) -> tuple[Dossier, Changes]:
         if after is not None:
             adds.append((after[0], after[1], [(_DOSSIERS, 1), (_DOSSIERS_ONLINE, after[2])]))
     return dossier, _per_unit(adds)
+
+
+def unit_deltas(
+    fact: Fact, changes: Changes, source_partition: int, source_position: int
+) -> list[UnitDelta]:
+    """The unit deltas of ``fact``'s ``changes`` (from :func:`apply_fact`), the fact being at
+    ``source_position`` of ``source_partition``; the first carries the payment's times."""
+    made = []
+    produced_ms = fact.produced_ms
+    for unit, merged in changes.items():
+        made.append(
+            UnitDelta(
+                unit, source_partition, source_position, merged, fact.event_time_us, produced_ms
+            )
+        )
+        produced_ms = 0
+    return made

@@ -46,9 +46,8 @@ def run(records: list[tuple[bytes | None, bytes]], replay: bool = False) -> rows
     for offset, fact in enumerate(facts * (2 if replay else 1)):
         d, changes = dossiers.apply_fact(state.get(fact.dossier, dossiers.Dossier({})), fact)
         state[fact.dossier] = d
-        for unit, items in changes.items():
-            seq = position(offset // 3, offset % 3)  # facts as if sent three to a message
-            deltas.append(UnitDelta(unit, 0, seq, items))
+        # facts as if sent three to a message
+        deltas += dossiers.unit_deltas(fact, changes, 0, position(offset // 3, offset % 3))
     table: dict[str, rows.Row] = {}
     for delta in deltas * (2 if replay else 1):
         for row_key, row, _ in rows.tally(delta, lambda k: table.get(k, rows.empty())):

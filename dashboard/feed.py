@@ -127,7 +127,7 @@ class ChangeFeed:
         self.stale_after_s = stale_after_s
         self.coalesce_s = coalesce_s
         self.tick_s = tick_s
-        self._backoff = backoff or Backoff(base=0.2, cap=5.0)
+        self._backoff = backoff or Backoff(base_s=0.2, cap_s=5.0)
         self._subscribers: set[Subscriber] = set()
         self._task: asyncio.Task[None] | None = None
         self.generation = ""
@@ -196,9 +196,9 @@ class ChangeFeed:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="change-feed")
 
-    async def wait_ready(self, timeout: float) -> bool:
+    async def wait_ready(self, timeout_s: float) -> bool:
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), timeout)
+            await asyncio.wait_for(self._ready.wait(), timeout_s)
         return self._ready.is_set()
 
     async def stop(self) -> None:

@@ -3,7 +3,7 @@
 :meth:`RedisView.update` is synchronous and O(1): it records the latest counters of a
 (unit, period) in a pending map (a newer update replaces an older one, so memory is bounded by
 the number of distinct keys changed since the last successful flush). A background task flushes
-the map every ``flush_interval`` seconds (longer under load: after a round that took ``t`` the
+the map every ``flush_interval_s`` seconds (longer under load: after a round that took ``t`` the
 next waits at least ``LOAD_PACE * t``, so the view takes at most a quarter of the worker's time
 and coalesces more rows the busier the stream is), each batch in one call of a Lua script
 (:data:`WRITE_SCRIPT`, EVALSHA, loaded again on NOSCRIPT) that Redis runs atomically (no other
@@ -172,10 +172,10 @@ class RedisView:
         prefix: str,
         directory: UnitDirectory,
         *,
-        flush_interval: float = 0.2,
+        flush_interval_s: float = 0.2,
         batch_size: int = 2000,
         stream_maxlen: int = 100_000,
-        socket_timeout: float = 5.0,
+        socket_timeout_s: float = 5.0,
         backoff: Backoff | None = None,
         observer: SinkObserver | None = None,
         owned: OwnedRows | None = None,
@@ -183,21 +183,21 @@ class RedisView:
         clock: Callable[[], datetime] = _utc_now,
         client: aioredis.Redis | None = None,
     ) -> None:
-        if flush_interval <= 0 or batch_size < 1 or heal_check_s <= 0:
-            raise ValueError("flush_interval and heal_check_s must be > 0, batch_size >= 1")
+        if flush_interval_s <= 0 or batch_size < 1 or heal_check_s <= 0:
+            raise ValueError("flush_interval_s and heal_check_s must be > 0, batch_size >= 1")
         self.keys = Keys(prefix)
         self.directory = directory
-        self.flush_interval = flush_interval
+        self.flush_interval_s = flush_interval_s
         self.batch_size = batch_size
         self.stream_maxlen = stream_maxlen
         self.observer = observer or SinkObserver()
         self._clock = clock
-        self._backoff = backoff or Backoff(base=0.1, cap=10.0)
+        self._backoff = backoff or Backoff(base_s=0.1, cap_s=10.0)
         # redis-py's own retries are off: this class retries, with its own backoff.
         self._client = client or aioredis.Redis.from_url(
             url,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
+            socket_timeout=socket_timeout_s,
+            socket_connect_timeout=socket_timeout_s,
             retry=Retry(NoBackoff(), 0),
         )
         self._pending: dict[tuple[str, str], _Pending] = {}
@@ -291,7 +291,7 @@ class RedisView:
         while self._pending:
             if time.monotonic() >= deadline:
                 return False
-            await asyncio.sleep(min(0.05, self.flush_interval))
+            await asyncio.sleep(min(0.05, self.flush_interval_s))
         return True
 
     async def _run(self) -> None:
@@ -305,7 +305,7 @@ class RedisView:
             if answered:
                 self._backoff.reset()
             took = time.monotonic() - started
-            await asyncio.sleep(max(self.flush_interval, LOAD_PACE * took))
+            await asyncio.sleep(max(self.flush_interval_s, LOAD_PACE * took))
 
     async def _round(self) -> bool:
         """Flush what is pending, else check the generation if due; True if Redis answered."""

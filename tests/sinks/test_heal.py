@@ -67,10 +67,10 @@ def view(
         url,
         prefix,
         directory,
-        flush_interval=0.1,
+        flush_interval_s=0.1,
         batch_size=batch_size,
-        socket_timeout=1.0,
-        backoff=Backoff(base=0.1, cap=1.0),
+        socket_timeout_s=1.0,
+        backoff=Backoff(base_s=0.1, cap_s=1.0),
         owned=owned,
         clock=lambda: NOW,
     )

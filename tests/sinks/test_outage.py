@@ -58,9 +58,9 @@ def test_redis_outage_converges_to_the_final_values(
             redis_server_url,
             redis_prefix,
             directory,
-            flush_interval=0.1,
-            socket_timeout=1.0,
-            backoff=Backoff(base=0.1, cap=2.0),
+            flush_interval_s=0.1,
+            socket_timeout_s=1.0,
+            backoff=Backoff(base_s=0.1, cap_s=2.0),
             observer=metrics,
             clock=lambda: NOW,
         )

@@ -159,7 +159,7 @@ def test_change_stream_and_pubsub_deliver_every_change(
         pubsub = sub_client.pubsub()
         await pubsub.subscribe(channel)
         await pubsub.get_message(timeout=1.0)  # the subscribe confirmation
-        v = view(redis_server_url, redis_prefix, directory, flush_interval=0.05)
+        v = view(redis_server_url, redis_prefix, directory, flush_interval_s=0.05)
         await v.start()
         for n in range(3):  # three rounds of changes; each round is flushed
             for unit, period in sorted(changed):

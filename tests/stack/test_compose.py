@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,14 @@ from streams.cli import app as cli_app
 from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _defaults_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is checked against the settings' defaults, not the caller's PAYWATCH_* (a
+    private stack on other ports runs these tests too)."""
+    for name in [n for n in os.environ if n.startswith("PAYWATCH_")]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="module")

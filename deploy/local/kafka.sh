@@ -25,6 +25,9 @@ check_java() {
     v="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
     [[ "${v%%.*}" =~ ^[0-9]+$ ]] || die "could not read the Java version from 'java -version'"
     (( ${v%%.*} >= 17 )) || die "java 17 or newer is needed for Kafka $KAFKA_VERSION; found $v"
+    # deploy/kafka/StackSecurity.java runs from source: a JDK, not only a JRE
+    java --list-modules 2>/dev/null | grep -q '^jdk.compiler@' \
+        || die "a Java JDK is needed (it compiles deploy/kafka/StackSecurity.java), not only a JRE (Debian: apt-get install openjdk-17-jdk-headless)"
 }
 
 fetch_jars() {

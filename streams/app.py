@@ -198,7 +198,7 @@ class Pipeline:
 
     async def _steps(self, stream: StreamT[bytes]) -> AsyncIterator[Events]:
         async for events in seam.take_steps(
-            stream, self.settings.batch_size, self.settings.batch_within
+            stream, self.settings.batch_size, self.settings.batch_within_s
         ):
             yield events
 

@@ -8,7 +8,7 @@ restarted worker counts again and how fast the others take over a dead worker's 
   exit 70, out of memory) and comes back with the same id within the session timeout takes its
   old place in the group: the broker hands it its previous partitions at once, with no
   rebalance, instead of waiting for the dead member's session to expire.
-- **A short session** (``PAYWATCH_SESSION_TIMEOUT``, 8 s; Faust's ``broker_session_timeout``,
+- **A short session** (``PAYWATCH_SESSION_TIMEOUT_S``, 8 s; Faust's ``broker_session_timeout``,
   60 s by default) and heartbeats every second (``broker_heartbeat_interval``, 3 s by default):
   a worker that does not come back is dropped after the session timeout and the others take its
   partitions; live workers hear of the rebalance at their next heartbeat.
@@ -96,7 +96,7 @@ def group_options(settings: Settings) -> dict[str, Any]:
     claim_instance(settings)
     return {
         "consumer_group_instance_id": instance_id(settings),
-        "broker_session_timeout": settings.session_timeout,
+        "broker_session_timeout": settings.session_timeout_s,
         "broker_heartbeat_interval": HEARTBEAT_INTERVAL,
         "broker_client_id": client_id(settings),
     }
@@ -124,7 +124,7 @@ def claim_instance(settings: Settings) -> None:
        check skipped: the worker's own start-up reports the broker."""
     _lock_data_dir(settings)
     mine = instance_id(settings)
-    deadline = time.monotonic() + settings.session_timeout + EXPIRY_MARGIN
+    deadline = time.monotonic() + settings.session_timeout_s + EXPIRY_MARGIN
     waited = False
     while True:
         try:
@@ -155,7 +155,7 @@ def claim_instance(settings: Settings) -> None:
                 settings.app_id,
                 other.client_id,
                 other.client_host.lstrip("/"),
-                settings.session_timeout + EXPIRY_MARGIN,
+                settings.session_timeout_s + EXPIRY_MARGIN,
             )
             waited = True
         time.sleep(0.5)

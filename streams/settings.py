@@ -6,11 +6,12 @@ needs no configuration at all.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -93,7 +94,7 @@ class Settings(BaseSettings):
         "start-up with a message (docs/exactness.md)",
     )
     batch_size: int = Field(1000, ge=1, le=100_000, description="events per agent step")
-    batch_within: float = Field(
+    batch_within_s: float = Field(
         0.05, gt=0, le=10, description="seconds to wait to fill an agent step"
     )
     standby_replicas: int = Field(
@@ -127,7 +128,7 @@ class Settings(BaseSettings):
         description="this worker's static member id in the consumer group, unique to it; empty: "
         "derived from the host name and PAYWATCH_DATA_DIR (streams/membership.py)",
     )
-    session_timeout: float = Field(
+    session_timeout_s: float = Field(
         8.0,
         ge=6,
         le=90,
@@ -361,9 +362,24 @@ def _first_line(path: Path, variable: str) -> str:
         ) from None
 
 
+#: Variables renamed to say their unit: one still set under its old name stops start-up (it
+#: would be ignored, and its default used without a word).
+RENAMED: Final = {
+    "PAYWATCH_BATCH_WITHIN": "PAYWATCH_BATCH_WITHIN_S",
+    "PAYWATCH_SESSION_TIMEOUT": "PAYWATCH_SESSION_TIMEOUT_S",
+}
+
+
 def load_settings() -> Settings:
     """Read the settings, or stop with a message that names each bad variable and its value
     (never a secret's)."""
+    renamed = [
+        f"  {old} is now {new} (the same value, in seconds): rename the variable"
+        for old, new in RENAMED.items()
+        if old in os.environ
+    ]
+    if renamed:
+        raise SettingsError("paywatch: bad configuration\n" + "\n".join(renamed))
     try:
         return Settings()
     except ValidationError as exc:

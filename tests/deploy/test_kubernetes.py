@@ -289,7 +289,7 @@ def test_the_worker_probes_point_at_the_health_pages_liveness_never_at_readiness
     assert live["periodSeconds"] * live["failureThreshold"] >= 60
     assert (
         container["startupProbe"]["periodSeconds"] * container["startupProbe"]["failureThreshold"]
-        >= float(settings["PAYWATCH_SESSION_TIMEOUT"]) + 5
+        >= float(settings["PAYWATCH_SESSION_TIMEOUT_S"]) + 5
     )
 
 

@@ -50,3 +50,25 @@ def test_bad_value_names_variable_and_value(
 def test_province_list_and_whole_country() -> None:
     assert Settings(provinces=" 17, 25 ").province_codes == frozenset({"17", "25"})
     assert Settings(provinces="all").province_codes is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("PAYWATCH_SESSION_TIMEOUT", "PAYWATCH_SESSION_TIMEOUT_S"),
+        ("PAYWATCH_BATCH_WITHIN", "PAYWATCH_BATCH_WITHIN_S"),
+    ],
+)
+def test_a_variable_under_its_old_name_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch, old: str, new: str
+) -> None:
+    monkeypatch.setenv(old, "7")
+    with pytest.raises(SettingsError) as stopped:
+        load_settings()
+    assert str(stopped.value) == (
+        f"paywatch: bad configuration\n  {old} is now {new} (the same value, in seconds): "
+        "rename the variable"
+    )
+    monkeypatch.delenv(old)
+    monkeypatch.setenv(new, "7")
+    assert getattr(load_settings(), new.removeprefix("PAYWATCH_").lower()) == 7.0

@@ -139,10 +139,10 @@ def test_the_default_instance_id_is_stable_per_data_dir_and_distinct_between_the
         ("PAYWATCH_INSTANCE_ID", "w/1", "letters, digits, '.', '_' or '-', unique to this worker"),
         ("PAYWATCH_INSTANCE_ID", "w" * 250, "up to 249"),
         ("PAYWATCH_INSTANCE_ID", "..", "PAYWATCH_INSTANCE_ID='..'"),
-        ("PAYWATCH_SESSION_TIMEOUT", "3", "PAYWATCH_SESSION_TIMEOUT='3'"),
-        ("PAYWATCH_SESSION_TIMEOUT", "3", "greater than or equal to 6"),
-        ("PAYWATCH_SESSION_TIMEOUT", "120", "less than or equal to 90"),
-        ("PAYWATCH_SESSION_TIMEOUT", "soon", "PAYWATCH_SESSION_TIMEOUT='soon'"),
+        ("PAYWATCH_SESSION_TIMEOUT_S", "3", "PAYWATCH_SESSION_TIMEOUT_S='3'"),
+        ("PAYWATCH_SESSION_TIMEOUT_S", "3", "greater than or equal to 6"),
+        ("PAYWATCH_SESSION_TIMEOUT_S", "120", "less than or equal to 90"),
+        ("PAYWATCH_SESSION_TIMEOUT_S", "soon", "PAYWATCH_SESSION_TIMEOUT_S='soon'"),
     ],
 )
 def test_bad_membership_settings_name_variable_and_value(
@@ -161,7 +161,7 @@ def test_bad_membership_settings_name_variable_and_value(
 def test_the_membership_settings_reach_the_consumer_faust_creates(
     settings_factory: Callable[..., Any], tmp_path: Path
 ) -> None:
-    settings = settings_factory(data_dir=tmp_path / "in-process", session_timeout=9.5)
+    settings = settings_factory(data_dir=tmp_path / "in-process", session_timeout_s=9.5)
 
     async def consumer_kwargs() -> dict[str, Any]:
         app = faust.App(
@@ -194,8 +194,8 @@ def test_a_killed_worker_started_again_takes_its_own_place_back_and_counts_exact
 ) -> None:
     # A long session, so that the restart surely comes before the broker drops the dead member:
     # what is tested is what happens then, not how fast.
-    first = settings_factory(data_dir=tmp_path / "a", session_timeout=60)
-    second = settings_factory(data_dir=tmp_path / "b", session_timeout=60)
+    first = settings_factory(data_dir=tmp_path / "a", session_timeout_s=60)
+    second = settings_factory(data_dir=tmp_path / "b", session_timeout_s=60)
     records, expected = _input(3000)
     half = len(records) // 2
     expected_half = recount([v for _, v in records[:half]], hoa_binh)
@@ -245,8 +245,8 @@ def test_a_killed_worker_started_again_takes_its_own_place_back_and_counts_exact
 def test_a_second_live_worker_with_the_same_instance_id_is_refused(
     settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    first = settings_factory(data_dir=tmp_path / "a", instance_id="twin", session_timeout=6)
-    twin = settings_factory(data_dir=tmp_path / "b", instance_id="twin", session_timeout=6)
+    first = settings_factory(data_dir=tmp_path / "a", instance_id="twin", session_timeout_s=6)
+    twin = settings_factory(data_dir=tmp_path / "b", instance_id="twin", session_timeout_s=6)
     create_topics(first)
     a = Worker(first, tmp_path / "a.log").start()
     b = Worker(twin, tmp_path / "b.log")
@@ -293,8 +293,8 @@ def test_a_worker_back_with_another_web_address_waits_for_its_old_place_and_coun
 ) -> None:
     # Faust refuses a place whose previous holder had another web address (its consumer would
     # stop silently); the worker waits for that place to expire and joins afresh instead.
-    before = settings_factory(data_dir=tmp_path / "w", session_timeout=6)
-    after = settings_factory(data_dir=tmp_path / "w", session_timeout=6)  # same id, other port
+    before = settings_factory(data_dir=tmp_path / "w", session_timeout_s=6)
+    after = settings_factory(data_dir=tmp_path / "w", session_timeout_s=6)  # same id, other port
     assert instance_id(before) == instance_id(after) and before.web_port != after.web_port
     records, expected = _input(2000)
     create_topics(before)

@@ -223,7 +223,7 @@ class RedisView:
         self._put(unit, period, counters, self._clock().timestamp(), time.monotonic())
 
     def update_many(self, rows: Iterable[Row]) -> int:
-        """:meth:`update` for every row (for a full resync after an assignment); returns the
+        """:meth:`update` for every row (the rows a step changed, or a resync's); returns the
         number of rows. One pass without awaiting, so no stream update can slip in between
         reading a row and queueing it (a stale value queued after a newer one would win)."""
         now_s = self._clock().timestamp()

@@ -611,9 +611,9 @@ class Pipeline:
         for delta in timed:
             self.stats.counted(delta.event_time_us / 1e6, delta.produced_ms / 1e3)
         # The live view may show a row before its checkpoint: a replay rebuilds the same values.
-        for key, row in changed.items():
-            unit, period = rows.split_key(key)
-            self.listeners.notify(unit, period, rows.as_counters(row.values))
+        self.listeners.notify(
+            [(*rows.split_key(key), rows.as_counters(row.values)) for key, row in changed.items()]
+        )
 
     def _tally_one(self, delta: UnitDelta) -> list[tuple[str, rows.Row, bool]]:
         """The rows ``delta`` makes, all or none: (key, row, whether the delta changed it)."""

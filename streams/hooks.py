@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 
 from models.kpi import Counters
 
-#: Called with (unit code, period key, counters) after a counter row changed and was stored.
-Listener = Callable[[str, str, Counters], None]
+#: A changed counter row: (unit code, period key, counters).
+ChangedRow = tuple[str, str, Counters]
+#: Called with the rows a step changed, once per step, after they were stored.
+Listener = Callable[[list[ChangedRow]], object]
 
 
 @dataclass
@@ -56,6 +58,6 @@ class Listeners:
     def add(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def notify(self, unit: str, period: str, counters: Counters) -> None:
+    def notify(self, changed: list[ChangedRow]) -> None:
         for listener in self._listeners:
-            listener(unit, period, counters)
+            listener(changed)

@@ -39,6 +39,7 @@ from streams import collector, log_limit, seam
 from streams import counters as rows
 from streams.admin import ensure_topics
 from streams.app import TABLES, TOPICS, Pipeline
+from streams.hooks import ChangedRow
 from streams.ingest import partition_for
 from streams.settings import Settings
 
@@ -116,7 +117,7 @@ class Observers:
         self._lagging: set[tuple[str, str]] = set()
         self._window = ("", "")
         self._read_back_task: asyncio.Task[None] | None = None
-        pipeline.listeners.add(self.redis.update)
+        pipeline.listeners.add(self.redis.update_many)
         pipeline.listeners.add(self._remember)
         # mode's Signal.connect is typed for plain functions; async receivers work at runtime.
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
@@ -136,10 +137,11 @@ class Observers:
     def now(self) -> datetime:
         return current_time(self.clock)
 
-    def _remember(self, unit: str, period: str, counters: Counters) -> None:
+    def _remember(self, changed: list[ChangedRow]) -> None:
         month, day = self._today()
-        if self._keep(period, month, day):
-            self._cache[(unit, period)] = counters
+        for unit, period, counters in changed:
+            if self._keep(period, month, day):
+                self._cache[(unit, period)] = counters
 
     def _today(self) -> tuple[str, str]:
         """The clock's (month, day), worked out again once a second (it is asked once per

@@ -62,7 +62,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: process had already sent may still land just after it died.
 GUARD = 0.5
 POLL = 0.1
-#: The supervisor's backoff resets after a run this long (PAYWATCH_RESTART_RESET): short here,
+#: The supervisor's backoff resets after a run this long (PAYWATCH_RESTART_RESET_S): short here,
 #: so that every round restarts after the first delay, as after a long healthy run.
 RESET_AFTER = "15"
 #: Seconds a worker gets to stop after SIGTERM before it is killed (what `make down` gives it).
@@ -110,7 +110,7 @@ class Proc:
         if supervised:
             command = ["bash", SUPERVISE, *command]
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        extra = {"PAYWATCH_RESTART_RESET": RESET_AFTER, "PYTHONPATH": str(ROOT), **env}
+        extra = {"PAYWATCH_RESTART_RESET_S": RESET_AFTER, "PYTHONPATH": str(ROOT), **env}
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 command, env=worker_env(settings, **extra), stdout=out, stderr=out

@@ -32,7 +32,7 @@ from aiokafka.errors import (
 from models.registry import Registry, RegistryError
 from models.targets import TargetError, Targets
 from streams.kafka_security import client_args, client_options
-from streams.settings import Settings, SettingsError, mask_url
+from streams.settings import RENAMED, Settings, SettingsError, mask_url
 
 #: PAYWATCH_* variables read by the local stack's scripts, the Makefile, the tests and the
 #: benchmarks rather than by :class:`Settings`; anything else is unknown (a likely typo).
@@ -54,13 +54,21 @@ SCRIPT_VARIABLES = frozenset(
         "PAYWATCH_SIM_RATE",
         "PAYWATCH_SIM_DURATION",
         "PAYWATCH_RESTART",
-        "PAYWATCH_RESTART_DELAY",
-        "PAYWATCH_RESTART_DELAY_MAX",
-        "PAYWATCH_RESTART_RESET",
+        "PAYWATCH_RESTART_DELAY_S",
+        "PAYWATCH_RESTART_DELAY_MAX_S",
+        "PAYWATCH_RESTART_RESET_S",
         "PAYWATCH_LOG_MAX_MB",
         "PAYWATCH_LOG_BACKUPS",
     }
 )
+#: Variables renamed to say their unit, the settings' and deploy/local/supervise.sh's: each
+#: still set under its old name is named with its new one (the worker and the supervisor stop).
+RENAMED_VARIABLES = {
+    **RENAMED,
+    "PAYWATCH_RESTART_DELAY": "PAYWATCH_RESTART_DELAY_S",
+    "PAYWATCH_RESTART_DELAY_MAX": "PAYWATCH_RESTART_DELAY_MAX_S",
+    "PAYWATCH_RESTART_RESET": "PAYWATCH_RESTART_RESET_S",
+}
 #: Prefixes of the live dashboard's, the test suite's and the benchmarks' own variables.
 SCRIPT_PREFIXES = ("PAYWATCH_DASHBOARD_", "PAYWATCH_TEST_", "PAYWATCH_BENCH_")
 
@@ -152,6 +160,10 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     warnings = []
     for name in sorted(environ):
         if not name.startswith("PAYWATCH_") or name in known or name.startswith(SCRIPT_PREFIXES):
+            continue
+        if name in RENAMED_VARIABLES:
+            new = RENAMED_VARIABLES[name]
+            warnings.append(f"paywatch: warning: {name} is now {new} (the same value, in seconds)")
             continue
         close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
         hint = f"; did you mean {close[0]}?" if close else ""

@@ -8,9 +8,9 @@
 # as two workers with one PAYWATCH_INSTANCE_ID or PAYWATCH_DATA_DIR); 65, a worker that cannot
 # read its internal topics (restarting does not help, see docs/operations.md, "Upgrading").
 #
-# Restarts back off: the first waits PAYWATCH_RESTART_DELAY seconds (1), each one after a run
-# shorter than PAYWATCH_RESTART_RESET seconds (60) waits twice as long as the one before, up to
-# PAYWATCH_RESTART_DELAY_MAX seconds (30); a run that lasted PAYWATCH_RESTART_RESET seconds or
+# Restarts back off: the first waits PAYWATCH_RESTART_DELAY_S seconds (1), each one after a run
+# shorter than PAYWATCH_RESTART_RESET_S seconds (60) waits twice as long as the one before, up to
+# PAYWATCH_RESTART_DELAY_MAX_S seconds (30); a run that lasted PAYWATCH_RESTART_RESET_S seconds or
 # more starts again from the first delay. So a crash loop costs little, and a worker that fails
 # once a day is back within a second.
 #
@@ -53,10 +53,14 @@ now_ms() { # bash 5's EPOCHREALTIME; whole seconds on an older bash
 }
 
 (($# > 0)) || die "usage: supervise.sh CMD [ARG...]"
-first_delay=$(seconds_ms PAYWATCH_RESTART_DELAY 1) || exit 2
-max_delay=$(seconds_ms PAYWATCH_RESTART_DELAY_MAX 30) || exit 2
-reset_after=$(seconds_ms PAYWATCH_RESTART_RESET 60) || exit 2
-((max_delay >= first_delay)) || die "PAYWATCH_RESTART_DELAY_MAX must not be below PAYWATCH_RESTART_DELAY"
+for old in PAYWATCH_RESTART_DELAY PAYWATCH_RESTART_DELAY_MAX PAYWATCH_RESTART_RESET; do
+    # renamed to say their unit: an old name would be ignored without a word
+    [[ -z "${!old+set}" ]] || die "$old is now ${old}_S (the same value, in seconds): rename the variable"
+done
+first_delay=$(seconds_ms PAYWATCH_RESTART_DELAY_S 1) || exit 2
+max_delay=$(seconds_ms PAYWATCH_RESTART_DELAY_MAX_S 30) || exit 2
+reset_after=$(seconds_ms PAYWATCH_RESTART_RESET_S 60) || exit 2
+((max_delay >= first_delay)) || die "PAYWATCH_RESTART_DELAY_MAX_S must not be below PAYWATCH_RESTART_DELAY_S"
 
 child=0
 stopping=0

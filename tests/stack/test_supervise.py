@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SUPERVISE = str(ROOT / "deploy" / "local" / "supervise.sh")
 #: Short delays, so that the tests do not wait for the real ones (1 s, up to 30 s, reset 60 s).
-FAST = {"PAYWATCH_RESTART_DELAY": "0.1", "PAYWATCH_RESTART_DELAY_MAX": "0.4"}
+FAST = {"PAYWATCH_RESTART_DELAY_S": "0.1", "PAYWATCH_RESTART_DELAY_MAX_S": "0.4"}
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -105,7 +105,7 @@ def test_restarts_back_off_up_to_a_cap_and_start_over_after_a_long_run(tmp_path:
         capture_output=True,
         text=True,
         timeout=60,
-        env=_env(PAYWATCH_RESTART_RESET="1"),
+        env=_env(PAYWATCH_RESTART_RESET_S="1"),
     )
     assert done.returncode == 3
     assert _delays(done.stderr) == [0.1, 0.2, 0.4, 0.4, 0.4, 0.1]
@@ -161,7 +161,7 @@ def test_sigterm_during_the_wait_before_a_restart_ends_the_supervisor_at_once(
         ["bash", SUPERVISE, "bash", str(script)],
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(PAYWATCH_RESTART_DELAY="60", PAYWATCH_RESTART_DELAY_MAX="60"),
+        env=_env(PAYWATCH_RESTART_DELAY_S="60", PAYWATCH_RESTART_DELAY_MAX_S="60"),
     )
     try:
         assert proc.stderr is not None
@@ -181,10 +181,25 @@ def test_a_bad_delay_is_refused_with_the_variable_named(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=30,
-        env=_env(PAYWATCH_RESTART_DELAY="soon"),
+        env=_env(PAYWATCH_RESTART_DELAY_S="soon"),
     )
     assert done.returncode == 2
-    assert "PAYWATCH_RESTART_DELAY='soon': expected seconds" in done.stderr
+    assert "PAYWATCH_RESTART_DELAY_S='soon': expected seconds" in done.stderr
+
+
+def test_a_delay_under_its_old_name_is_refused_with_the_new_one(tmp_path: Path) -> None:
+    done = subprocess.run(
+        ["bash", SUPERVISE, "true"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=_env(PAYWATCH_RESTART_RESET="60"),
+    )
+    assert done.returncode == 2
+    assert (
+        "PAYWATCH_RESTART_RESET is now PAYWATCH_RESTART_RESET_S (the same value, in seconds)"
+        in done.stderr
+    )
 
 
 def _wait_for_pids(path: Path, count: int, timeout: float = 30) -> list[int]:

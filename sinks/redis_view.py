@@ -146,10 +146,9 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _rfc3339(epoch: float) -> str:
-    return (
-        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
+def _rfc3339(epoch_s: float) -> str:
+    moment = datetime.fromtimestamp(epoch_s, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 #: Under load, the wait after a flush round is at least this many times the round's duration.
@@ -493,10 +492,10 @@ class RedisView:
         return [self.keys.unit(unit), "code", unit, "name", name, "level", level,
                 "division_type", division_type, "parent", parent, "province", province]  # fmt: skip
 
-    def _stamp(self, epoch: float) -> str:
+    def _stamp(self, epoch_s: float) -> str:
         """:func:`_rfc3339`, remembered for the last millisecond seen (rows updated together
         share it)."""
-        ms = int(epoch * 1000)
+        ms = int(epoch_s * 1000)
         if ms != self._last_stamp[0]:
             self._last_stamp = (ms, _rfc3339(ms / 1000))
         return self._last_stamp[1]

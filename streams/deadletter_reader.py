@@ -72,7 +72,7 @@ async def read_letters(
         ends = await consumer.end_offsets(tps)
         consumer.assign(tps)
         if since is not None:
-            found = await consumer.offsets_for_times({tp: _ms(since) for tp in tps})
+            found = await consumer.offsets_for_times({tp: _epoch_ms(since) for tp in tps})
             for tp in tps:
                 at = found.get(tp)
                 consumer.seek(tp, at.offset if at is not None else ends[tp])
@@ -129,5 +129,5 @@ def _doc(value: bytes | None) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {"reason": "?", "detail": "not a paywatch dead letter"}
 
 
-def _ms(moment: datetime) -> int:
+def _epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)

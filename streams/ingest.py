@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 import msgspec
-from aiokafka.partitioner import murmur2
 
 from models.event_decode import decode_event
 from models.events import MAX_WAITING_REVERSALS, EventError, Kind, PaymentEvent, fingerprint
 from models.periods import local_date
 from models.registry import Registry
+from streams.murmur2 import murmur2
 from streams.wire import Claim, Fact, Reroute, Source
 
 
@@ -86,7 +86,7 @@ class Outcome:
 @lru_cache(maxsize=1 << 16)
 def partition_for(key: str, partitions: int) -> int:
     """The partition Kafka's default partitioner (murmur2, as Java and aiokafka) gives ``key``
-    (cached: unit codes repeat in every payment, and murmur2 here is plain Python)."""
+    (cached: unit codes repeat in every payment; streams/murmur2.py)."""
     digest: int = murmur2(key.encode())
     return (digest & 0x7FFFFFFF) % partitions
 

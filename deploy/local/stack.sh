@@ -140,7 +140,8 @@ down() {
 
 status() {
     local name
-    for name in kafka redis prometheus alertmanager alert-receiver worker simulator dashboard; do
+    bash "$ROOT/deploy/local/kafka.sh" status  # with its listeners
+    for name in redis prometheus alertmanager alert-receiver worker simulator dashboard; do
         if pid_alive "$name"; then say "$name: running (pid $(cat "$RUN/$name.pid"))"; else say "$name: stopped"; fi
     done
 }

@@ -318,6 +318,10 @@ def stopping_quickly(worker: type[Any], last: Callable[[], Awaitable[None]]) -> 
             log.warning("signal %s: last checkpoint, then exit", getattr(signal, "name", signal))
             try:
                 await asyncio.wait_for(last(), timeout=20)
+            except TimeoutError as exc:  # cut short (a broker or Redis down): no traceback
+                log.error("%s; its events are counted again by whoever takes the partitions", exc)
+                logging.shutdown()
+                os._exit(1)
             except Exception:
                 log.exception("the last checkpoint failed; its events are replayed on restart")
                 logging.shutdown()

@@ -58,6 +58,7 @@ def dead_letters(
 
     from aiokafka.errors import KafkaError
 
+    from streams.commands.options import quiet_kafka_clients
     from streams.deadletter_reader import Letter, read_letters, write_originals
     from streams.kafka_security import client_args
     from streams.preflight import kafka_problem
@@ -68,6 +69,7 @@ def dead_letters(
     start = parse_moment(since, "--since") if since else None
     end = parse_moment(until, "--until") if until else None
     settings = load_settings()
+    quiet_kafka_clients()
     topic = settings.topic("payments-dlq")
 
     async def collect() -> list[Letter]:

@@ -24,12 +24,14 @@ def lag(
     from rich.console import Console
     from rich.table import Table
 
+    from streams.commands.options import quiet_kafka_clients
     from streams.kafka_security import client_args
     from streams.lag import CONSUMED_TOPICS, consumer_lag
     from streams.preflight import kafka_problem
     from streams.settings import load_settings
 
     settings = load_settings()
+    quiet_kafka_clients()
     chosen = group or settings.app_id
     topics = [settings.topic(t) for t in CONSUMED_TOPICS]
     try:

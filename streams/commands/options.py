@@ -1,6 +1,8 @@
-"""Option handling shared by the sub-commands that read one province."""
+"""What the sub-commands share: the province they read, and quiet Kafka clients."""
 
 from __future__ import annotations
+
+import logging
 
 import typer
 
@@ -14,3 +16,10 @@ def chosen_province(settings: Settings, province: str | None) -> str:
     if chosen is None:
         raise typer.BadParameter("PAYWATCH_PROVINCES is 'all': name one", param_hint="--province")
     return chosen
+
+
+def quiet_kafka_clients() -> None:
+    """Leave aiokafka's own log lines out of a one-shot command's output: it logs each failed
+    connection itself ("Unable connect to ..."), and the command says what went wrong once,
+    naming the setting to check."""
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)

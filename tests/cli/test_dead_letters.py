@@ -133,6 +133,13 @@ def test_bad_times_and_a_missing_topic_are_messages(settings_factory: Callable[.
     assert missing.returncode == 2
     assert f"topic {settings.topic('payments-dlq')} does not exist" in missing.stderr
     assert "Traceback" not in missing.stderr + bad.stderr
+    down = _run(settings.model_copy(update={"broker": "kafka://127.0.0.1:1"}))
+    assert down.returncode == 2
+    assert down.stderr.strip().splitlines() == [
+        f"paywatch dead-letters: cannot read {settings.topic('payments-dlq')} from the broker "
+        "at 127.0.0.1:1 "
+        "(KafkaConnectionError); is Kafka up? Check PAYWATCH_BROKER."
+    ], down.stderr  # one line: aiokafka's own "Unable connect ..." lines are left out
 
 
 def test_times_are_ages_or_vietnam_times() -> None:

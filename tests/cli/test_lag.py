@@ -104,3 +104,5 @@ def test_an_unreachable_broker_is_a_message(settings_factory: Callable[..., Any]
     assert "cannot read the consumer group from the broker at 127.0.0.1:1" in result.stderr
     assert "PAYWATCH_BROKER" in result.stderr
     assert "Traceback" not in result.stderr
+    assert "Unable connect" not in result.stderr + result.stdout  # aiokafka's own line
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -8,6 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 REDIS_DATA="$STACK/data/redis"
 REDIS_LOG="$LOGS/redis.log"
+REDIS_CONF="$STACK/redis/redis.conf"
 DEFAULT_USER="${PAYWATCH_REDIS_DEFAULT_USER:-off}"
 [[ "$DEFAULT_USER" == on || "$DEFAULT_USER" == off ]] \
     || die "PAYWATCH_REDIS_DEFAULT_USER=$DEFAULT_USER: expected on or off"
@@ -20,16 +21,19 @@ start() {
     fi
     need_cmd redis-server "install it with: apt-get install redis-server (or run deploy/local/install-packages.sh)"
     require_free_port "$REDIS_PORT" "Redis"
-    mkdir -p "$REDIS_DATA"
+    mkdir -p "$REDIS_DATA" "${REDIS_CONF%/*}"
     say "starting Redis on 127.0.0.1:$REDIS_PORT (log: $REDIS_LOG)"
-    # The config is given on stdin so the password never shows in the process list.
-    sed -e "s|@PORT@|$REDIS_PORT|g" -e "s|@DIR@|$REDIS_DATA|g" -e "s|@LOG@|$REDIS_LOG|g" \
-        -e "s|@PIDFILE@|$RUN/redis.pid|g" -e "s|@PASSWORD@|$REDIS_PASSWORD|g" \
-        "$ROOT/deploy/redis/redis.conf.in" | redis-server - >>"$REDIS_LOG" 2>&1 \
-        || die "redis-server failed to start; see $REDIS_LOG"
+    # The rendered config holds the password, so it is a file of mode 600 (never an argument:
+    # no password in the process list). Redis runs in the foreground and writes to its output,
+    # which start_logged rotates like every other log of the stack.
+    (
+        umask 077
+        sed -e "s|@PORT@|$REDIS_PORT|g" -e "s|@DIR@|$REDIS_DATA|g" \
+            -e "s|@PASSWORD@|$REDIS_PASSWORD|g" "$ROOT/deploy/redis/redis.conf.in" >"$REDIS_CONF"
+    )
+    start_logged redis "$REDIS_LOG" redis-server "$REDIS_CONF"
     wait_port "$REDIS_PORT" "Redis" 20 "$REDIS_LOG"
     local i
-    for ((i = 0; i < 40; i++)); do [[ -s "$RUN/redis.pid" ]] && break; sleep 0.25; done
     # Redis answers LOADING while it reads its snapshot back; wait for PONG.
     for ((i = 0; i < 120; i++)); do
         REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG \

@@ -1,5 +1,6 @@
 """The local stack's logs (deploy/local/logpipe.py, common.sh's start_logged): rotated at a size,
-no terminal escape codes, and a process started in the background holds no caller's pipe."""
+no terminal escape codes, and a process started in the background holds no caller's pipe; Redis
+(deploy/local/redis.sh) writes through the same pipe."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
+import redis
+
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGPIPE = ROOT / "deploy" / "local" / "logpipe.py"
@@ -65,3 +71,53 @@ def test_start_logged_writes_through_the_pipe_and_holds_no_caller_open(tmp_path:
         assert log.read_text() == "bold\n"
     finally:
         os.kill(pid, 15)
+
+
+@pytest.mark.servers  # starts a Redis of its own through deploy/local/redis.sh
+def test_redis_log_is_rotated_through_the_pipe(tmp_path: Path) -> None:
+    """A redis.log already at the size limit is rotated when the stack's Redis starts: the old
+    lines move to redis.log.1, Redis's own lines reach redis.log through logpipe.py (also at its
+    shutdown), and the rendered config holding the password is a file of mode 600, never an
+    argument."""
+    port = free_port()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    old = "".join(f"old redis line {n:06d}\n" for n in range(50_000))  # just over 1 MB
+    (logs / "redis.log").write_text(old)
+    env = {
+        **os.environ,
+        "PAYWATCH_STACK_DIR": str(tmp_path),
+        "PAYWATCH_REDIS_PORT": str(port),
+        "PAYWATCH_REDIS_PASSWORD": "log-test-secret",
+        "PAYWATCH_REDIS_DEFAULT_USER": "on",
+        "PAYWATCH_LOG_MAX_MB": "1",
+        "PAYWATCH_LOG_BACKUPS": "2",
+    }
+    script = str(ROOT / "deploy" / "local" / "redis.sh")
+    started = subprocess.run(
+        ["bash", script, "start"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        pid = int((tmp_path / "run" / "redis.pid").read_text())
+        client = redis.Redis(port=port, password="log-test-secret")
+        assert client.ping()
+        assert client.info("server")["process_id"] == pid  # the pid file names Redis itself
+        client.close()
+        assert os.readlink(f"/proc/{pid}/fd/1").startswith("pipe:")  # not a file of its own
+        assert b"log-test-secret" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        conf = tmp_path / "redis" / "redis.conf"
+        assert conf.stat().st_mode & 0o777 == 0o600
+        assert (logs / "redis.log.1").read_text() == old
+        assert "Ready to accept connections" in (logs / "redis.log").read_text()
+    finally:
+        stopped = subprocess.run(
+            ["bash", script, "stop"], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    deadline = time.monotonic() + 10
+    while "ready to exit" not in (logs / "redis.log").read_text():
+        assert time.monotonic() < deadline, "Redis's shutdown lines did not reach redis.log"
+        time.sleep(0.1)
+    assert not (logs / "redis.log.2").exists()
+    assert "\x1b" not in (logs / "redis.log").read_text()

@@ -3,13 +3,15 @@ passes the Kubernetes schemas (kubernetes-validate's bundled ones, offline, stri
 Prometheus Operator objects a structural check and promtool; and the manifests keep what
 matters: probes on the paths the worker serves (liveness not readiness), a volume per worker
 for its tables, the instance id from the pod name, settings paywatch knows with valid values,
-no literal secret, commands the CLI has."""
+no literal secret, commands the CLI has; every alert's runbook_url an absolute link to the
+deployment's runbooks page (chosen with generate.py --runbooks-url), never a loopback address."""
 
 from __future__ import annotations
 
 import importlib.util
 import re
 import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any, cast
@@ -65,12 +67,24 @@ def test_generated_manifests_are_what_generate_py_writes() -> None:
         )
 
 
-def test_the_generated_objects_hold_exactly_their_sources() -> None:
-    rules = kube.one("PrometheusRule", "paywatch")
+def _source_groups() -> list[dict[str, Any]]:
     groups = []
     for path in sorted((DEPLOY / "prometheus" / "rules").glob("*.yml")):
         groups.extend(yaml.safe_load(path.read_text(encoding="utf-8"))["groups"])
-    assert rules["spec"]["groups"] == groups
+    return groups
+
+
+def _without_runbooks(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for group in groups:
+        for rule in group["rules"]:
+            rule.get("annotations", {}).pop("runbook_url", None)
+    return groups
+
+
+def test_the_generated_objects_hold_exactly_their_sources() -> None:
+    """The rules as they are, but for each alert's runbook_url (next test)."""
+    rules = kube.one("PrometheusRule", "paywatch")
+    assert _without_runbooks(rules["spec"]["groups"]) == _without_runbooks(_source_groups())
     targets = kube.config("paywatch-targets")
     files = {p.name: p.read_text(encoding="utf-8") for p in (DEPLOY / "targets").glob("*.yaml")}
     assert targets == files
@@ -78,6 +92,67 @@ def test_the_generated_objects_hold_exactly_their_sources() -> None:
     [job] = [j for j in prometheus["scrape_configs"] if j["job_name"] == "paywatch"]
     [endpoint] = kube.one("ServiceMonitor", "paywatch-worker")["spec"]["endpoints"]
     assert endpoint["interval"] == job["scrape_interval"]
+
+
+def _alerts(rule_object: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for g in rule_object["spec"]["groups"] for r in g["rules"] if "alert" in r]
+
+
+def test_every_runbook_url_names_the_deployments_runbooks_never_a_loopback_address() -> None:
+    """The sources' runbook_url names the local stack's receiver (127.0.0.1:5001), which only
+    the machine running `make up` has; the cluster's copy names the page the PrometheusRule's
+    annotation holds, absolute, each alert at its own section of deploy/runbooks.md."""
+    gen = _generator()
+    rule_object = kube.one("PrometheusRule", "paywatch")
+    base = rule_object["metadata"]["annotations"]["paywatch/runbooks-url"]
+    assert gen.check_runbooks_url(base) == base
+    sections = {
+        line.removeprefix("### ").strip().lower()
+        for line in (DEPLOY / "runbooks.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("### ")
+    }
+    alerts = _alerts(rule_object)
+    assert len(alerts) == 14
+    for alert in alerts:
+        url = alert["annotations"]["runbook_url"]
+        assert url == f"{base}#{alert['alert'].lower()}"
+        assert "127.0.0.1" not in url and "localhost" not in url
+        assert url.split("#")[1] in sections, f"no runbook section for {alert['alert']}"
+
+
+def test_the_runbooks_url_is_chosen_when_generating_and_checked() -> None:
+    gen = _generator()
+    chosen = "https://gitlab.sotttt.hoabinh.gov.vn/ops/paywatch/-/blob/v0.1.0/deploy/runbooks.md"
+    rule_object = yaml.safe_load(gen.render("prometheusrule.yaml", chosen))
+    assert rule_object["metadata"]["annotations"] == {"paywatch/runbooks-url": chosen}
+    assert {a["annotations"]["runbook_url"].split("#")[0] for a in _alerts(rule_object)} == {chosen}
+    for wrong, why in [
+        ("http://127.0.0.1:5001/runbooks", "127.0.0.1 is the reader's own machine"),
+        ("http://localhost:5001/runbooks", "localhost is the reader's own machine"),
+        ("deploy/runbooks.md", "expected an absolute https:// address"),
+        ("https://git.example.gov.vn/runbooks.md#top", "expected no #fragment"),
+    ]:
+        with pytest.raises(gen.RunbooksUrlError, match=why):
+            gen.render("prometheusrule.yaml", wrong)
+
+
+def test_generate_py_refuses_a_loopback_runbooks_url_and_writes_nothing() -> None:
+    before = {p.name: p.read_text(encoding="utf-8") for p in KUBE.glob("*.yaml")}
+    done = subprocess.run(
+        [sys.executable, str(KUBE / "generate.py"), "--runbooks-url", "http://[::1]:5001/rb"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        "generate.py: --runbooks-url=http://[::1]:5001/rb: ::1 is the reader's own machine, not "
+        "where the runbooks are served; give the address where people read deploy/runbooks.md "
+        "(docs/kubernetes.md, Runbook links)\n"
+    )
+    assert {p.name: p.read_text(encoding="utf-8") for p in KUBE.glob("*.yaml")} == before
 
 
 # -- schemas ---------------------------------------------------------------------------------------

@@ -106,7 +106,8 @@ def test_every_alert_is_complete(alert: dict[str, Any]) -> None:
         assert "$labels.unit" in annotations["summary"], name
         assert "$labels.unit" in annotations["description"], name
     # Absolute, so that it works from a chat message or an e-mail: the local receiver serves
-    # the runbooks (a deployment rewrites the base, docs/alerting.md).
+    # the runbooks (a deployment rewrites the base, docs/alerting.md; the Kubernetes copy's
+    # base is generated, tests/deploy/test_kubernetes.py).
     assert annotations["runbook_url"] == f"{RUNBOOK_BASE}#{name.lower()}"
 
 

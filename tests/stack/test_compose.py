@@ -201,3 +201,44 @@ def test_alertmanager_notifies_the_alert_receiver(compose: dict[str, Any]) -> No
     runbooks = receiver["command"][receiver["command"].index("--runbooks") + 1]
     assert "COPY deploy/runbooks.md ./deploy/runbooks.md" in (ROOT / "Dockerfile").read_text()
     assert runbooks == "/app/deploy/runbooks.md"
+
+
+def test_every_port_is_published_on_loopback_only(compose: dict[str, Any]) -> None:
+    """The demo is plaintext, so nothing of it may be reachable from another machine."""
+    published = 0
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert re.fullmatch(r"127\.0\.0\.1:\d+:\d+", port), f"{name} publishes {port}"
+            published += 1
+    assert published == 9
+
+
+def test_the_docs_call_it_the_plaintext_demo_it_is(compose: dict[str, Any]) -> None:
+    """docs/security.md says what compose lacks next to `make up`; the file must still lack
+    exactly that (securing it means changing those docs too)."""
+    services = compose["services"]
+    kafka = _env(services["kafka"])
+    protocols = dict(p.split(":") for p in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert set(protocols.values()) == {"PLAINTEXT"}
+    assert not any("AUTHORIZER" in k or "SASL" in k for k in kafka)
+    for name in ("topics", "worker-1", "worker-2", "simulator", "dashboard"):
+        env = _env(services[name])
+        assert "PAYWATCH_KAFKA_SECURITY_PROTOCOL" not in env, name
+        assert urlsplit(env["PAYWATCH_REDIS_URL"]).username in (None, ""), name  # default user
+    assert _env(services["grafana"])["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
+    assert (
+        "A plaintext local demo, NOT the security model of docs/security.md"
+        in (ROOT / "docker-compose.yml").read_text()
+    )
+    security = (ROOT / "docs" / "security.md").read_text()
+    section = security.split("## docker compose\n")[1].split("\n## ")[0]
+    for claim in (
+        "**plaintext local demo**",
+        "one `PLAINTEXT` listener, no authentication, no authoriser",
+        "the workers write as the default user",
+        "anonymous viewers",
+        "every port is published on `127.0.0.1` only",
+    ):
+        assert claim in section, claim
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    assert "It is a **plaintext local demo**" in operations.split("## Docker compose")[1]

@@ -28,8 +28,8 @@ from models.registry import Registry
 from models.targets import Targets
 from streams import health
 from streams.cli import app as cli
-from streams.observe import LAST_CHECKPOINT_S, REDIS_DRAIN_S
 from streams.settings import Settings
+from streams.worker_process import LAST_CHECKPOINT_S, REDIS_DRAIN_S
 from tests.deploy import kube_manifests as kube
 from tests.deploy.deploy_stack import DEPLOY, ROOT
 from tests.deploy.kube_manifests import KUBE

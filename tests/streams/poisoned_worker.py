@@ -9,8 +9,8 @@ import os
 from typing import Any
 
 from streams.app import Pipeline
-from streams.observe import run_worker
 from streams.settings import load_settings
+from streams.worker_process import run_worker
 
 POISON = os.environ["PAYWATCH_TEST_POISON"].encode()
 _ingest_step = Pipeline._ingest_step

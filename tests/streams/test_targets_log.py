@@ -12,7 +12,7 @@ import pytest
 from models.periods import VN_TZ
 from models.registry import Registry
 from models.targets import Targets
-from streams.observe import log_targets
+from streams.targets_log import log_targets
 
 
 def test_a_missing_current_year_is_a_warning(
@@ -21,7 +21,7 @@ def test_a_missing_current_year_is_a_warning(
     registry = Registry.load({"17", "25"})
     (tmp_path / "2022.yaml").write_text('year: 2022\nprovinces:\n  "17": {default: 30}\n')
     this_year = datetime.now(VN_TZ).year
-    with caplog.at_level(logging.INFO, logger="streams.observe"):
+    with caplog.at_level(logging.INFO, logger="streams.targets_log"):
         log_targets(Targets.load(tmp_path, registry), tmp_path)
     messages = [(r.levelname, r.getMessage()) for r in caplog.records]
     assert messages == [
@@ -37,6 +37,6 @@ def test_a_missing_current_year_is_a_warning(
     (tmp_path / f"{this_year}.yaml").write_text(
         f'year: {this_year}\nprovinces:\n  "25": {{default: 30}}\n'
     )
-    with caplog.at_level(logging.INFO, logger="streams.observe"):
+    with caplog.at_level(logging.INFO, logger="streams.targets_log"):
         log_targets(Targets.load(tmp_path, registry), tmp_path)
     assert [r.levelname for r in caplog.records] == ["INFO"]

@@ -1,0 +1,111 @@
+"""Wires the sinks to a running pipeline: the Redis live view and the Prometheus metrics.
+
+- Every stored counter change goes to the Redis view (absolute values, coalesced) and to the
+  metrics' current rows (streams/current_rows.py), which `/metrics` renders at scrape time.
+- After each rebalance the owned rows are read back into both (streams/read_back.py).
+- A one-second timer moves the pipeline's in-process counts to the Prometheus counters
+  (streams/metrics_sync.py) and reads the consumer lag of every assigned partition
+  (streams/partition_metrics.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from models.event_clock import EventClock
+from models.targets import Targets
+from sinks.metrics import PipelineMetrics, install
+from sinks.redis_view import RedisView
+from sinks.unit_directory import UnitDirectory
+from streams import log_limit
+from streams.app import Pipeline
+from streams.current_rows import CurrentRows, table_rows
+from streams.ingest import partition_for
+from streams.metrics_sync import MetricsSync
+from streams.partition_metrics import PartitionMetrics
+from streams.read_back import ReadBack
+from streams.targets_log import log_targets
+
+log = logging.getLogger(__name__)
+
+SYNC_INTERVAL_S = 1.0
+
+
+class WorkerSinks:
+    """The sinks of one worker, attached to its pipeline."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        settings = pipeline.settings
+        self.pipeline = pipeline
+        targets = Targets.load(settings.targets_dir, pipeline.registry)
+        log_targets(targets, settings.targets_dir)
+        self.directory = UnitDirectory(pipeline.registry, targets)
+        self.registry = CollectorRegistry()
+        self.clock = EventClock(settings.pinned_day, settings.future_tolerance_s)
+        self.current = CurrentRows(self.clock)
+        app = pipeline.app
+        self.metrics: PipelineMetrics = install(
+            app,
+            self.registry,
+            view=self.current.owned_rows,
+            directory=self.directory,
+            clock=self.current.now,
+        )
+        self.redis = RedisView(
+            settings.redis_url,
+            settings.redis_prefix,
+            self.directory,
+            observer=self.metrics,
+            # Rows read mid-recovery would be stale; the read-back writes them all after it.
+            owned=lambda: None if app.rebalancing else table_rows(pipeline),
+        )
+        self.metrics.watch_sink("redis", lambda: self.redis.pending, lambda: self.redis.lag)
+        self.read_back = ReadBack(pipeline, self.redis, self.current)
+        self.counts = MetricsSync(pipeline, self.metrics, self.clock)
+        self.partitions = PartitionMetrics(pipeline, self.metrics)
+        pipeline.listeners.add(self.redis.update_many)
+        pipeline.listeners.add(self.current.remember)
+        # mode's Signal.connect is typed for plain functions; async receivers work at runtime.
+        app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
+        app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
+        app.on_rebalance_complete.connect(self._on_recovered)  # type: ignore[arg-type]
+        app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]
+        app.task(self._start_redis)
+        app.timer(SYNC_INTERVAL_S)(self._sync)
+
+    async def _on_revoked(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        self.read_back.stop()  # the next one reads what this worker owns then
+        revoked = args[0] if args else kwargs.get("revoked", ())
+        units_topic = self.pipeline.settings.topic("unit-deltas")
+        lost = {tp.partition for tp in revoked if tp.topic == units_topic}
+        if not lost:
+            return
+        n = self.pipeline.settings.partitions
+        gone = {u for (u, _) in self.current.cache if partition_for(u, n) in lost}
+        self.current.forget(gone)
+        dropped = self.redis.discard(gone)
+        log.info(
+            "revoked %d unit partitions: %d units, %d pending writes", len(lost), len(gone), dropped
+        )
+
+    async def _on_assigned(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        self.partitions.assigned(args[0] if args else kwargs.get("assigned", ()))
+
+    async def _on_recovered(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        self.read_back.start()
+
+    async def _start_redis(self) -> None:
+        await self.redis.start()
+
+    async def _on_shutdown(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        self.read_back.stop()
+        await self.redis.stop()
+
+    async def _sync(self) -> None:
+        self.counts.sync()
+        self.partitions.update_lag()
+        self.current.prune()
+        log_limit.repeats.flush()

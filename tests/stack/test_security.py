@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import time
 import uuid
@@ -36,6 +37,7 @@ from streams.simulator import SimConfig, generate
 from tests.e2e.sink_checks import wait_for_redis
 from tests.ports import free_port
 from tests.recount import recount
+from tests.streams.private_servers import PrivateKafka
 from tests.streams.stream_harness import (
     PAYWATCH,
     Worker,
@@ -212,6 +214,47 @@ def test_tls_with_a_wrong_ca_fails(
     assert "not trusted" in problem
     trusting = _as(settings_factory(), "paywatch-tools")
     assert security_problem(trusting) is None
+
+
+@pytest.mark.servers  # starts a Kafka of its own through deploy/local/kafka.sh
+@pytest.mark.timeout(600)
+def test_make_ups_kafka_has_no_unauthenticated_way_in(
+    settings_factory: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A broker started as `make up` starts it (no PAYWATCH_KAFKA_TEST_PLAINTEXT) listens only
+    SASL_SSL and its loopback controller: nothing on the test listener's port, User:ANONYMOUS
+    is no super user, a PLAINTEXT client of the SASL_SSL port is refused, the admin logs in."""
+    broker = PrivateKafka(tmp_path / "kafka", test_listener=False)
+    broker.start()
+    try:
+        conf = tmp_path / "kafka" / "kafka" / "server.properties"
+        assert conf.stat().st_mode & 0o777 == 0o600  # it holds the admin's password
+        properties = dict(
+            line.split("=", 1) for line in conf.read_text().splitlines() if "=" in line
+        )
+        assert properties["listeners"] == (
+            f"SECURE://127.0.0.1:{broker.sasl_port},CONTROLLER://127.0.0.1:{broker.controller_port}"
+        )
+        assert properties["super.users"] == "User:paywatch-admin"
+        assert properties["allow.everyone.if.no.acl.found"] == "false"
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", broker.port)) != 0
+        base = settings_factory(broker=f"kafka://127.0.0.1:{broker.sasl_port}")
+        plain = security_problem(base)
+        assert plain is not None and "PAYWATCH_KAFKA_SECURITY_PROTOCOL=PLAINTEXT" in plain
+        secrets = tmp_path / "kafka" / "kafka" / "secrets"
+        admin = Settings(
+            **{
+                **base.model_dump(),
+                "kafka_security_protocol": "SASL_SSL",
+                "kafka_sasl_username": "paywatch-admin",
+                "kafka_sasl_password_file": str(secrets / "paywatch-admin.password"),
+                "kafka_ca_file": str(tmp_path / "kafka" / "kafka" / "tls" / "ca.pem"),
+            }
+        )
+        assert security_problem(admin) is None
+    finally:
+        broker.stop()
 
 
 def test_each_kafka_principal_has_least_privilege(acl_settings: Settings) -> None:

@@ -81,9 +81,10 @@ class PrivateKafka:
     (the stack's own script) on free ports with its stack folder in ``directory``: the broker
     and controller ports, data, pid file and log are its own. The jars are the stack's (linked,
     not fetched again). Stopped and started again, it keeps its data, as a restarted broker
-    does."""
+    does. ``test_listener=False`` starts it as `make up` does: SASL_SSL only, nothing on
+    ``port``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, test_listener: bool = True) -> None:
         self.port = free_port()  # the test listener (PLAINTEXT), which the tests use
         self.sasl_port = free_port()
         self.controller_port = free_port()
@@ -100,7 +101,7 @@ class PrivateKafka:
             "PAYWATCH_KAFKA_PORT": str(self.port),
             "PAYWATCH_KAFKA_CONTROLLER_PORT": str(self.controller_port),
             "PAYWATCH_KAFKA_SASL_PORT": str(self.sasl_port),
-            "PAYWATCH_KAFKA_TEST_PLAINTEXT": "1",
+            "PAYWATCH_KAFKA_TEST_PLAINTEXT": "1" if test_listener else "0",
         }
 
     def _script(self, command: str) -> None:

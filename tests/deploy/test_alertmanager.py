@@ -24,6 +24,7 @@ import yaml
 from tests.deploy.deploy_stack import ALERTMANAGER_CONFIG as CONFIG
 from tests.deploy.deploy_stack import RULES
 from tests.deploy.deploy_stack import alertmanager as real_alertmanager
+from tests.stack.test_make_up_message import printed_message
 
 HOA_BINH_DISTRICTS = ("148", "150", "151", "152", "153", "154", "155", "156", "157", "158", "159")
 
@@ -362,4 +363,36 @@ def test_the_runbook_silence_commands_work(alertmanager: RunningAlertmanager) ->
         if states and states[0]["silencedBy"]:
             break
         assert time.monotonic() < deadline, states
+        time.sleep(0.2)
+
+
+@pytest.mark.servers
+def test_the_amtool_commands_make_up_prints_work(alertmanager: RunningAlertmanager) -> None:
+    """`make up` prints amtool commands (Debian's Alertmanager has no web UI, so no "UI" URL):
+    run as printed, on this Alertmanager, they list a firing alert and silence it."""
+    printed = printed_message()
+    assert "Alertmanager UI" not in printed
+    commands = [line.split("amtool", 1)[1] for line in printed.splitlines() if " amtool " in line]
+    assert len(commands) == 2
+    listing, silencing = commands
+    alertmanager.post(WORKER_DOWN)
+    local = "--alertmanager.url=http://127.0.0.1:9093"
+    assert listing.split() == [local, "alert", "query"]
+    flag = f"--alertmanager.url={alertmanager.url}"
+    query = subprocess.run(
+        f"amtool {listing.replace(local, flag)}",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert query.returncode == 0, query.stderr
+    assert "PaywatchWorkerDown" in query.stdout
+    shell = f"amtool {silencing.replace(local, flag).replace('NAME', 'PaywatchWorkerDown')}"
+    added = subprocess.run(shell, shell=True, capture_output=True, text=True, timeout=30)
+    assert added.returncode == 0, shell + "\n" + added.stderr
+    assert re.fullmatch(r"[0-9a-f-]{36}", added.stdout.strip()), added.stdout
+    deadline = time.monotonic() + 10
+    while not [a for a in alertmanager.alerts() if a["status"]["silencedBy"]]:
+        assert time.monotonic() < deadline, alertmanager.alerts()
         time.sleep(0.2)

@@ -91,14 +91,14 @@ def _fields(period: str) -> list[str] | None:
     return None if len(period) == 4 else list(COMPACT_FIELDS)
 
 
-def _age_s(updated_at: str | None, now: float) -> float | None:
+def _age_s(updated_at: str | None, now_s: float) -> float | None:
     if not updated_at:
         return None
     try:
         stamp = datetime.fromisoformat(updated_at.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return max(0.0, now - stamp.timestamp())
+    return max(0.0, now_s - stamp.timestamp())
 
 
 class ChangeFeed:
@@ -157,13 +157,13 @@ class ChangeFeed:
         return len(self._subscribers)
 
     def status(self) -> dict[str, object]:
-        age = _age_s(self.newest_update, time.time())
+        age_s = _age_s(self.newest_update, time.time())
         return {
             "redis": self.redis_ok,
             "newest_update": self.newest_update,
-            "age_s": age,
+            "age_s": age_s,
             "stale_after_s": self.stale_after_s,
-            "stale": (not self.redis_ok) or age is None or age > self.stale_after_s,
+            "stale": (not self.redis_ok) or age_s is None or age_s > self.stale_after_s,
         }
 
     def cursor(self) -> str:

@@ -39,7 +39,7 @@ async def ensure_topics(
     settings: Settings,
     names: tuple[str, ...] = EXTERNAL_TOPICS,
     tables: tuple[str, ...] = (),
-    ready_within: float = 60.0,
+    ready_within_s: float = 60.0,
 ) -> list[str]:
     """Create the named topics and the changelog topics of ``tables`` that do not exist yet,
     wait until all of them have a leader for every partition; return the ones created."""
@@ -63,16 +63,16 @@ async def ensure_topics(
             # Another process may create them between the list and the create.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(new)
-        await _wait_for_leaders(admin, list(wanted), settings.partitions, ready_within)
+        await _wait_for_leaders(admin, list(wanted), settings.partitions, ready_within_s)
         return [t.name for t in new]
     finally:
         await admin.close()
 
 
 async def _wait_for_leaders(
-    admin: AIOKafkaAdminClient, topics: list[str], partitions: int, within: float
+    admin: AIOKafkaAdminClient, topics: list[str], partitions: int, within_s: float
 ) -> None:
-    deadline = time.monotonic() + within
+    deadline_s = time.monotonic() + within_s
     while True:
         described = await admin.describe_topics(topics)
         for t in described:
@@ -91,8 +91,8 @@ async def _wait_for_leaders(
         ]
         if not missing:
             return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"topics without a leader after {within:.0f}s: {missing}")
+        if time.monotonic() > deadline_s:
+            raise RuntimeError(f"topics without a leader after {within_s:.0f}s: {missing}")
         await asyncio.sleep(0.2)
 
 

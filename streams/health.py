@@ -71,7 +71,7 @@ class Progress:
         self,
         committed: Mapping[Any, int | None],
         ends: Mapping[Any, int | None],
-        now: float,
+        now_s: float,
     ) -> list[Any]:
         """Record this look at the committed and end offsets of the assigned partitions
         (``ends``' keys); return those stalled: records waiting, and the same committed offset,
@@ -83,9 +83,9 @@ class Progress:
             waiting = end is not None and end > (offset or 0)
             previous = self._since.get(tp)
             same = previous is not None and previous[:2] == (offset, True)
-            since = previous[2] if same and waiting and previous is not None else now
-            seen[tp] = (offset, waiting, since)
-            if waiting and now - since >= self.stalled_after_s:
+            since_s = previous[2] if same and waiting and previous is not None else now_s
+            seen[tp] = (offset, waiting, since_s)
+            if waiting and now_s - since_s >= self.stalled_after_s:
                 stalled.append(tp)
         self._since = seen
         return stalled

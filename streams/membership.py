@@ -51,10 +51,10 @@ log = logging.getLogger(__name__)
 
 #: Seconds between heartbeats: how soon a live worker hears of a rebalance (Kafka wants it at
 #: most a third of the session timeout, which is 6 s or more).
-HEARTBEAT_INTERVAL = 1.0
+HEARTBEAT_INTERVAL_S = 1.0
 #: Seconds past the session timeout that :func:`claim_instance` gives the broker to drop a
 #: member that holds this worker's instance id under another name.
-EXPIRY_MARGIN = 5.0
+EXPIRY_MARGIN_S = 5.0
 #: The member id the broker gives a static member: its instance id, "-" and a UUID.
 _MEMBER_SUFFIX = r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 #: The lock file of :func:`claim_instance`, held open for the life of the process.
@@ -97,7 +97,7 @@ def group_options(settings: Settings) -> dict[str, Any]:
     return {
         "consumer_group_instance_id": instance_id(settings),
         "broker_session_timeout": settings.session_timeout_s,
-        "broker_heartbeat_interval": HEARTBEAT_INTERVAL,
+        "broker_heartbeat_interval": HEARTBEAT_INTERVAL_S,
         "broker_client_id": client_id(settings),
     }
 
@@ -124,7 +124,7 @@ def claim_instance(settings: Settings) -> None:
        check skipped: the worker's own start-up reports the broker."""
     _lock_data_dir(settings)
     mine = instance_id(settings)
-    deadline = time.monotonic() + settings.session_timeout_s + EXPIRY_MARGIN
+    deadline = time.monotonic() + settings.session_timeout_s + EXPIRY_MARGIN_S
     waited = False
     while True:
         try:
@@ -155,7 +155,7 @@ def claim_instance(settings: Settings) -> None:
                 settings.app_id,
                 other.client_id,
                 other.client_host.lstrip("/"),
-                settings.session_timeout_s + EXPIRY_MARGIN,
+                settings.session_timeout_s + EXPIRY_MARGIN_S,
             )
             waited = True
         time.sleep(0.5)

@@ -52,7 +52,7 @@ SCRIPT_VARIABLES = frozenset(
         "PAYWATCH_ALERTMANAGER_CLUSTER_PORT",
         "PAYWATCH_ALERT_RECEIVER_PORT",
         "PAYWATCH_SIM_RATE",
-        "PAYWATCH_SIM_DURATION",
+        "PAYWATCH_SIM_DURATION_S",
         "PAYWATCH_RESTART",
         "PAYWATCH_RESTART_DELAY_S",
         "PAYWATCH_RESTART_DELAY_MAX_S",
@@ -61,13 +61,15 @@ SCRIPT_VARIABLES = frozenset(
         "PAYWATCH_LOG_BACKUPS",
     }
 )
-#: Variables renamed to say their unit, the settings' and deploy/local/supervise.sh's: each
-#: still set under its old name is named with its new one (the worker and the supervisor stop).
+#: Variables renamed to say their unit, the settings' and deploy/local/supervise.sh's and
+#: stack.sh's: each still set under its old name is named with its new one (the worker, the
+#: supervisor and the local stack stop).
 RENAMED_VARIABLES = {
     **RENAMED,
     "PAYWATCH_RESTART_DELAY": "PAYWATCH_RESTART_DELAY_S",
     "PAYWATCH_RESTART_DELAY_MAX": "PAYWATCH_RESTART_DELAY_MAX_S",
     "PAYWATCH_RESTART_RESET": "PAYWATCH_RESTART_RESET_S",
+    "PAYWATCH_SIM_DURATION": "PAYWATCH_SIM_DURATION_S",
 }
 #: Prefixes of the live dashboard's, the test suite's and the benchmarks' own variables.
 SCRIPT_PREFIXES = ("PAYWATCH_DASHBOARD_", "PAYWATCH_TEST_", "PAYWATCH_BENCH_")

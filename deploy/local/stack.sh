@@ -8,7 +8,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PAYWATCH="$ROOT/.venv/bin/paywatch"
 SIM_RATE="${PAYWATCH_SIM_RATE:-20}"
-SIM_DURATION="${PAYWATCH_SIM_DURATION:-28800}"
+# renamed to say its unit: the old name would be ignored without a word
+[[ -z "${PAYWATCH_SIM_DURATION+set}" ]] ||
+    die "PAYWATCH_SIM_DURATION is now PAYWATCH_SIM_DURATION_S (the same value, in seconds): rename the variable"
+SIM_DURATION_S="${PAYWATCH_SIM_DURATION_S:-28800}"
 
 services() {
     bash "$ROOT/deploy/local/install-packages.sh"
@@ -93,7 +96,7 @@ up() {
         || die "creating topics failed; see $LOGS/topics.log"
     start_worker
     as_kafka_user paywatch-portal start_bg simulator "$LOGS/simulator.log" \
-        "$PAYWATCH" simulate --rate "$SIM_RATE" --duration "$SIM_DURATION" --quiet
+        "$PAYWATCH" simulate --rate "$SIM_RATE" --duration-s "$SIM_DURATION_S" --quiet
     if ! pid_alive dashboard; then require_free_port "$DASHBOARD_PORT" "the paywatch dashboard"; fi
     # The dashboard reads Redis as its own user, which may only read the live view.
     PAYWATCH_DASHBOARD_REDIS_URL="${PAYWATCH_DASHBOARD_REDIS_URL:-redis://$DASHBOARD_REDIS_USER:$DASHBOARD_REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0}" \
@@ -116,7 +119,7 @@ paywatch is running. Where to look:
   Redis live view    REDISCLI_AUTH=$REDIS_PASSWORD redis-cli --user paywatch-admin -p $REDIS_PORT --scan --pattern 'pw:*'
   Kafka              127.0.0.1:$KAFKA_SASL_PORT, SASL_SSL (users, passwords: $KAFKA_SECRETS; CA: $KAFKA_TLS/ca.pem; docs/security.md)
   Logs               $LOGS/{kafka,redis,prometheus,alertmanager,alerts,worker,simulator,dashboard}.log
-The simulator sends about $SIM_RATE events/s for $SIM_DURATION s (Oct 2022 to Feb 2023, Hòa Bình). Stop everything with: make down
+The simulator sends about $SIM_RATE events/s for $SIM_DURATION_S s (Oct 2022 to Feb 2023, Hòa Bình). Stop everything with: make down
 MSG
 }
 

@@ -28,9 +28,9 @@ def simulate(
         int, typer.Option(help="Random seed: the same seed gives the same records.")
     ] = 1,
     count: Annotated[
-        int | None, typer.Option(help="Number of records (default 100000 unless --duration).")
+        int | None, typer.Option(help="Number of records (default 100000 unless --duration-s).")
     ] = None,
-    duration: Annotated[
+    duration_s: Annotated[
         float | None,
         typer.Option(help="Stop after this many seconds (with --rate: rate×duration records)."),
     ] = None,
@@ -80,16 +80,16 @@ def simulate(
         if provinces
         else tuple(sorted(settings.province_codes or ()))
     )
-    if count is None and duration is not None and rate > 0:
-        count = int(duration * rate)
-    elif count is None and duration is None:
+    if count is None and duration_s is not None and rate > 0:
+        count = int(duration_s * rate)
+    elif count is None and duration_s is None:
         count = 100_000
     try:
         config = SimConfig(
             start=_date(start),
             end=_date(end),
             count=count,
-            duration=duration,
+            duration_s=duration_s,
             rate=rate,
             provinces=codes or ("17",),
             seed=seed,
@@ -107,7 +107,7 @@ def simulate(
     sim = Simulation(config, registry)
     if out is None:
         check_broker(settings)
-    pacer = Pacer(rate, duration)
+    pacer = Pacer(rate, duration_s)
     began = time.monotonic()
     with _progress(console, count, quiet) as update:
         if out is not None:

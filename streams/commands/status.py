@@ -23,7 +23,7 @@ def status(
     ] = None,
     kpi: Annotated[str, typer.Option(help="transactions, dossiers or amount")] = "transactions",
     watch: Annotated[bool, typer.Option("--watch", help="refresh until Ctrl-C")] = False,
-    interval: Annotated[float, typer.Option(help="seconds between refreshes")] = 2.0,
+    interval_s: Annotated[float, typer.Option(help="seconds between refreshes")] = 2.0,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
 ) -> None:
     """Units with ratio, target, gap, trend and rank, read from the Redis live view."""
@@ -90,7 +90,7 @@ def status(
         else:
             with Live(table(), console=console, auto_refresh=False) as live:
                 while True:
-                    time.sleep(interval)
+                    time.sleep(interval_s)
                     live.update(table(), refresh=True)
     except LiveViewError as exc:
         typer.echo(f"paywatch status: {exc}", err=True)

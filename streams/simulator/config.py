@@ -19,14 +19,14 @@ class SimConfig:
     """One simulation. Rates are shares of all output records unless said otherwise.
 
     ``count`` bounds the number of records (None: sized for ``volume_hint`` and stopped by the
-    caller, e.g. after ``duration`` seconds). ``rate`` (records/s, 0 = as fast as possible) and
-    ``duration`` (seconds) only concern the output side; the generator itself is timeless.
+    caller, e.g. after ``duration_s`` seconds). ``rate`` (records/s, 0 = as fast as possible) and
+    ``duration_s`` (seconds) only concern the output side; the generator itself is timeless.
     """
 
     start: date = DEFAULT_START
     end: date = DEFAULT_END
     count: int | None = 100_000
-    duration: float | None = None
+    duration_s: float | None = None
     rate: float = 0.0
     provinces: tuple[str, ...] = ("17",)
     seed: int = 1

@@ -86,9 +86,9 @@ class Simulation:
             config.scenario, config.start, config.end, self.population, config.seed
         )
         self.truth = Truth()
-        self._start = datetime.combine(config.start, time(), tzinfo=VN_TZ).timestamp()
-        self._end = datetime.combine(config.end, time(23, 59, 59), tzinfo=VN_TZ).timestamp()
-        self._year_ends = [
+        self._start_s = datetime.combine(config.start, time(), tzinfo=VN_TZ).timestamp()
+        self._end_s = datetime.combine(config.end, time(23, 59, 59), tzinfo=VN_TZ).timestamp()
+        self._year_ends_s = [
             datetime(y, 1, 1, tzinfo=VN_TZ).timestamp()
             for y in range(config.start.year + 1, config.end.year + 1)
         ]
@@ -135,11 +135,11 @@ class Simulation:
         return keys
 
     @staticmethod
-    def _day(epoch: float) -> date:
-        return datetime.fromtimestamp(epoch, VN_TZ).date()
+    def _day(epoch_s: float) -> date:
+        return datetime.fromtimestamp(epoch_s, VN_TZ).date()
 
-    def _push(self, release: float, item: _Pending) -> None:
-        heapq.heappush(self._heap, (release, next(self._seq), item))
+    def _push(self, release_s: float, item: _Pending) -> None:
+        heapq.heappush(self._heap, (release_s, next(self._seq), item))
 
     def _record(self, key: bytes | None, value: bytes, kind: str) -> SimRecord:
         self.truth.records += 1
@@ -165,34 +165,34 @@ class Simulation:
                 return proc
         return pool[-1]
 
-    def _edge_time(self, slot: Slot) -> float | None:
+    def _edge_time_s(self, slot: Slot) -> float | None:
         """Now and then, a time within 10 minutes of local midnight or of a year end."""
         rng = self.rng
         roll = rng.random()
-        if roll < self.config.year_end_share and self._year_ends:
-            return rng.choice(self._year_ends) + rng.randint(-600, 600)
+        if roll < self.config.year_end_share and self._year_ends_s:
+            return rng.choice(self._year_ends_s) + rng.randint(-600, 600)
         if roll < self.config.year_end_share + self.config.midnight_share:
-            midnight = datetime.combine(slot.start.date(), time(), tzinfo=VN_TZ).timestamp()
-            return midnight + rng.randint(-600, 600)
+            midnight_s = datetime.combine(slot.start.date(), time(), tzinfo=VN_TZ).timestamp()
+            return midnight_s + rng.randint(-600, 600)
         return None
 
-    def _dossier(self, slot: Slot, now: float) -> None:
+    def _dossier(self, slot: Slot, now_s: float) -> None:
         rng, config = self.rng, self.config
-        epoch = slot.start.timestamp() + rng.randint(0, 3599)
-        edge = self._edge_time(slot)
-        counter_open = edge is None and rng.random() < slot.office
-        if edge is not None:
-            epoch = edge
+        epoch_s = slot.start.timestamp() + rng.randint(0, 3599)
+        edge_s = self._edge_time_s(slot)
+        counter_open = edge_s is None and rng.random() < slot.office
+        if edge_s is not None:
+            epoch_s = edge_s
         late = rng.random() < config.late_share
         if late:
-            epoch -= 7 * 86400 * rng.randint(1, 17)
-        if not self._start <= epoch <= self._end:
+            epoch_s -= 7 * 86400 * rng.randint(1, 17)
+        if not self._start_s <= epoch_s <= self._end_s:
             return
-        day = self._day(epoch)
+        day = self._day(epoch_s)
         profile = self.population.pick(rng, day)
         if profile is None:
             return
-        when = datetime.fromtimestamp(epoch, VN_TZ)
+        when = datetime.fromtimestamp(epoch_s, VN_TZ)
         share = profile.adoption(self.population.month_index(day))
         share = self.scenario.online_share(profile, when, share)
         if not counter_open:
@@ -201,12 +201,14 @@ class Simulation:
         proc = self._procedure(profile.level)
         dossier = f"{profile.code}-{day:%y%m%d}-{next(self._dossier_no):06d}"
         count = int(_weighted(rng, tuple((str(n), w) for n, w in _PAYMENTS_PER_DOSSIER)))
-        release_base = now if late else epoch
+        release_base_s = now_s if late else epoch_s
         for i in range(count):
-            pay_epoch = epoch if i == 0 else min(self._end, epoch + rng.randint(120, 3 * 86400))
+            pay_epoch_s = (
+                epoch_s if i == 0 else min(self._end_s, epoch_s + rng.randint(120, 3 * 86400))
+            )
             pay_online = online if rng.random() > 0.1 else not online
             if pay_online and self.scenario.online_down(
-                profile.code, datetime.fromtimestamp(pay_epoch, VN_TZ)
+                profile.code, datetime.fromtimestamp(pay_epoch_s, VN_TZ)
             ):
                 pay_online = False
             if not counter_open and not pay_online and i == 0:
@@ -220,8 +222,8 @@ class Simulation:
                 proc,
                 channel,
                 fee_type,
-                pay_epoch,
-                release_base + (pay_epoch - epoch),
+                pay_epoch_s,
+                release_base_s + (pay_epoch_s - epoch_s),
             )
 
     def _payment(
@@ -231,11 +233,11 @@ class Simulation:
         proc: Procedure,
         channel: str,
         fee_type: str,
-        epoch: float,
-        release: float,
+        epoch_s: float,
+        release_s: float,
     ) -> None:
         rng = self.rng
-        day = self._day(epoch)
+        day = self._day(epoch_s)
         chain = self._chain(profile.code, day)
         if not chain:
             return
@@ -252,23 +254,23 @@ class Simulation:
             channel=channel,
             amount=amount,
             fee_type=fee_type,
-            event_time=render_time(epoch, rng),
+            event_time=render_time(epoch_s, rng),
             provider=provider,
             reverses=None,
             null_provider=not online and rng.random() < 0.05,
         )
-        facts = PaymentFacts(tx, dossier, chain, self._keys(day), epoch, amount, online)
+        facts = PaymentFacts(tx, dossier, chain, self._keys(day), epoch_s, amount, online)
         item = _Pending(doc, facts, None)
         if rng.random() >= self._reverse_p:
             item.never_reversed = True
-            self._push(release, item)
+            self._push(release_s, item)
             return
         early = rng.random() < self.config.early_reversal_share
         gap = rng.randint(60, 1800) if early else rng.randint(300, 20 * 86400)
-        r_epoch = min(self._end, epoch + gap)
-        if not self._chain(profile.code, self._day(r_epoch)):
+        r_epoch_s = min(self._end_s, epoch_s + gap)
+        if not self._chain(profile.code, self._day(r_epoch_s)):
             item.never_reversed = True
-            self._push(release, item)
+            self._push(release_s, item)
             return
         kind = "cancellation" if rng.random() < self.config.cancellation_share else "refund"
         r_doc = payload(
@@ -280,18 +282,18 @@ class Simulation:
             channel=channel,
             amount=amount,
             fee_type=fee_type,
-            event_time=render_time(r_epoch, rng),
+            event_time=render_time(r_epoch_s, rng),
             provider=provider,
             reverses=tx,
         )
         reversal = _Pending(r_doc, None, tx)
-        r_release = release + (r_epoch - epoch)
+        r_release_s = release_s + (r_epoch_s - epoch_s)
         if early:  # the payment's own record is held up: the reversal reaches the stream first
-            self._push(r_release, reversal)
-            self._push(r_release + rng.randint(60, 2 * 86400), item)
+            self._push(r_release_s, reversal)
+            self._push(r_release_s + rng.randint(60, 2 * 86400), item)
         else:
-            self._push(release, item)
-            self._push(r_release, reversal)
+            self._push(release_s, item)
+            self._push(r_release_s, reversal)
 
     # ----------------------------------------------------------------- emitting
     def _emit(self, item: _Pending) -> SimRecord:
@@ -327,14 +329,14 @@ class Simulation:
             "transaction_id": tx,
             "dossier_code": facts.dossier_code,
             "unit_code": facts.chain[0],
-            "epoch": facts.epoch,
+            "epoch_s": facts.epoch_s,
         }
 
     def _dead(self, value: bytes, key: bytes | None, reason: str, kind: str) -> SimRecord:
         self.truth.dead(self.truth.records, reason)
         return self._record(key, value, kind)
 
-    def _fault(self, now: float) -> SimRecord | None:
+    def _fault(self, now_s: float) -> SimRecord | None:
         rng = self.rng
         roll = rng.random() * self._fault_p
         choice = _FAULTS[-1]
@@ -349,7 +351,7 @@ class Simulation:
             key, value = rng.choice(self._resend)
             return self._record(key, value, "duplicate")
         if choice == "malformed":
-            return self._malformed(now)
+            return self._malformed(now_s)
         if choice == "conflict":
             if not self._paid_docs:
                 return None
@@ -357,8 +359,10 @@ class Simulation:
             doc["amount"] = doc["amount"] + 1000 * rng.randint(1, 9)
             return self._dead(encode(doc), doc["transaction_id"].encode(), "conflict", "conflict")
         if choice == "unknown_unit":
-            doc = self._fresh_doc(now)
-            codes = [c for c in _UNKNOWN_CODES if self.registry.resolve(c, self._day(now)) is None]
+            doc = self._fresh_doc(now_s)
+            codes = [
+                c for c in _UNKNOWN_CODES if self.registry.resolve(c, self._day(now_s)) is None
+            ]
             doc["unit_code"] = rng.choice(codes)
             return self._dead(
                 encode(doc), doc["transaction_id"].encode(), "unknown_unit", "unknown_unit"
@@ -382,11 +386,11 @@ class Simulation:
     ) -> SimRecord | None:
         rng = self.rng
         tx = target["transaction_id"]
-        epoch = target.get("epoch")
-        if epoch is None:
-            epoch = self._epoch_of(target["event_time"])
-        epoch = min(self._end, epoch + rng.randint(3600, 5 * 86400))
-        if not self._chain(target["unit_code"], self._day(epoch)):
+        epoch_s = target.get("epoch_s")
+        if epoch_s is None:
+            epoch_s = self._epoch_s_of(target["event_time"])
+        epoch_s = min(self._end_s, epoch_s + rng.randint(3600, 5 * 86400))
+        if not self._chain(target["unit_code"], self._day(epoch_s)):
             return None
         doc = payload(
             transaction_id=f"R{next(self._tx):09d}",
@@ -397,24 +401,24 @@ class Simulation:
             channel="offline_counter",
             amount=0,
             fee_type="le_phi",
-            event_time=render_time(epoch, rng),
+            event_time=render_time(epoch_s, rng),
             provider=None,
             reverses=tx,
         )
         return self._dead(encode(doc), doc["transaction_id"].encode(), reason, reason)
 
     @staticmethod
-    def _epoch_of(text: str) -> float:
+    def _epoch_s_of(text: str) -> float:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=VN_TZ)
         return parsed.timestamp()
 
-    def _fresh_doc(self, now: float) -> dict[str, Any]:
+    def _fresh_doc(self, now_s: float) -> dict[str, Any]:
         """A valid offline payment that is not part of the natural stream (to break or misplace)."""
         rng = self.rng
-        epoch = max(self._start, min(self._end, now - rng.randint(0, 86400)))
-        day = self._day(epoch)
+        epoch_s = max(self._start_s, min(self._end_s, now_s - rng.randint(0, 86400)))
+        day = self._day(epoch_s)
         profile = self.population.pick(rng, day) or self.population.profiles[0]
         proc = self._procedure(profile.level)
         return payload(
@@ -426,22 +430,22 @@ class Simulation:
             channel="offline_cash",
             amount=max(proc.amounts),
             fee_type=proc.fee_type,
-            event_time=render_time(epoch, rng),
+            event_time=render_time(epoch_s, rng),
             provider=None,
             reverses=None,
         )
 
-    def _malformed(self, now: float) -> SimRecord:
+    def _malformed(self, now_s: float) -> SimRecord:
         rng = self.rng
         kind = rng.choice(MALFORMED_KINDS)
-        doc = self._fresh_doc(now)
+        doc = self._fresh_doc(now_s)
         value, reason = build_malformed(kind, doc, rng)
         key = None if rng.random() < 0.3 else doc["transaction_id"].encode()
         return self._dead(value, key, reason, f"malformed:{kind}")
 
-    def _release(self, item: _Pending, now: float) -> Iterator[SimRecord]:
+    def _release(self, item: _Pending, now_s: float) -> Iterator[SimRecord]:
         while self.rng.random() < self._fault_p:
-            record = self._fault(now)
+            record = self._fault(now_s)
             if record is not None:
                 yield record
         yield self._emit(item)
@@ -464,25 +468,25 @@ class Simulation:
         total = sum(w for _, w in slots) or 1.0
         wanted, made = 0.0, 0
         for slot, weight in slots:
-            now = slot.start.timestamp()
+            now_s = slot.start.timestamp()
             wanted += self._dossiers_total * weight / total
             for _ in range(int(wanted) - made):
-                self._dossier(slot, now + self.rng.randint(0, 3599))
+                self._dossier(slot, now_s + self.rng.randint(0, 3599))
             made = int(wanted)
-            horizon = now + 3600
-            while self._heap and self._heap[0][0] < horizon:
-                release, _, item = heapq.heappop(self._heap)
-                yield from self._release(item, max(now, min(release, horizon)))
+            horizon_s = now_s + 3600
+            while self._heap and self._heap[0][0] < horizon_s:
+                release_s, _, item = heapq.heappop(self._heap)
+                yield from self._release(item, max(now_s, min(release_s, horizon_s)))
         while self._heap:
-            release, _, item = heapq.heappop(self._heap)
-            yield from self._release(item, min(release, self._end))
+            release_s, _, item = heapq.heappop(self._heap)
+            yield from self._release(item, min(release_s, self._end_s))
         # Short of the count (few dossiers had several payments): late uploads fill the rest.
         while self.config.count is not None and self.truth.records < self.config.count:
             slot, _ = slots[self.rng.randrange(len(slots))]
-            self._dossier(slot, self._end)
+            self._dossier(slot, self._end_s)
             while self._heap:
-                release, _, item = heapq.heappop(self._heap)
-                yield from self._release(item, self._end)
+                release_s, _, item = heapq.heappop(self._heap)
+                yield from self._release(item, self._end_s)
         self.exhausted = True
 
 

@@ -27,31 +27,32 @@ def truth_path(out: Path) -> Path:
 
 
 class Pacer:
-    """Holds an iterator to ``rate`` records per second and ends it after ``duration`` seconds."""
+    """Holds an iterator to ``rate`` records per second and ends it after ``duration_s``
+    seconds."""
 
-    def __init__(self, rate: float, duration: float | None) -> None:
+    def __init__(self, rate: float, duration_s: float | None) -> None:
         self.rate = rate
-        self.duration = duration
-        self.started = time.monotonic()
+        self.duration_s = duration_s
+        self.started_s = time.monotonic()
         self.sent = 0
 
-    def delay(self) -> float:
+    def delay_s(self) -> float:
         """Seconds to wait before the next record (0 when on or behind schedule)."""
         if self.rate <= 0:
             return 0.0
-        due = self.started + self.sent / self.rate
-        return max(0.0, due - time.monotonic())
+        due_s = self.started_s + self.sent / self.rate
+        return max(0.0, due_s - time.monotonic())
 
     def expired(self) -> bool:
-        return self.duration is not None and time.monotonic() - self.started >= self.duration
+        return self.duration_s is not None and time.monotonic() - self.started_s >= self.duration_s
 
     def pace(self, records: Iterable[SimRecord]) -> Iterator[SimRecord]:
         for record in records:
             if self.expired():
                 return
-            wait = self.delay()
-            if wait > 0:
-                time.sleep(wait)
+            wait_s = self.delay_s()
+            if wait_s > 0:
+                time.sleep(wait_s)
                 if self.expired():
                     return
             self.sent += 1
@@ -121,9 +122,9 @@ async def produce_to_kafka(
         for record in records:
             if pacer.expired():
                 break
-            wait = pacer.delay()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            wait_s = pacer.delay_s()
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
                 if pacer.expired():
                     break
             pacer.sent += 1

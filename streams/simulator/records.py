@@ -28,18 +28,18 @@ def encode(doc: dict[str, Any]) -> bytes:
     return _encode(doc)
 
 
-def render_time(epoch: float, rng: random.Random) -> str:
-    """An RFC 3339 time for ``epoch`` in one of the forms the portal sends: +07:00 (most),
+def render_time(epoch_s: float, rng: random.Random) -> str:
+    """An RFC 3339 time for ``epoch_s`` in one of the forms the portal sends: +07:00 (most),
     UTC with Z, local time without an offset (which means Vietnam time), with milliseconds."""
     roll = rng.random()
     if roll < 0.7:
-        return datetime.fromtimestamp(epoch, VN_TZ).isoformat(timespec="seconds")
+        return datetime.fromtimestamp(epoch_s, VN_TZ).isoformat(timespec="seconds")
     if roll < 0.85:
-        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if roll < 0.95:
-        naive = datetime.fromtimestamp(epoch, VN_TZ).replace(tzinfo=None)
+        naive = datetime.fromtimestamp(epoch_s, VN_TZ).replace(tzinfo=None)
         return naive.isoformat(timespec="seconds")
-    return datetime.fromtimestamp(epoch, VN_TZ).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(epoch_s, VN_TZ).isoformat(timespec="milliseconds")
 
 
 def payload(

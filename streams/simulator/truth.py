@@ -31,7 +31,7 @@ class PaymentFacts:
     dossier_code: str
     chain: tuple[str, ...]
     periods: tuple[str, str, str]
-    epoch: float  # event time, seconds since the epoch
+    epoch_s: float  # event time, seconds since the Unix epoch
     amount: int
     online: bool
     reversed: bool = False
@@ -92,7 +92,7 @@ class Truth:
         for payments in live.values():
             if sum(p.amount for p in payments) <= 0:
                 continue
-            first = min(payments, key=lambda p: (p.epoch, p.transaction_id))
+            first = min(payments, key=lambda p: (p.epoch_s, p.transaction_id))
             online = any(p.online and p.amount > 0 for p in payments)
             for unit in first.chain:
                 for period in first.periods:

@@ -34,9 +34,11 @@ def env(tmp_path: Path, unique: str, redis_server_url: str, kafka_bootstrap: str
     }
 
 
-def _run(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def _run(
+    env: dict[str, str], *args: str, timeout_s: float = 90
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [PAYWATCH, *args], env=env, capture_output=True, text=True, timeout=timeout
+        [PAYWATCH, *args], env=env, capture_output=True, text=True, timeout=timeout_s
     )
 
 
@@ -70,7 +72,7 @@ def test_an_unreachable_broker_is_named(env: dict[str, str], args: tuple[str, ..
 
 def test_a_broker_that_never_answers_times_out(env: dict[str, str], silent_port: int) -> None:
     env["PAYWATCH_BROKER"] = f"kafka://127.0.0.1:{silent_port}"
-    result = _run(env, "topics", timeout=60)
+    result = _run(env, "topics", timeout_s=60)
     _says(result, f"PAYWATCH_BROKER=kafka://127.0.0.1:{silent_port}", "no answer within 15 s")
 
 

@@ -50,6 +50,18 @@ def test_simulate_out_writes_events_and_truth(tmp_path: Path, hoa_binh: Registry
     assert dead == again.dead_letters
 
 
+def test_simulate_for_a_duration_in_seconds_at_a_rate(tmp_path: Path) -> None:
+    """--duration-s with --rate: about rate × duration records, and the truth file says so."""
+    out = tmp_path / "paced.jsonl"
+    args = ["simulate", "--rate", "200", "--duration-s", "0.5", "--out", str(out), "--quiet"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    written = len(out.read_bytes().splitlines())
+    assert 60 <= written <= 100
+    config = json.loads((tmp_path / "paced.truth.json").read_text())["config"]
+    assert (config["duration_s"], config["rate"], config["count"]) == (0.5, 200.0, 100)
+
+
 def test_simulate_produces_a_bounded_count_to_kafka(kafka_bootstrap: str, unique: str) -> None:
     prefix = f"t{unique}."
     env = {

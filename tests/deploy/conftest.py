@@ -57,7 +57,7 @@ def metrics_target(
         "5",
         "--rate",
         "200",
-        "--duration",
+        "--duration-s",
         "300",
         "--from",
         "2022-05-01",

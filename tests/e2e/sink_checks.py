@@ -36,10 +36,10 @@ def redis_counters(url: str, prefix: str) -> Counts:
         client.close()
 
 
-def wait_for_redis(url: str, prefix: str, expected: Counts, timeout: float) -> Counts:
-    deadline = time.monotonic() + timeout
+def wait_for_redis(url: str, prefix: str, expected: Counts, timeout_s: float) -> Counts:
+    deadline_s = time.monotonic() + timeout_s
     got: Counts = {}
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline_s:
         got = redis_counters(url, prefix)
         if got == expected:
             return got

@@ -17,9 +17,9 @@ NOW = datetime(2022, 3, 15, 3, 0, tzinfo=UTC)
 T = TypeVar("T")
 
 
-def run(factory: Callable[[], Awaitable[T]], timeout: float = 60) -> T:
+def run(factory: Callable[[], Awaitable[T]], timeout_s: float = 60) -> T:
     async def main() -> T:
-        return await asyncio.wait_for(factory(), timeout)
+        return await asyncio.wait_for(factory(), timeout_s)
 
     return asyncio.run(main())
 

@@ -90,7 +90,7 @@ def test_redis_outage_converges_to_the_final_values(
         return v
 
     try:
-        v = run(go, timeout=150)
+        v = run(go, timeout_s=150)
         state = dump(redis_server_url, redis_prefix)
     finally:
         server.kill()

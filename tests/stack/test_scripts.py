@@ -10,22 +10,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _script(name: str, command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """deploy/local/NAME run with ``env`` added to this process's environment."""
+    return subprocess.run(
+        ["bash", str(ROOT / "deploy" / "local" / name), command],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
 def test_port_in_use_names_the_holder(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        env = {
-            **os.environ,
-            "PAYWATCH_STACK_DIR": str(tmp_path),
-            "PAYWATCH_REDIS_PORT": str(port),
-        }
-        result = subprocess.run(
-            ["bash", str(ROOT / "deploy/local/redis.sh"), "start"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30,
+        result = _script(
+            "redis.sh",
+            "start",
+            {"PAYWATCH_STACK_DIR": str(tmp_path), "PAYWATCH_REDIS_PORT": str(port)},
         )
     assert result.returncode != 0
     assert f"port {port} (for Redis) is in use by pid {os.getpid()}" in result.stderr
@@ -41,18 +45,11 @@ def test_old_java_is_refused(tmp_path: Path) -> None:
     )
     java.chmod(0o755)
     env = {
-        **os.environ,
         "PATH": f"{fake}:{os.environ['PATH']}",
         "PAYWATCH_STACK_DIR": str(tmp_path / "stack"),
         "PAYWATCH_KAFKA_PORT": "1",
     }
-    result = subprocess.run(
-        ["bash", str(ROOT / "deploy/local/kafka.sh"), "start"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = _script("kafka.sh", "start", env)
     assert result.returncode != 0
     assert "java 17 or newer is needed for Kafka 4.4.0; found 11" in result.stderr
 
@@ -64,3 +61,15 @@ def test_make_up_points_at_status_and_a_filtered_counters_page() -> None:
     message = stack.split("paywatch is running. Where to look:")[1].split("\nMSG")[0]
     assert "  Live status        .venv/bin/paywatch status" in message
     assert "/counters/?unit=148&period=2022" in message
+
+
+def test_the_simulators_duration_under_its_old_name_stops_the_stack(tmp_path: Path) -> None:
+    """PAYWATCH_SIM_DURATION is PAYWATCH_SIM_DURATION_S: the old name would be ignored."""
+    result = _script(
+        "stack.sh", "status", {"PAYWATCH_STACK_DIR": str(tmp_path), "PAYWATCH_SIM_DURATION": "60"}
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "[paywatch] error: PAYWATCH_SIM_DURATION is now PAYWATCH_SIM_DURATION_S (the same value, "
+        "in seconds): rename the variable\n"
+    )

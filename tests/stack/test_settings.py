@@ -77,9 +77,12 @@ def test_a_variable_under_its_old_name_stops_start_up(
 def test_an_old_name_is_warned_about_with_its_new_one() -> None:
     from streams.preflight import unknown_variables
 
-    assert unknown_variables({"PAYWATCH_RESTART_DELAY": "1", "PAYWATCH_BATCH_WITHIN": "1"}) == [
+    old = ["PAYWATCH_RESTART_DELAY", "PAYWATCH_BATCH_WITHIN", "PAYWATCH_SIM_DURATION"]
+    assert unknown_variables(dict.fromkeys(old, "1")) == [
         "paywatch: warning: PAYWATCH_BATCH_WITHIN is now PAYWATCH_BATCH_WITHIN_S (the same value, "
         "in seconds)",
         "paywatch: warning: PAYWATCH_RESTART_DELAY is now PAYWATCH_RESTART_DELAY_S (the same "
         "value, in seconds)",
+        "paywatch: warning: PAYWATCH_SIM_DURATION is now PAYWATCH_SIM_DURATION_S (the same value, "
+        "in seconds)",
     ]

@@ -202,9 +202,9 @@ def test_a_delay_under_its_old_name_is_refused_with_the_new_one(tmp_path: Path) 
     )
 
 
-def _wait_for_pids(path: Path, count: int, timeout: float = 30) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _wait_for_pids(path: Path, count: int, timeout_s: float = 30) -> list[int]:
+    deadline_s = time.monotonic() + timeout_s
+    while time.monotonic() < deadline_s:
         if path.exists():
             pids = [int(p) for p in path.read_text().split()]
             if len(pids) >= count:

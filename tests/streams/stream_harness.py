@@ -159,13 +159,13 @@ def read_dead_letters(bootstrap: str, topic: str) -> list[dict[str, Any]]:
 
 
 def wait_for_counters(
-    bootstrap: str, app_id: str, expected: Counts, timeout: float, settle: float = 3.0
+    bootstrap: str, app_id: str, expected: Counts, timeout_s: float, settle: float = 3.0
 ) -> Counts:
     """Poll the changelog until it equals ``expected`` and stays equal for ``settle`` seconds
     (or the timeout passes); return the last reading."""
-    deadline = time.monotonic() + timeout
+    deadline_s = time.monotonic() + timeout_s
     got: Counts = {}
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline_s:
         got = read_counters(bootstrap, app_id)
         if got == expected:
             time.sleep(settle)
@@ -316,12 +316,12 @@ def get_page(settings: Settings, path: str) -> tuple[int, dict[str, Any]]:
 
 
 def wait_for_page(
-    settings: Settings, path: str, status: int, timeout: float = 180
+    settings: Settings, path: str, status: int, timeout_s: float = 180
 ) -> dict[str, Any]:
     """Poll a JSON page until it answers ``status``; its body."""
-    deadline = time.monotonic() + timeout
+    deadline_s = time.monotonic() + timeout_s
     last: Any = None
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline_s:
         try:
             code, body = get_page(settings, path)
         except OSError as error:  # not listening yet

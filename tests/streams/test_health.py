@@ -55,23 +55,23 @@ def test_ready_only_after_a_completed_rebalance_with_partitions_and_progress() -
 def test_a_partition_is_stalled_only_with_records_waiting_and_no_commit_for_the_limit() -> None:
     progress = Progress(stalled_after_s=60)
     ends = {"a": 100, "b": 50, "c": None}
-    assert progress.look({"a": 10, "b": 50}, ends, now=0) == []
-    assert progress.look({"a": 10, "b": 50}, ends, now=59.9) == []
+    assert progress.look({"a": 10, "b": 50}, ends, now_s=0) == []
+    assert progress.look({"a": 10, "b": 50}, ends, now_s=59.9) == []
     # a: 90 records waiting on the same commit for 60 s; b is caught up; c was never fetched.
-    assert progress.look({"a": 10, "b": 50}, ends, now=60) == ["a"]
+    assert progress.look({"a": 10, "b": 50}, ends, now_s=60) == ["a"]
     # A commit moves the clock of a again.
-    assert progress.look({"a": 11, "b": 50}, ends, now=100) == []
-    assert progress.look({"a": 11, "b": 50}, ends, now=159) == []
+    assert progress.look({"a": 11, "b": 50}, ends, now_s=100) == []
+    assert progress.look({"a": 11, "b": 50}, ends, now_s=159) == []
     # b was caught up until records came at 160: its clock starts then, not at its last commit.
-    assert progress.look({"a": 11, "b": 50}, {"a": 100, "b": 60}, now=160) == ["a"]
-    assert progress.look({"a": 100, "b": 50}, {"a": 100, "b": 60}, now=219) == []
-    assert progress.look({"a": 100, "b": 50}, {"a": 100, "b": 60}, now=220) == ["b"]
+    assert progress.look({"a": 11, "b": 50}, {"a": 100, "b": 60}, now_s=160) == ["a"]
+    assert progress.look({"a": 100, "b": 50}, {"a": 100, "b": 60}, now_s=219) == []
+    assert progress.look({"a": 100, "b": 50}, {"a": 100, "b": 60}, now_s=220) == ["b"]
     assert progress.waiting == 1  # b (a is caught up)
     # Never committed: waiting from offset 0.
-    assert Progress(stalled_after_s=0).look({}, {"d": 5}, now=1) == ["d"]
+    assert Progress(stalled_after_s=0).look({}, {"d": 5}, now_s=1) == ["d"]
     # A partition taken away is forgotten; given back, its clock starts again.
-    progress.look({}, {"a": 100}, now=300)
-    assert progress.look({"b": 50}, {"a": 100, "b": 60}, now=301) == []
+    progress.look({}, {"a": 100}, now_s=300)
+    assert progress.look({"b": 50}, {"a": 100, "b": 60}, now_s=301) == []
 
 
 def test_the_pages_and_the_state_on_a_faust_app_that_never_joined() -> None:

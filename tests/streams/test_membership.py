@@ -24,7 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from models.registry import Registry
-from streams.membership import HEARTBEAT_INTERVAL, client_id, default_instance_id, instance_id
+from streams.membership import HEARTBEAT_INTERVAL_S, client_id, default_instance_id, instance_id
 from streams.membership import group_options as membership_options
 from streams.settings import Settings, SettingsError, load_settings
 from streams.simulator import SimConfig, generate
@@ -66,13 +66,13 @@ def group(bootstrap: str, app_id: str) -> tuple[str, list[Member]]:
 
 
 def wait_for_group(
-    bootstrap: str, app_id: str, done: Callable[[list[Member]], bool], timeout: float = 120
+    bootstrap: str, app_id: str, done: Callable[[list[Member]], bool], timeout_s: float = 120
 ) -> list[Member]:
     """Poll the group until it is stable and ``done(members)`` holds."""
-    deadline = time.monotonic() + timeout
+    deadline_s = time.monotonic() + timeout_s
     members: list[Member] = []
     state = ""
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline_s:
         state, members = group(bootstrap, app_id)
         if state == "Stable" and done(members):
             return members
@@ -183,7 +183,7 @@ def test_the_membership_settings_reach_the_consumer_faust_creates(
     assert asyncio.run(consumer_kwargs()) == {
         "group_instance_id": instance_id(settings),
         "session_timeout_ms": 9500,
-        "heartbeat_interval_ms": int(HEARTBEAT_INTERVAL * 1000),
+        "heartbeat_interval_ms": int(HEARTBEAT_INTERVAL_S * 1000),
         "client_id": client_id(settings),
     }
 

@@ -29,7 +29,7 @@ start() {
         --storage.path="$STACK/data/alertmanager" \
         --web.listen-address="127.0.0.1:$ALERTMANAGER_PORT" \
         --cluster.listen-address=""
-    wait_port "$ALERTMANAGER_PORT" "Alertmanager" 30 "$AM_LOG"
+    wait_port "$ALERTMANAGER_PORT" "Alertmanager" 30 "$AM_LOG" alertmanager
     say "Alertmanager ready on http://127.0.0.1:$ALERTMANAGER_PORT"
 }
 

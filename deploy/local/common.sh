@@ -62,11 +62,13 @@ require_free_port() {
     fi
 }
 
-# wait_port PORT WHAT SECONDS LOGFILE: wait until something listens on PORT.
+# wait_port PORT WHAT SECONDS LOGFILE [NAME]: wait until something listens on PORT; with NAME
+# (a start_logged process), fail at once when that process has ended instead.
 wait_port() {
-    local port=$1 what=$2 secs=$3 log=$4 i
+    local port=$1 what=$2 secs=$3 log=$4 name=${5:-} i
     for ((i = 0; i < secs * 4; i++)); do
         port_in_use "$port" && return 0
+        [[ -z "$name" ]] || pid_alive "$name" || die "$what exited while starting; see $log"
         sleep 0.25
     done
     die "$what did not start listening on port $port within ${secs}s; see $log"

@@ -221,7 +221,7 @@ run_broker() {
     start_logged kafka "$KAFKA_LOG" java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
         -Dlog4j2.configurationFile="$ROOT/deploy/kafka/log4j2.properties" \
         -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$KAFKA_CONF"
-    wait_port "$KAFKA_SASL_PORT" "Kafka" 90 "$KAFKA_LOG"
+    wait_port "$KAFKA_SASL_PORT" "Kafka" 90 "$KAFKA_LOG" kafka
 }
 
 case "${1:-}" in

@@ -42,7 +42,7 @@ start() {
         --storage.tsdb.path="$STACK/data/prometheus" \
         --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" \
         --web.enable-lifecycle
-    wait_port "$PROMETHEUS_PORT" "Prometheus" 30 "$PROM_LOG"
+    wait_port "$PROMETHEUS_PORT" "Prometheus" 30 "$PROM_LOG" prometheus
     local i
     for ((i = 0; i < 60; i++)); do
         curl -fsS "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" >/dev/null 2>&1 && break

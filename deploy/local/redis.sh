@@ -13,7 +13,22 @@ DEFAULT_USER="${PAYWATCH_REDIS_DEFAULT_USER:-off}"
 [[ "$DEFAULT_USER" == on || "$DEFAULT_USER" == off ]] \
     || die "PAYWATCH_REDIS_DEFAULT_USER=$DEFAULT_USER: expected on or off"
 
+# The passwords go into Redis's config, ACL SETUSER lines and redis:// URLs as they are: only
+# characters that need no quoting or escaping in any of them (a URL's unreserved ones).
+check_passwords() {
+    local variable value
+    for variable in PAYWATCH_REDIS_PASSWORD PAYWATCH_DASHBOARD_REDIS_PASSWORD; do
+        case "$variable" in
+            PAYWATCH_REDIS_PASSWORD) value="$REDIS_PASSWORD" ;;
+            *) value="$DASHBOARD_REDIS_PASSWORD" ;;
+        esac
+        [[ "$value" =~ ^[A-Za-z0-9._~-]+$ ]] \
+            || die "$variable (value not shown): expected letters, digits, '.', '_', '~' or '-' only, at least one; e.g. openssl rand -hex 24"
+    done
+}
+
 start() {
+    check_passwords
     if pid_alive redis; then
         apply_users
         say "Redis already running (pid $(cat "$RUN/redis.pid")) on 127.0.0.1:$REDIS_PORT; $(default_user_said)"
@@ -32,7 +47,7 @@ start() {
             -e "s|@PASSWORD@|$REDIS_PASSWORD|g" "$ROOT/deploy/redis/redis.conf.in" >"$REDIS_CONF"
     )
     start_logged redis "$REDIS_LOG" redis-server "$REDIS_CONF"
-    wait_port "$REDIS_PORT" "Redis" 20 "$REDIS_LOG"
+    wait_port "$REDIS_PORT" "Redis" 20 "$REDIS_LOG" redis
     local i
     # Redis answers LOADING while it reads its snapshot back; wait for PONG.
     for ((i = 0; i < 120; i++)); do

@@ -60,7 +60,7 @@ start_worker() { # the worker under supervise.sh (started again after a failed s
     if ! pid_alive worker; then require_free_port "$WORKER_WEB_PORT" "the paywatch worker"; fi
     as_kafka_user paywatch-worker as_redis_user paywatch-worker \
         start_bg worker "$LOGS/worker.log" bash "$ROOT/deploy/local/supervise.sh" "$PAYWATCH" worker
-    wait_port "$WORKER_WEB_PORT" "the paywatch worker" 120 "$LOGS/worker.log"
+    wait_port "$WORKER_WEB_PORT" "the paywatch worker" 120 "$LOGS/worker.log" worker
 }
 
 # Only the worker: SIGTERM (its last checkpoint and commit), then started again on the same data
@@ -90,7 +90,7 @@ up() {
     if ! pid_alive alert-receiver; then require_free_port "$ALERT_RECEIVER_PORT" "the alert receiver"; fi
     start_bg alert-receiver "$LOGS/alerts.log" \
         "$PAYWATCH" alert-receiver --port "$ALERT_RECEIVER_PORT" --store "$STACK/alerts/received.jsonl"
-    wait_port "$ALERT_RECEIVER_PORT" "the alert receiver" 30 "$LOGS/alerts.log"
+    wait_port "$ALERT_RECEIVER_PORT" "the alert receiver" 30 "$LOGS/alerts.log" alert-receiver
     bash "$ROOT/deploy/local/alertmanager.sh" start
     as_kafka_user paywatch-admin "$PAYWATCH" topics >>"$LOGS/topics.log" 2>&1 \
         || die "creating topics failed; see $LOGS/topics.log"
@@ -102,7 +102,7 @@ up() {
     PAYWATCH_DASHBOARD_REDIS_URL="${PAYWATCH_DASHBOARD_REDIS_URL:-redis://$DASHBOARD_REDIS_USER:$DASHBOARD_REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0}" \
         PAYWATCH_DASHBOARD_PORT="$DASHBOARD_PORT" \
         start_bg dashboard "$LOGS/dashboard.log" "$PAYWATCH" dashboard
-    wait_port "$DASHBOARD_PORT" "the paywatch dashboard" 60 "$LOGS/dashboard.log"
+    wait_port "$DASHBOARD_PORT" "the paywatch dashboard" 60 "$LOGS/dashboard.log" dashboard
     cat <<MSG
 
 paywatch is running. Where to look:

@@ -108,16 +108,20 @@ def test_redis_log_is_rotated_through_the_pipe(tmp_path: Path) -> None:
         assert b"log-test-secret" not in Path(f"/proc/{pid}/cmdline").read_bytes()
         conf = tmp_path / "redis" / "redis.conf"
         assert conf.stat().st_mode & 0o777 == 0o600
+        _wait_for_line(logs / "redis.log", "Ready to accept connections")  # the pipe is async
         assert (logs / "redis.log.1").read_text() == old
-        assert "Ready to accept connections" in (logs / "redis.log").read_text()
     finally:
         stopped = subprocess.run(
             ["bash", script, "stop"], env=env, capture_output=True, text=True, timeout=60
         )
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-    deadline = time.monotonic() + 10
-    while "ready to exit" not in (logs / "redis.log").read_text():
-        assert time.monotonic() < deadline, "Redis's shutdown lines did not reach redis.log"
-        time.sleep(0.1)
+    _wait_for_line(logs / "redis.log", "ready to exit")
     assert not (logs / "redis.log.2").exists()
     assert "\x1b" not in (logs / "redis.log").read_text()
+
+
+def _wait_for_line(log: Path, text: str) -> None:
+    deadline = time.monotonic() + 15
+    while not (log.exists() and text in log.read_text()):
+        assert time.monotonic() < deadline, f"{text!r} did not reach {log}"
+        time.sleep(0.1)

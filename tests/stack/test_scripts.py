@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 from pathlib import Path
+
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,4 +75,41 @@ def test_the_simulators_duration_under_its_old_name_stops_the_stack(tmp_path: Pa
     assert result.stderr == (
         "[paywatch] error: PAYWATCH_SIM_DURATION is now PAYWATCH_SIM_DURATION_S (the same value, "
         "in seconds): rename the variable\n"
+    )
+
+
+def test_a_redis_password_redis_sh_cannot_pass_on_is_named_not_shown(tmp_path: Path) -> None:
+    """Redis's config, ACL SETUSER and redis:// URLs take the password as it is: a space, a
+    quote or an '@' would break one of them, so redis.sh refuses it before starting anything."""
+    for variable in ("PAYWATCH_REDIS_PASSWORD", "PAYWATCH_DASHBOARD_REDIS_PASSWORD"):
+        env = {
+            "PAYWATCH_STACK_DIR": str(tmp_path),
+            "PAYWATCH_REDIS_PORT": "1",
+            variable: "open sesame@",
+        }
+        result = _script("redis.sh", "start", env)
+        assert result.returncode == 1
+        assert result.stderr == (
+            f"[paywatch] error: {variable} (value not shown): expected letters, digits, '.', "
+            "'_', '~' or '-' only, at least one; e.g. openssl rand -hex 24\n"
+        )
+        assert "sesame" not in result.stdout + result.stderr
+        assert not (tmp_path / "logs" / "redis.log").exists()
+
+
+def test_a_process_that_exits_while_starting_is_said_at_once(tmp_path: Path) -> None:
+    """wait_port with the process's name (common.sh) stops waiting when it has ended."""
+    script = (
+        f'source "{ROOT}/deploy/local/common.sh"; '
+        f'start_logged demo "$LOGS/demo.log" bash -c "echo cannot bind; exit 3"; '
+        f'wait_port {free_port()} "demo" 60 "$LOGS/demo.log" demo'
+    )
+    env = {**os.environ, "PAYWATCH_STACK_DIR": str(tmp_path)}
+    started = time.monotonic()
+    result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
+    assert time.monotonic() - started < 10
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == f"[paywatch] error: demo exited while starting; see {tmp_path}/logs/demo.log\n"
     )

@@ -21,10 +21,12 @@ from models.periods import VN_TZ
 
 __all__ = [
     "EVENT_ERROR_REASONS",
+    "FIELDS",
     "MAX_AMOUNT",
     "MAX_EVENT_BYTES",
     "MAX_ID_LENGTH",
     "MAX_WAITING_REVERSALS",
+    "REQUIRED_FIELDS",
     "SCHEMA_VERSION",
     "Channel",
     "EventError",
@@ -187,6 +189,12 @@ class PaymentEvent(
             raise error
         if self.reverses is not None and self.reverses == self.transaction_id:
             raise self_reversal_error(self.reverses)
+
+
+#: The event's fields in schema order; every one but the last two (``provider``, ``reverses``)
+#: is required.
+FIELDS: Final[tuple[str, ...]] = PaymentEvent.__struct_fields__
+REQUIRED_FIELDS: Final = FIELDS[: len(FIELDS) - len(PaymentEvent.__struct_defaults__)]
 
 
 def _local(ts: datetime) -> datetime:

@@ -26,25 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.event_decode import decode_event
-from models.events import EventError, PaymentEvent
+from models.events import FIELDS, EventError, PaymentEvent
 
 #: CSV cells that hold JSON integers (everything else is a string; an empty cell is absent).
 _INTEGER_COLUMNS = frozenset({"schema_version", "amount"})
 #: The columns of an export (the event's fields), to tell a header from a misread one.
-COLUMNS = (
-    "schema_version",
-    "transaction_id",
-    "kind",
-    "dossier_code",
-    "procedure_code",
-    "unit_code",
-    "channel",
-    "provider",
-    "amount",
-    "fee_type",
-    "event_time",
-    "reverses",
-)
+COLUMNS = FIELDS
 _SEPARATORS = {",": "','", ";": "';'", "\t": "tab"}
 _BOM = codecs.BOM_UTF8.decode()
 

@@ -58,10 +58,9 @@ def dead_letters(
 
     from aiokafka.errors import KafkaError
 
-    from streams.commands.options import quiet_kafka_clients
+    from streams.commands.options import broker_failed, quiet_kafka_clients
     from streams.deadletter_reader import Letter, read_letters, write_originals
     from streams.kafka_security import client_args
-    from streams.preflight import kafka_problem
     from streams.settings import load_settings
 
     if limit < 0:
@@ -81,17 +80,7 @@ def dead_letters(
         typer.echo(f"paywatch dead-letters: {exc}; run `paywatch topics` first", err=True)
         raise typer.Exit(2) from None
     except KafkaError as exc:
-        problem = kafka_problem(settings, exc)
-        if problem is not None:
-            typer.echo(problem, err=True)
-            raise typer.Exit(2) from None
-        typer.echo(
-            f"paywatch dead-letters: cannot read {topic} from the broker at "
-            f"{settings.bootstrap_servers} ({type(exc).__name__}); is Kafka up? "
-            "Check PAYWATCH_BROKER.",
-            err=True,
-        )
-        raise typer.Exit(2) from None
+        raise broker_failed("dead-letters", topic, settings, exc) from None
     by_reason = Counter(letter.reason for letter in letters)
     wanted = set(reason or ())
     chosen = sorted(

@@ -24,10 +24,9 @@ def lag(
     from rich.console import Console
     from rich.table import Table
 
-    from streams.commands.options import quiet_kafka_clients
+    from streams.commands.options import broker_failed, quiet_kafka_clients
     from streams.kafka_security import client_args
     from streams.lag import CONSUMED_TOPICS, consumer_lag
-    from streams.preflight import kafka_problem
     from streams.settings import load_settings
 
     settings = load_settings()
@@ -37,17 +36,7 @@ def lag(
     try:
         rows = asyncio.run(consumer_lag(client_args(settings), chosen, topics))
     except KafkaError as exc:
-        problem = kafka_problem(settings, exc)
-        if problem is not None:
-            typer.echo(problem, err=True)
-            raise typer.Exit(2) from None
-        typer.echo(
-            f"paywatch lag: cannot read the consumer group from the broker at "
-            f"{settings.bootstrap_servers} ({type(exc).__name__}); is Kafka up? "
-            "Check PAYWATCH_BROKER.",
-            err=True,
-        )
-        raise typer.Exit(2) from None
+        raise broker_failed("lag", "the consumer group", settings, exc) from None
     if as_json:
         typer.echo(json.dumps({"group": chosen, "partitions": [r.as_dict() for r in rows]}))
         return

@@ -19,12 +19,11 @@ def report(
     import asyncio
 
     import redis
-    import redis.asyncio as aioredis
 
     from models.periods import period_kind
     from models.registry import Level, Registry, RegistryError
-    from sinks.live_reader import LiveReader, LiveViewError
-    from streams.commands.options import chosen_province
+    from sinks.live_reader import LiveViewError
+    from streams.commands.options import chosen_province, live_reader
     from streams.report import ReportError, ReportFiles, write_report
     from streams.settings import load_settings
 
@@ -46,15 +45,9 @@ def report(
         raise typer.BadParameter(f"{chosen!r} is not a province code", param_hint="--province")
 
     async def write() -> ReportFiles:
-        client = aioredis.Redis.from_url(
-            settings.redis_url, decode_responses=True, socket_connect_timeout=3, socket_timeout=10
-        )
-        try:
-            view = LiveReader(client, settings.redis_prefix)
+        async with live_reader(settings, read_timeout_s=10) as view:
             await view.check()
             return await write_report(view, registry, chosen, period, out_dir)
-        finally:
-            await client.aclose()
 
     try:
         files = asyncio.run(write())

@@ -31,14 +31,13 @@ def status(
     import json
     import time
 
-    import redis.asyncio as aioredis
     from rich.console import Console
     from rich.live import Live
     from rich.table import Table
 
     from models.registry import Level
-    from sinks.live_reader import Freshness, LiveReader, LiveViewError
-    from streams.commands.options import chosen_province
+    from sinks.live_reader import Freshness, LiveViewError
+    from streams.commands.options import chosen_province, live_reader
     from streams.commands.status_table import status_table
     from streams.preflight import registry_for, targets_for
     from streams.settings import load_settings
@@ -60,18 +59,12 @@ def status(
     targets = targets_for(settings, registry)
 
     async def read() -> tuple[list[UnitStatus], Freshness]:
-        client = aioredis.Redis.from_url(
-            settings.redis_url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5
-        )
-        try:
-            view = LiveReader(client, settings.redis_prefix)
+        async with live_reader(settings, read_timeout_s=5) as view:
             found = await read_status(
                 view, registry, chosen, period, unit_level, parent, kpi, targets,
                 settings.pinned_day,
             )  # fmt: skip
             return found, await view.freshness(chosen)
-        finally:
-            await client.aclose()
 
     def rows() -> list[UnitStatus]:
         return asyncio.run(read())[0]

@@ -12,6 +12,8 @@ import pytest
 from models.event_decode import decode_event
 from models.events import (
     EVENT_ERROR_REASONS,
+    FIELDS,
+    REQUIRED_FIELDS,
     Channel,
     EventError,
     FeeType,
@@ -255,21 +257,12 @@ def test_bad_field_is_named_with_its_value(
         assert needle in message, message
 
 
-@pytest.mark.parametrize(
-    "field",
-    [
-        "schema_version",
-        "transaction_id",
-        "kind",
-        "dossier_code",
-        "procedure_code",
-        "unit_code",
-        "channel",
-        "amount",
-        "fee_type",
-        "event_time",
-    ],
-)
+def test_the_required_fields_are_all_but_provider_and_reverses() -> None:
+    assert len(REQUIRED_FIELDS) == 10
+    assert (*REQUIRED_FIELDS, "provider", "reverses") == FIELDS
+
+
+@pytest.mark.parametrize("field", REQUIRED_FIELDS)
 def test_missing_required_field(field: str) -> None:
     doc = event_dict()
     del doc[field]

@@ -56,7 +56,14 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from models.event_decode import decode_event
-from models.events import MAX_EVENT_BYTES, MAX_ID_LENGTH, EventError, Kind
+from models.events import (
+    FIELDS,
+    MAX_EVENT_BYTES,
+    MAX_ID_LENGTH,
+    REQUIRED_FIELDS,
+    EventError,
+    Kind,
+)
 from models.periods import VN_TZ, local_date
 from models.registry import Registry
 
@@ -86,20 +93,6 @@ class FuzzRecord:
     timestamp_ms: int | None = None
 
 
-FIELDS: Final = (
-    "schema_version",
-    "transaction_id",
-    "kind",
-    "dossier_code",
-    "procedure_code",
-    "unit_code",
-    "channel",
-    "amount",
-    "fee_type",
-    "event_time",
-    "provider",
-    "reverses",
-)
 ID_FIELDS: Final = (
     "transaction_id",
     "dossier_code",
@@ -654,7 +647,7 @@ def json_record_value(data: st.DataObject, maker: Maker, case: str | None = None
         case = data.draw(st.sampled_from(JSON_CASES))
     doc = maker.fresh(data)
     raw = dump(doc)
-    field = data.draw(st.sampled_from(FIELDS[:10]))
+    field = data.draw(st.sampled_from(REQUIRED_FIELDS))
     if case == "deep_nesting":
         depth = data.draw(st.integers(1_000, 30_000))
         shape = data.draw(st.integers(0, 4))
@@ -689,7 +682,7 @@ def json_record_value(data: st.DataObject, maker: Maker, case: str | None = None
             doc[field] = f"FZ{maker.serial():06d}" + doc[field]
         return draw_dump(data, doc)
     if case == "duplicate_keys":
-        again = data.draw(st.sampled_from(FIELDS[:10]))
+        again = data.draw(st.sampled_from(REQUIRED_FIELDS))
         value: object = data.draw(st.sampled_from((doc.get(again), None, "", "x", -1, 1, [])))
         if again == "transaction_id" and isinstance(value, str):
             value = f"FZ{maker.serial():06d}{value}"

@@ -4,7 +4,7 @@ page changes without a reload; when updates stop, the freshness banner says so."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,7 +17,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from tests.dashboard.dashboard_harness import (
     Dashboard,
     DashboardUser,
-    chromium,
     dashboard_env,
     integer,
     kpi_hash,
@@ -58,15 +57,6 @@ def wait_for_redis(url: str, prefix: str, unit: str, period: str, transactions: 
         )
     finally:
         client.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    driver = chromium()
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def text_of(driver: WebDriver, unit: str, field: str, scope: str = "main") -> str:

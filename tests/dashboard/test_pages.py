@@ -6,7 +6,6 @@ empty (the server reconnects, the page fetches its view again)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from streams.settings import Settings
 from tests.dashboard.dashboard_harness import (
     Dashboard,
     DashboardUser,
-    chromium,
     dashboard_env,
     integer,
     kpi_hash,
@@ -52,15 +50,6 @@ NOUNS = {
     ("en", "transactions"): "transactions",
     ("en", "dossiers"): "dossiers",
 }
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    driver = chromium()
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def counters(seed: int, scale: int = 1) -> Counters:

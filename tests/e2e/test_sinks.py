@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from models.registry import Registry
-from streams.simulator import SimConfig, generate
+from streams.simulator import SimConfig
 from tests.e2e.sink_checks import (
     ChangeFeed,
     check_rankings,
@@ -30,9 +30,17 @@ from tests.e2e.sink_checks import (
     wait_for_redis,
     window_gauges,
 )
-from tests.recount import recount
+from tests.recount import Recount
 from tests.streams.private_servers import PrivateRedis
-from tests.streams.stream_harness import Worker, create_topics, diff, produce, wait_for_counters
+from tests.streams.stream_harness import (
+    Records,
+    Worker,
+    create_topics,
+    diff,
+    produce,
+    simulated,
+    wait_for_counters,
+)
 
 EVENTS = int(os.environ.get("PAYWATCH_TEST_E2E_EVENTS", "8000"))
 TRUTH_EVENTS = int(os.environ.get("PAYWATCH_TEST_EVENTS", "100000"))
@@ -43,11 +51,10 @@ def _input(
     count: int = EVENTS,
     start: date = date(2022, 1, 1),
     end: date = date(2022, 2, 28),
-) -> tuple[list[tuple[bytes | None, bytes]], Any, Registry]:
+) -> tuple[Records, Recount, Registry]:
     registry = Registry.load({"17"})
     config = SimConfig(count=count, seed=seed, start=start, end=end)
-    records = [(r.key, r.value) for r in generate(config, registry)]
-    return records, recount([v for _, v in records], registry), registry
+    return (*simulated(config, registry), registry)
 
 
 def _worker(settings_factory: Callable[..., Any], tmp_path: Path, name: str, **extra: Any) -> Any:

@@ -33,6 +33,14 @@ def test_defaults_match_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None
         ("PAYWATCH_WEB_PORT", "70000", "PAYWATCH_WEB_PORT='70000'"),
         ("PAYWATCH_PROCESSING_GUARANTEE", "maybe", "PAYWATCH_PROCESSING_GUARANTEE='maybe'"),
         ("PAYWATCH_PROCESSING_GUARANTEE", "exactly_once", "only at_least_once is supported"),
+        ("PAYWATCH_INSTANCE_ID", "worker 1", "PAYWATCH_INSTANCE_ID='worker 1'"),
+        ("PAYWATCH_INSTANCE_ID", "w/1", "letters, digits, '.', '_' or '-', unique to this worker"),
+        ("PAYWATCH_INSTANCE_ID", "w" * 250, "up to 249"),
+        ("PAYWATCH_INSTANCE_ID", "..", "PAYWATCH_INSTANCE_ID='..'"),
+        ("PAYWATCH_SESSION_TIMEOUT_S", "3", "PAYWATCH_SESSION_TIMEOUT_S='3'"),
+        ("PAYWATCH_SESSION_TIMEOUT_S", "3", "greater than or equal to 6"),
+        ("PAYWATCH_SESSION_TIMEOUT_S", "120", "less than or equal to 90"),
+        ("PAYWATCH_SESSION_TIMEOUT_S", "soon", "PAYWATCH_SESSION_TIMEOUT_S='soon'"),
     ],
 )
 def test_bad_value_names_variable_and_value(

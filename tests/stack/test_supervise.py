@@ -24,6 +24,13 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, **FAST, **extra}
 
 
+def _supervise(*command: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """supervise.sh running ``command`` to its end, with ``extra`` variables (and FAST)."""
+    return subprocess.run(
+        ["bash", SUPERVISE, *command], capture_output=True, text=True, timeout=60, env=_env(**extra)
+    )
+
+
 def _runs(tmp_path: Path, *statuses: str) -> Path:
     """A script whose n-th run ends as ``statuses[n]`` says (a shell command), then exits 3;
     each run appends its start time (seconds) to ``starts``."""
@@ -48,13 +55,7 @@ def _starts(tmp_path: Path) -> list[float]:
 
 def test_restarts_after_status_70_and_passes_any_other_status_on(tmp_path: Path) -> None:
     script = _runs(tmp_path, "exit 70", "exit 70")
-    done = subprocess.run(
-        ["bash", SUPERVISE, "bash", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=_env(),
-    )
+    done = _supervise("bash", str(script))
     assert done.returncode == 3
     assert len(_starts(tmp_path)) == 3
     assert done.stderr.count("exited with status 70 (a failed step)") == 2
@@ -63,13 +64,7 @@ def test_restarts_after_status_70_and_passes_any_other_status_on(tmp_path: Path)
 def test_restarts_after_a_death_by_a_signal(tmp_path: Path) -> None:
     # 137: killed by SIGKILL, as by `kill -9` or the out-of-memory killer; 139: a crash.
     script = _runs(tmp_path, "kill -KILL $$", "kill -SEGV $$", "exit 0")
-    done = subprocess.run(
-        ["bash", SUPERVISE, "bash", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=_env(),
-    )
+    done = _supervise("bash", str(script))
     assert done.returncode == 0
     assert len(_starts(tmp_path)) == 3
     assert "was killed by signal 9 (SIGKILL, status 137)" in done.stderr
@@ -82,13 +77,7 @@ def test_status_65_and_0_end_the_supervisor_at_once(tmp_path: Path) -> None:
         starts = tmp_path / "starts"
         starts.unlink(missing_ok=True)
         script = _runs(tmp_path, f"exit {status}")
-        done = subprocess.run(
-            ["bash", SUPERVISE, "bash", str(script)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=_env(),
-        )
+        done = _supervise("bash", str(script))
         assert done.returncode == status
         assert len(_starts(tmp_path)) == 1
         assert "starting it again" not in done.stderr
@@ -100,13 +89,7 @@ def test_restarts_back_off_up_to_a_cap_and_start_over_after_a_long_run(tmp_path:
     script = _runs(
         tmp_path, "exit 70", "kill -KILL $$", "exit 70", "exit 70", "exit 70", "sleep 1.3; exit 70"
     )
-    done = subprocess.run(
-        ["bash", SUPERVISE, "bash", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=_env(PAYWATCH_RESTART_RESET_S="1"),
-    )
+    done = _supervise("bash", str(script), PAYWATCH_RESTART_RESET_S="1")
     assert done.returncode == 3
     assert _delays(done.stderr) == [0.1, 0.2, 0.4, 0.4, 0.4, 0.1]
     assert re.findall(r"\(restart (\d+)\)", done.stderr) == ["1", "2", "3", "4", "5", "6"]
@@ -176,25 +159,13 @@ def test_sigterm_during_the_wait_before_a_restart_ends_the_supervisor_at_once(
 
 
 def test_a_bad_delay_is_refused_with_the_variable_named(tmp_path: Path) -> None:
-    done = subprocess.run(
-        ["bash", SUPERVISE, "true"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=_env(PAYWATCH_RESTART_DELAY_S="soon"),
-    )
+    done = _supervise("true", PAYWATCH_RESTART_DELAY_S="soon")
     assert done.returncode == 2
     assert "PAYWATCH_RESTART_DELAY_S='soon': expected seconds" in done.stderr
 
 
 def test_a_delay_under_its_old_name_is_refused_with_the_new_one(tmp_path: Path) -> None:
-    done = subprocess.run(
-        ["bash", SUPERVISE, "true"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=_env(PAYWATCH_RESTART_RESET="60"),
-    )
+    done = _supervise("true", PAYWATCH_RESTART_RESET="60")
     assert done.returncode == 2
     assert (
         "PAYWATCH_RESTART_RESET is now PAYWATCH_RESTART_RESET_S (the same value, in seconds)"

@@ -18,10 +18,13 @@ from typing import Any
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from models.registry import Registry
 from streams.admin import ensure_topics
 from streams.counters import FIELDS
 from streams.settings import Settings
+from streams.simulator import SimConfig, generate
 from tests.processes import kill_process, stop_process
+from tests.recount import Recount, recount
 from tests.tier import refuse_in_unit_tier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +33,15 @@ SUPERVISE = str(ROOT / "deploy" / "local" / "supervise.sh")
 
 Record = tuple[bytes | None, bytes]
 Counts = dict[tuple[str, str], dict[str, int]]
+
+#: Kafka records as (key, value), in the order they are produced.
+Records = list[tuple[bytes | None, bytes]]
+
+
+def simulated(config: SimConfig, registry: Registry) -> tuple[Records, Recount]:
+    """The simulator's records for ``config`` and their offline recount (the ground truth)."""
+    records: Records = [(r.key, r.value) for r in generate(config, registry)]
+    return records, recount([v for _, v in records], registry)
 
 
 def worker_env(settings: Settings, **extra: str) -> dict[str, str]:

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from models.registry import Registry
-from streams.simulator import SimConfig, generate
+from streams.simulator import SimConfig
 from tests.streams.private_servers import PrivateKafka
-from tests.streams.stream_harness import Worker, create_topics, produce, read_counters
+from tests.streams.stream_harness import Worker, create_topics, produce, read_counters, simulated
 
 OUTAGE_S = 20.0
 STOP_BOUND_S = 10.0
@@ -30,9 +30,7 @@ def test_a_worker_without_its_broker_logs_little_and_stops_on_sigterm(
     broker = PrivateKafka(tmp_path / "kafka")
     broker.start()
     config = SimConfig(count=4000, seed=41, start=date(2022, 1, 1), end=date(2022, 2, 28))
-    records: list[tuple[bytes | None, bytes]] = [
-        (r.key, r.value) for r in generate(config, hoa_binh)
-    ]
+    records, _ = simulated(config, hoa_binh)
     settings = settings_factory(standby_replicas=0, broker=f"kafka://{broker.bootstrap}")
     log = tmp_path / "worker.log"
     worker = Worker(settings, log)

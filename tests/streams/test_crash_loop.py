@@ -24,6 +24,7 @@ from tests.streams.stream_harness import (
     diff,
     produce,
     read_dead_letters,
+    simulated,
     wait_for_counters,
 )
 
@@ -92,7 +93,7 @@ def test_a_fault_on_every_record_is_not_blamed_on_the_records(
     """When every record of a replayed step fails alone, the code is at fault, not the records:
     nothing is dead-lettered and the worker keeps stopping (status 70) for a person to look."""
     config = SimConfig(count=300, seed=12, start=date(2022, 1, 1), end=date(2022, 1, 31))
-    records = [(r.key, r.value) for r in generate(config, hoa_binh)]
+    records, _ = simulated(config, hoa_binh)
     settings = settings_factory(crash_loop_limit=LIMIT, standby_replicas=0)
     create_topics(settings)
     produce(kafka_bootstrap, settings.topic("payments"), records)

@@ -15,27 +15,28 @@ import pytest
 
 from models.event_decode import decode_event
 from models.registry import Registry
-from streams.simulator import SimConfig, generate
-from tests.recount import recount
+from streams.simulator import SimConfig
+from tests.recount import Recount
 from tests.streams.private_servers import PrivateKafka
 from tests.streams.stream_harness import (
+    Records,
     Worker,
     create_topics,
     diff,
     produce,
     read_counters,
     read_dead_letters,
+    simulated,
     wait_for_counters,
 )
 
 EVENTS = int(os.environ.get("PAYWATCH_TEST_FAULT_EVENTS", "20000"))
 
 
-def _input() -> tuple[list[tuple[bytes | None, bytes]], Any]:
+def _input() -> tuple[Records, Recount]:
     registry = Registry.load({"17"})
     config = SimConfig(count=EVENTS, seed=3, start=date(2021, 11, 1), end=date(2022, 2, 28))
-    records = [(r.key, r.value) for r in generate(config, registry)]
-    return records, recount([v for _, v in records], registry)
+    return simulated(config, registry)
 
 
 def _check_dlq(

@@ -19,14 +19,16 @@ import pytest
 from models.registry import Registry
 from streams import health
 from streams.health import HEALTHZ, READYZ, STALLED_AFTER_S, Progress, State, not_ready_because
-from streams.simulator import SimConfig, generate
-from tests.recount import recount
+from streams.simulator import SimConfig
+from tests.recount import Recount
 from tests.streams.stream_harness import (
+    Records,
     Worker,
     create_topics,
     diff,
     get_page,
     produce,
+    simulated,
     wait_for_counters,
     wait_for_page,
 )
@@ -91,11 +93,10 @@ def test_the_pages_and_the_state_on_a_faust_app_that_never_joined() -> None:
 # -- real workers ------------------------------------------------------------------------------
 
 
-def _input(count: int) -> tuple[list[tuple[bytes | None, bytes]], Any]:
+def _input(count: int) -> tuple[Records, Recount]:
     registry = Registry.load({"17"})
     config = SimConfig(count=count, seed=11, start=date(2022, 1, 1), end=date(2022, 12, 31))
-    records = [(r.key, r.value) for r in generate(config, registry)]
-    return records, recount([v for _, v in records], registry)
+    return simulated(config, registry)
 
 
 @pytest.mark.timeout(400)

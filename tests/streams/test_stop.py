@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from models.registry import Registry
-from streams.simulator import SimConfig, generate
-from tests.recount import recount
+from streams.simulator import SimConfig
 from tests.streams.stream_harness import (
     Worker,
     create_topics,
     diff,
     produce,
     read_counters,
+    simulated,
     wait_for_counters,
 )
 
@@ -31,8 +31,7 @@ def test_sigterm_exits_after_a_last_checkpoint(
     settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path, hoa_binh: Registry
 ) -> None:
     config = SimConfig(count=20_000, seed=21, start=date(2022, 1, 1), end=date(2022, 3, 31))
-    records = [(r.key, r.value) for r in generate(config, hoa_binh)]
-    expected = recount([v for _, v in records], hoa_binh)
+    records, expected = simulated(config, hoa_binh)
     settings = settings_factory(standby_replicas=0)
     create_topics(settings)
     produce(kafka_bootstrap, settings.topic("payments"), records)

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 from models.registry import Registry
-from streams.simulator import SimConfig, generate
-from tests.recount import recount
+from streams.simulator import SimConfig
 from tests.streams.stream_harness import (
     Worker,
     create_topics,
     diff,
     produce,
     read_dead_letters,
+    simulated,
     wait_for_counters,
 )
 
@@ -36,8 +36,7 @@ def test_ground_truth_one_worker(
     settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path, hoa_binh: Registry
 ) -> None:
     config = SimConfig(count=EVENTS, seed=7, start=date(2021, 10, 1), end=date(2022, 3, 31))
-    records = [(r.key, r.value) for r in generate(config, hoa_binh)]
-    expected = recount([v for _, v in records], hoa_binh)
+    records, expected = simulated(config, hoa_binh)
     settings = settings_factory(processing_guarantee="at_least_once")
     create_topics(settings)
     positions = produce(kafka_bootstrap, settings.topic("payments"), records)

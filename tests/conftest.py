@@ -134,17 +134,11 @@ def unique() -> str:
 @pytest.fixture
 def redis_prefix(redis_server_url: str, unique: str) -> Iterator[str]:
     """A Redis key prefix of this test's own; its keys are deleted afterwards."""
-    import redis
+    from tests.sinks.helpers import drop_keys
 
     prefix = f"test-{unique}"
     yield prefix
-    client = redis.Redis.from_url(redis_server_url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=2000))
-        for start in range(0, len(keys), 1000):
-            client.delete(*keys[start : start + 1000])
-    finally:
-        client.close()
+    drop_keys(redis_server_url, prefix)
 
 
 @pytest.fixture

@@ -245,19 +245,23 @@ class Simulation:
         provider = _weighted(rng, PROVIDERS) if online else None
         amount = rng.choice(proc.amounts)
         tx = f"GD{day:%y%m%d}{next(self._tx):09d}"
+        # What the payment and its reversal have in common.
+        shared: dict[str, Any] = {
+            "dossier_code": dossier,
+            "procedure_code": proc.code,
+            "unit_code": profile.code,
+            "channel": channel,
+            "amount": amount,
+            "fee_type": fee_type,
+            "provider": provider,
+        }
         doc = payload(
             transaction_id=tx,
             kind="payment",
-            dossier_code=dossier,
-            procedure_code=proc.code,
-            unit_code=profile.code,
-            channel=channel,
-            amount=amount,
-            fee_type=fee_type,
             event_time=render_time(epoch_s, rng),
-            provider=provider,
             reverses=None,
             null_provider=not online and rng.random() < 0.05,
+            **shared,
         )
         facts = PaymentFacts(tx, dossier, chain, self._keys(day), epoch_s, amount, online)
         item = _Pending(doc, facts, None)
@@ -276,15 +280,9 @@ class Simulation:
         r_doc = payload(
             transaction_id=f"{'HUY' if kind == 'cancellation' else 'HT'}{tx}",
             kind=kind,
-            dossier_code=dossier,
-            procedure_code=proc.code,
-            unit_code=profile.code,
-            channel=channel,
-            amount=amount,
-            fee_type=fee_type,
             event_time=render_time(r_epoch_s, rng),
-            provider=provider,
             reverses=tx,
+            **shared,
         )
         reversal = _Pending(r_doc, None, tx)
         r_release_s = release_s + (r_epoch_s - epoch_s)

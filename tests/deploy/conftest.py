@@ -15,6 +15,7 @@ import pytest
 from streams.settings import Settings
 from tests.deploy.deploy_stack import prometheus, wait_for
 from tests.ports import free_port
+from tests.sinks.helpers import drop_keys
 from tests.streams.stream_harness import PAYWATCH, Worker, create_topics, worker_env
 
 #: Series the recording rules must have produced before the dashboards are evaluated: the
@@ -81,7 +82,7 @@ def metrics_target(
         simulator.terminate()
         simulator.wait(timeout=30)
         worker.stop()
-        _drop_keys(redis_server_url, settings.redis_prefix)
+        drop_keys(redis_server_url, settings.redis_prefix)
 
 
 def _scrape(target: str) -> bytes:
@@ -91,18 +92,6 @@ def _scrape(target: str) -> bytes:
             return body
     except OSError:
         return b""
-
-
-def _drop_keys(url: str, prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=2000))
-        for i in range(0, len(keys), 1000):
-            client.delete(*keys[i : i + 1000])
-    finally:
-        client.close()
 
 
 @pytest.fixture(scope="package")

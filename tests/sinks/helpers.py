@@ -1,4 +1,5 @@
-"""Helpers of the sinks tests: a dump of what a Redis prefix holds, counters, a runner."""
+"""Helpers of the sinks tests: a dump of what a Redis prefix holds, its deletion, counters, a
+runner."""
 
 from __future__ import annotations
 
@@ -30,6 +31,17 @@ def c(
     return Counters(
         paid=paid, paid_online=online, paid_amount=amount, paid_online_amount=online_amount, **more
     )
+
+
+def drop_keys(url: str, prefix: str) -> None:
+    """Delete every key under ``prefix``."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=2000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    finally:
+        client.close()
 
 
 def dump(url: str, prefix: str, skip_changes: bool = True) -> dict[str, Any]:

@@ -240,18 +240,18 @@ class ChangeFeed:
             self._backoff.reset()
             self._ready.set()
             self._broadcast(None, sse("status", self.status()))
-            next_tick = time.monotonic() + self.tick_s
+            next_tick_s = time.monotonic() + self.tick_s
             while True:
-                wait = max(0.0, next_tick - time.monotonic())
-                message = await pubsub.get_message(timeout=wait)
+                wait_s = max(0.0, next_tick_s - time.monotonic())
+                message = await pubsub.get_message(timeout=wait_s)
                 if message is not None:
                     await asyncio.sleep(self.coalesce_s)
                     while await pubsub.get_message(timeout=0) is not None:
                         pass
                     await self._drain()
-                if time.monotonic() >= next_tick:
+                if time.monotonic() >= next_tick_s:
                     await self._tick()
-                    next_tick = time.monotonic() + self.tick_s
+                    next_tick_s = time.monotonic() + self.tick_s
         finally:
             with contextlib.suppress(*_FAILURES):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]

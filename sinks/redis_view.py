@@ -209,7 +209,7 @@ class RedisView:
         self._stopping = False
         self._owned = owned
         self.heal_check_s = heal_check_s
-        self._next_check = 0.0  # monotonic time the generation is due to be checked
+        self._next_check_s = 0.0  # monotonic time the generation is due to be checked
         self.generation: str | None = None  # the one all owned rows were last queued under
         self.heals = 0
         self.errors = 0
@@ -286,16 +286,16 @@ class RedisView:
 
     async def wait_idle(self, timeout_s: float) -> bool:
         """Wait until nothing is pending (tests and shutdown); False on timeout."""
-        deadline = time.monotonic() + timeout_s
+        deadline_s = time.monotonic() + timeout_s
         while self._pending:
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline_s:
                 return False
             await asyncio.sleep(min(0.05, self.flush_interval_s))
         return True
 
     async def _run(self) -> None:
         while not self._stopping:
-            started = time.monotonic()
+            started_s = time.monotonic()
             try:
                 answered = await self._round()
             except Exception as exc:  # Redis down or slow (or a bug): count, back off, retry
@@ -303,8 +303,8 @@ class RedisView:
                 continue
             if answered:
                 self._backoff.reset()
-            took = time.monotonic() - started
-            await asyncio.sleep(max(self.flush_interval_s, LOAD_PACE * took))
+            took_s = time.monotonic() - started_s
+            await asyncio.sleep(max(self.flush_interval_s, LOAD_PACE * took_s))
 
     async def _round(self) -> bool:
         """Flush what is pending, else check the generation if due; True if Redis answered."""
@@ -333,7 +333,7 @@ class RedisView:
 
     # -- healing ----------------------------------------------------------------------------
     def _check_due(self) -> bool:
-        return self._owned is not None and time.monotonic() >= self._next_check
+        return self._owned is not None and time.monotonic() >= self._next_check_s
 
     async def check_generation(self) -> None:
         """Read (creating it if missing) the generation, and heal if it changed."""
@@ -347,7 +347,7 @@ class RedisView:
         self._checked(results[-1])
 
     def _checked(self, raw: bytes | str | None) -> None:
-        self._next_check = time.monotonic() + self.heal_check_s
+        self._next_check_s = time.monotonic() + self.heal_check_s
         if raw is None:  # cannot happen after HSETNX in the same transaction
             return
         generation = raw.decode() if isinstance(raw, bytes) else raw
@@ -395,7 +395,7 @@ class RedisView:
                 (key, entry.seq, entry)
                 for key, entry in itertools.islice(self._pending.items(), self.batch_size)
             ]
-            started = time.monotonic()
+            started_s = time.monotonic()
             await self._write(batch)
             for key, seq, entry in batch:
                 if self._pending.get(key) is entry and entry.seq == seq:
@@ -406,7 +406,7 @@ class RedisView:
                     self._pending[key] = entry
             written += len(batch)
             self.flushes += 1
-            self.observer.sink_flushed(SINK, len(batch), time.monotonic() - started)
+            self.observer.sink_flushed(SINK, len(batch), time.monotonic() - started_s)
             if self._stopping:
                 break
             await asyncio.sleep(0)

@@ -124,7 +124,7 @@ def claim_instance(settings: Settings) -> None:
        check skipped: the worker's own start-up reports the broker."""
     _lock_data_dir(settings)
     mine = instance_id(settings)
-    deadline = time.monotonic() + settings.session_timeout_s + EXPIRY_MARGIN_S
+    deadline_s = time.monotonic() + settings.session_timeout_s + EXPIRY_MARGIN_S
     waited = False
     while True:
         try:
@@ -138,7 +138,7 @@ def claim_instance(settings: Settings) -> None:
                 log.warning("the other holder of instance id %s is gone; joining", mine)
             return
         other = others[0]
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline_s:
             raise SettingsError(
                 f"paywatch: another live worker of group {settings.app_id!r} uses "
                 f"PAYWATCH_INSTANCE_ID={mine!r} (client {other.client_id!r} at "

@@ -108,7 +108,7 @@ def simulate(
     if out is None:
         check_broker(settings)
     pacer = Pacer(rate, duration_s)
-    began = time.monotonic()
+    began_s = time.monotonic()
     with _progress(console, count, quiet) as update:
         if out is not None:
             written = write_jsonl(pacer.pace(sim), out, update)
@@ -128,13 +128,13 @@ def simulate(
                 )
             )
             where = f"topic {name} at {settings.bootstrap_servers}"
-    elapsed = time.monotonic() - began
+    elapsed_s = time.monotonic() - began_s
     kinds = sim.truth.kinds
     bad = sum(v for k, v in kinds.items() if k.startswith("malformed:"))
     reversals = kinds.get("reversal", 0) + kinds.get("reversal_before_payment", 0)
     console.print(
-        f"[bold]simulated[/] {written:,} records in {elapsed:.1f} s "
-        f"({written / elapsed if elapsed else 0:,.0f}/s) -> {where}\n"
+        f"[bold]simulated[/] {written:,} records in {elapsed_s:.1f} s "
+        f"({written / elapsed_s if elapsed_s else 0:,.0f}/s) -> {where}\n"
         f"  scenario {sim.scenario.name}: {sim.scenario.description}\n"
         f"  payments {kinds.get('payment', 0):,}, reversals {reversals:,} "
         f"({kinds.get('reversal_before_payment', 0):,} before their payment), "
@@ -179,11 +179,11 @@ class _progress:
         bar.start()
         self.bar = bar
         task = bar.add_task("simulate", total=self.total, speed="0")
-        began = time.monotonic()
+        began_s = time.monotonic()
 
         def update(done: int) -> None:
-            elapsed = time.monotonic() - began
-            bar.update(task, completed=done, speed=f"{done / elapsed if elapsed else 0:,.0f}")
+            elapsed_s = time.monotonic() - began_s
+            bar.update(task, completed=done, speed=f"{done / elapsed_s if elapsed_s else 0:,.0f}")
 
         return update
 

@@ -10,7 +10,8 @@ from typing import Any
 from models.event_clock import EventClock
 from sinks.metrics import PipelineMetrics
 from sinks.pipeline_metrics import STAGES
-from streams.app import Pipeline
+from streams.hooks import Stats
+from streams.quarantine import FailedSteps
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +20,21 @@ class MetricsSync:
     """Moves what the pipeline counted since the last sync to the metrics (counters only rise,
     so each is raised by the difference to the total it was last given)."""
 
-    def __init__(self, pipeline: Pipeline, metrics: PipelineMetrics, clock: EventClock) -> None:
-        self.pipeline = pipeline
+    def __init__(
+        self,
+        stats: Stats,
+        failed_steps: FailedSteps,
+        metrics: PipelineMetrics,
+        clock: EventClock,
+    ) -> None:
+        self.stats = stats
+        self.failed_steps = failed_steps
         self.metrics = metrics
         self.clock = clock
         self._synced: dict[str, int] = {}
 
     def sync(self) -> None:
-        stats = self.pipeline.stats
+        stats = self.stats
         self._move("counted", stats.facts)
         self._move("duplicate", stats.duplicates)
         self._move("replayed", stats.replayed)
@@ -36,7 +44,7 @@ class MetricsSync:
         for stage, count in stats.quarantined.items():
             self._move_to(self.metrics.quarantined.labels(stage), f"q:{stage}", count)
         for stage in STAGES:
-            failures = self.pipeline.failed_steps.failures(stage)
+            failures = self.failed_steps.failures(stage)
             self.metrics.step_failures.labels(stage).set(failures)
         future = self.clock.future_events
         while stats.delays:

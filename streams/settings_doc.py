@@ -1,7 +1,7 @@
 """The configuration tables of docs/configuration.md, generated from the settings classes.
 
 `.venv/bin/python -m streams.settings_doc` rewrites the tables between the page's markers;
-tests/stack/test_settings_doc.py fails when the page and the settings differ.
+tests/streams/test_settings_doc.py fails when the page and the settings differ.
 """
 
 from __future__ import annotations

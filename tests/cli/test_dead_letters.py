@@ -22,9 +22,9 @@ from streams.commands.dead_letters import parse_moment
 from streams.deadletter import encode_dead_letter
 from streams.ingest import DeadLetter
 from streams.wire import source
+from tests.processes import paywatch
 
 ROOT = Path(__file__).resolve().parents[2]
-PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
 SAMPLE = (ROOT / "deploy" / "samples" / "payments-export.jsonl").read_text().splitlines()
 HOUR_MS = 3_600_000
 
@@ -66,13 +66,7 @@ async def _write(settings: Any) -> None:
 
 
 def _run(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PAYWATCH, "dead-letters", *args],
-        env=_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return paywatch("dead-letters", *args, env=_env(settings))
 
 
 def test_by_reason_and_time_with_an_export_to_replay(
@@ -100,13 +94,7 @@ def test_by_reason_and_time_with_an_export_to_replay(
     assert f"wrote 2 original records to {export}" in units.stdout
     assert export.read_text().splitlines() == [SAMPLE[0], SAMPLE[1]]
     # ... which `paywatch replay` accepts as it is.
-    check = subprocess.run(
-        [PAYWATCH, "replay", str(export), "--dry-run"],
-        env=_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    check = paywatch("replay", str(export), "--dry-run", env=_env(settings))
     assert check.returncode == 0 and "2 rows: 2 valid, 0 bad" in check.stdout, check.stderr
 
     older = _run(settings, "--until", "2h", "--reason", "malformed_json", "--json")

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.ports import free_port
+from tests.processes import paywatch
 
 ROOT = Path(__file__).resolve().parents[2]
-PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
 
 
 @pytest.fixture
@@ -37,9 +37,7 @@ def env(tmp_path: Path, unique: str, redis_server_url: str, kafka_bootstrap: str
 def _run(
     env: dict[str, str], *args: str, timeout_s: float = 90
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PAYWATCH, *args], env=env, capture_output=True, text=True, timeout=timeout_s
-    )
+    return paywatch(*args, env=env, timeout_s=timeout_s)
 
 
 def _says(result: subprocess.CompletedProcess[str], *parts: str) -> None:

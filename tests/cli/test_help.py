@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import paywatch
+
 ROOT = Path(__file__).resolve().parents[2]
-PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PAYWATCH, *args], capture_output=True, text=True, timeout=60, env={"COLUMNS": "100"}
-    )
+    return paywatch(*args, env={"COLUMNS": "100"})
 
 
 def test_version() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from streams.admin import ensure_topics
+from tests.processes import paywatch
 
 ROOT = Path(__file__).resolve().parents[2]
-PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
 
 
 def _env(settings: Any) -> dict[str, str]:
@@ -60,9 +59,7 @@ async def _fill_and_commit(settings: Any, sent: dict[int, int], committed: dict[
 def test_lag_per_partition_and_topic(settings_factory: Callable[..., Any]) -> None:
     settings = settings_factory(partitions=3)
     asyncio.run(_fill_and_commit(settings, {0: 5, 1: 3, 2: 4}, {0: 2, 1: 3}))
-    result = subprocess.run(
-        [PAYWATCH, "lag", "--json"], env=_env(settings), capture_output=True, text=True, timeout=60
-    )
+    result = paywatch("lag", "--json", env=_env(settings))
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["group"] == settings.app_id
@@ -84,9 +81,7 @@ def test_lag_per_partition_and_topic(settings_factory: Callable[..., Any]) -> No
         settings.topic("payments"),
         settings.topic("payments-bulk"),
     }
-    table = subprocess.run(
-        [PAYWATCH, "lag"], env=_env(settings), capture_output=True, text=True, timeout=60
-    )
+    table = paywatch("lag", env=_env(settings))
     assert table.returncode == 0, table.stderr
     row = next(
         line for line in table.stdout.splitlines() if f"{settings.topic('payments')} " in line
@@ -97,9 +92,7 @@ def test_lag_per_partition_and_topic(settings_factory: Callable[..., Any]) -> No
 
 def test_an_unreachable_broker_is_a_message(settings_factory: Callable[..., Any]) -> None:
     settings = settings_factory(broker="kafka://127.0.0.1:1")
-    result = subprocess.run(
-        [PAYWATCH, "lag"], env=_env(settings), capture_output=True, text=True, timeout=60
-    )
+    result = paywatch("lag", env=_env(settings))
     assert result.returncode == 2
     assert "cannot read the consumer group from the broker at 127.0.0.1:1" in result.stderr
     assert "PAYWATCH_BROKER" in result.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,10 @@ from streams.ingest import partition_for
 from streams.kafka_security import client_args
 from streams.replay import Sent, messages, wait_counted
 from streams.wire import BULK, BULK_ITEMS, BulkItem
+from tests.processes import paywatch
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "deploy" / "samples"
-PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
 
 
 def _env(settings: Any) -> dict[str, str]:
@@ -56,13 +55,7 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_produced(
     export = tmp_path / "export.jsonl"
     export.write_text("\n".join([good[0], "{not json", json.dumps(negative), good[2]]) + "\n")
     settings = settings_factory()
-    result = subprocess.run(
-        [PAYWATCH, "replay", str(export), "--no-progress"],
-        env=_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = paywatch("replay", str(export), "--no-progress", env=_env(settings))
     assert result.returncode == 1
     assert f"{export}:2: payload is not valid JSON" in result.stderr
     assert f"{export}:3: field 'amount' = -5" in result.stderr
@@ -85,16 +78,10 @@ def test_replay_sends_every_valid_row_in_bulk_messages_by_home_partition(
 ) -> None:
     settings = settings_factory()
     env = _env(settings) | {"PAYWATCH_PARTITIONS": str(settings.partitions)}
-    subprocess.run([PAYWATCH, "topics"], env=env, check=True, capture_output=True, timeout=60)
+    paywatch("topics", env=env, check=True)
     export = tmp_path / "export.jsonl"
     export.write_text((SAMPLES / "payments-export.jsonl").read_text() + "{broken\n")
-    result = subprocess.run(
-        [PAYWATCH, "replay", str(export), "--skip-bad", "--no-progress"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = paywatch("replay", str(export), "--skip-bad", "--no-progress", env=env)
     assert result.returncode == 0, result.stderr
     bulk = settings.topic("payments-bulk")
     assert f"produced 3 events to {bulk}" in result.stdout

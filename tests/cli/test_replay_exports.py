@@ -17,10 +17,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.exports import ExportError, validate
+from tests.processes import PAYWATCH, paywatch
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "deploy" / "samples"
-PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
 SAMPLE_CSV = (SAMPLES / "payments-export.csv").read_text(encoding="utf-8")
 EXPECTED = validate(SAMPLES / "payments-export.jsonl").events
 
@@ -57,9 +57,7 @@ def test_a_csv_not_in_utf8_names_its_line_and_the_fix(tmp_path: Path) -> None:
     message = str(caught.value)
     assert message.startswith(f"{export}:3: not UTF-8: byte 0x")
     assert "Windows-1258" in message and "CSV UTF-8" in message
-    result = subprocess.run(
-        [PAYWATCH, "replay", str(export), "--dry-run"], capture_output=True, text=True, timeout=60
-    )
+    result = paywatch("replay", str(export), "--dry-run")
     assert result.returncode == 1 and f"{export}:3: not UTF-8" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
 
@@ -83,9 +81,7 @@ def test_an_unpadded_unit_code_is_a_bad_row_with_the_padded_code(tmp_path: Path)
     ]
     assert "unit_code '4789' is not zero-padded" in checked.bad[0].message
     assert "'04789'" in checked.bad[0].message
-    result = subprocess.run(
-        [PAYWATCH, "replay", str(export), "--dry-run"], capture_output=True, text=True, timeout=60
-    )
+    result = paywatch("replay", str(export), "--dry-run")
     assert result.returncode == 1 and f"{export}:2: unit_code '4789'" in result.stderr
 
 
@@ -114,15 +110,9 @@ def test_replay_to_a_named_topic(
 ) -> None:
     settings = settings_factory(partitions=1)
     env = _env(settings)
-    subprocess.run([PAYWATCH, "topics"], env=env, check=True, capture_output=True, timeout=60)
+    paywatch("topics", env=env, check=True)
     topic = f"test-{unique}-other-bulk"
-    result = subprocess.run(
-        [PAYWATCH, "replay", str(SAMPLES / "payments-export.jsonl"), "--topic", topic],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = paywatch("replay", str(SAMPLES / "payments-export.jsonl"), "--topic", topic, env=env)
     assert result.returncode == 0, result.stderr
     assert f"produced 3 events to {topic} (1 messages)" in result.stdout
     assert asyncio.run(_events_in(kafka_bootstrap, topic, 1)) == 1
@@ -133,13 +123,7 @@ def test_replay_to_a_named_topic(
 def test_a_broker_that_never_answers_times_out_with_a_message(silent_port: int) -> None:
     env = {**os.environ, "PAYWATCH_BROKER": f"kafka://127.0.0.1:{silent_port}"}
     began = time.monotonic()
-    result = subprocess.run(
-        [PAYWATCH, "replay", str(SAMPLES / "payments-export.jsonl")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    result = paywatch("replay", str(SAMPLES / "payments-export.jsonl"), env=env, timeout_s=90)
     assert time.monotonic() - began < 40
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert (
@@ -153,7 +137,7 @@ def test_ctrl_c_says_what_was_sent(
 ) -> None:
     settings = settings_factory(partitions=2)
     env = _env(settings)
-    subprocess.run([PAYWATCH, "topics"], env=env, check=True, capture_output=True, timeout=60)
+    paywatch("topics", env=env, check=True)
     template = json.loads((SAMPLES / "payments-export.jsonl").read_text().splitlines()[0])
     export = tmp_path / "big.jsonl"
     with export.open("w") as out:

@@ -15,9 +15,9 @@ from models.registry import Registry
 from models.targets import Targets
 from sinks.redis_view import RedisView
 from sinks.unit_directory import UnitDirectory
+from tests.processes import paywatch
 
 ROOT = Path(__file__).resolve().parents[2]
-PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
 
 # (district, year 2022 paid, paid online, December paid, December online)
 DISTRICTS = [
@@ -54,7 +54,7 @@ def _run(
         "COLUMNS": "80",
         **env_vars,
     }
-    return subprocess.run([PAYWATCH, *args], env=env, capture_output=True, text=True, timeout=120)
+    return paywatch(*args, env=env, timeout_s=120)
 
 
 def test_status_lists_districts_best_first_with_rank_target_gap_trend(

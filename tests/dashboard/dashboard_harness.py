@@ -24,11 +24,10 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.processes import stop_process
+from tests.processes import PAYWATCH, stop_process
 from tests.tier import refuse_in_unit_tier
 
 ROOT = Path(__file__).resolve().parents[2]
-PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 

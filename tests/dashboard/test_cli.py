@@ -6,15 +6,12 @@ import os
 import socket
 import subprocess
 
-from tests.dashboard.dashboard_harness import PAYWATCH
+from tests.processes import paywatch
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PAYWATCH_")}
-    return subprocess.run(
-        [PAYWATCH, "dashboard", *args], env={**clean, **env}, capture_output=True, text=True,
-        timeout=60,
-    )  # fmt: skip
+    return paywatch("dashboard", *args, env={**clean, **env})
 
 
 def test_a_port_in_use_is_named() -> None:

@@ -16,10 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.deploy_stack import ROOT, alertmanager, http_get, prometheus, started
+from tests.deploy.deploy_stack import alertmanager, http_get, prometheus, started
 from tests.ports import free_port
-
-PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
+from tests.processes import PAYWATCH
 
 
 @pytest.fixture

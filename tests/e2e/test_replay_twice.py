@@ -3,7 +3,6 @@ exact (read once, not polled), and they do not change the second time."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -13,9 +12,9 @@ import pytest
 
 from models.registry import Registry
 from streams.simulator import SimConfig, generate
+from tests.processes import paywatch
 from tests.recount import recount
 from tests.streams.stream_harness import (
-    PAYWATCH,
     Worker,
     create_topics,
     diff,
@@ -42,12 +41,14 @@ def test_replaying_an_export_twice_counts_it_once(
     worker = Worker(settings, tmp_path / "w1.log").start()
     try:
         for _ in (1, 2):
-            done = subprocess.run(
-                [PAYWATCH, "replay", str(export), "--skip-bad", "--no-progress", "--wait"],
+            done = paywatch(
+                "replay",
+                str(export),
+                "--skip-bad",
+                "--no-progress",
+                "--wait",
                 env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
+                timeout_s=300,
             )
             assert done.returncode == 0, done.stderr
             assert "have counted all" in done.stdout

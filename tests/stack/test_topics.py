@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
+
+from tests.processes import paywatch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,16 +36,11 @@ def test_topics_created_once(settings_factory: Callable[..., Any], kafka_bootstr
         "PAYWATCH_TOPIC_PREFIX": settings.topic_prefix,
         "PAYWATCH_PARTITIONS": "4",
     }
-    paywatch = str(ROOT / ".venv" / "bin" / "paywatch")
-    first = subprocess.run(
-        [paywatch, "topics"], env=env, capture_output=True, text=True, timeout=60
-    )
+    first = paywatch("topics", env=env)
     assert first.returncode == 0, first.stderr
     assert f"created topic {settings.topic('payments')} (4 partitions)" in first.stdout
     assert f"created topic {settings.topic('payments-bulk')} (4 partitions)" in first.stdout
     assert f"created topic {settings.topic('payments-dlq')} (4 partitions)" in first.stdout
-    second = subprocess.run(
-        [paywatch, "topics"], env=env, capture_output=True, text=True, timeout=60
-    )
+    second = paywatch("topics", env=env)
     assert second.stdout.strip() == "topics already exist"
     assert _partitions(kafka_bootstrap, settings.topic("payments")) == 4

@@ -8,20 +8,22 @@ from typing import Any
 
 from sinks.metrics import PipelineMetrics
 from streams import seam
-from streams.app import Pipeline
-
-#: The topics whose partitions are the worker's consumed work (not the tables' changelogs).
-SOURCE_TOPICS = ("payments", "payments-by-tx", "payments-by-dossier", "unit-deltas")
+from streams.lag import CONSUMED_TOPICS
+from streams.settings import Settings
 
 
 class PartitionMetrics:
-    def __init__(self, pipeline: Pipeline, metrics: PipelineMetrics) -> None:
-        self.pipeline = pipeline
+    """Of the worker's Faust ``app``: the partitions of the topics it consumes (not the tables'
+    changelogs), the same topics `paywatch lag` reads."""
+
+    def __init__(self, settings: Settings, app: Any, metrics: PipelineMetrics) -> None:
+        self.settings = settings
+        self.app = app
         self.metrics = metrics
         self._lagging: set[tuple[str, str]] = set()
 
     def _topics(self) -> list[str]:
-        return [self.pipeline.settings.topic(name) for name in SOURCE_TOPICS]
+        return [self.settings.topic(name) for name in CONSUMED_TOPICS]
 
     def assigned(self, assigned: Iterable[Any]) -> None:
         """A rebalance gave this worker ``assigned`` (topic partitions)."""
@@ -35,7 +37,7 @@ class PartitionMetrics:
     def update_lag(self) -> None:
         """The consumer lag of every assigned source partition; a partition no longer assigned
         loses its series."""
-        consumer = self.pipeline.app.consumer
+        consumer = self.app.consumer
         committed_offsets = seam.committed_offsets(consumer)
         try:
             assignment = consumer.assignment()

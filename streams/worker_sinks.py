@@ -65,7 +65,7 @@ class WorkerSinks:
         self.metrics.watch_sink("redis", lambda: self.redis.pending, lambda: self.redis.lag)
         self.read_back = ReadBack(pipeline, self.redis, self.current)
         self.counts = MetricsSync(pipeline.stats, pipeline.failed_steps, self.metrics, self.clock)
-        self.partitions = PartitionMetrics(pipeline, self.metrics)
+        self.partitions = PartitionMetrics(pipeline.settings, pipeline.app, self.metrics)
         pipeline.listeners.add(self.redis.update_many)
         pipeline.listeners.add(self.current.remember)
         # mode's Signal.connect is typed for plain functions; async receivers work at runtime.

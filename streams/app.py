@@ -91,6 +91,8 @@ LARGE_DOSSIER = 1000
 #: Largest record batch the producer builds (Faust's default is 16 KiB): a checkpoint sends its
 #: changelog messages in batches of this size, a few to one produce request.
 PRODUCER_BATCH_BYTES = 256 * 1024
+#: Seconds between checks for a partition that stopped short of its end (_resume_stalled).
+STALL_CHECK_S = 5.0
 #: Facts or unit deltas per message on the internal topics (see :func:`_chunks`).
 ITEMS_PER_MESSAGE = 500
 T = TypeVar("T")
@@ -175,24 +177,37 @@ class Pipeline:
         # mode's Signal.connect is typed for plain functions; async receivers work at runtime.
         app.on_partitions_revoked.connect(self._forget_written)  # type: ignore[arg-type]
         app.on_partitions_assigned.connect(self._forget_written)  # type: ignore[arg-type]
+        app.on_partitions_assigned.connect(self._forget_positions)  # type: ignore[arg-type]
+        #: Per source partition, the offset of the next event a stage may take (see _in_order).
         self._next_offset: dict[Any, int] = {}
-        seam.wrap_rebalance_seek(
-            app.consumer,
-            {topic(t) for t in TOPICS},
-            self._next_offset.__setitem__,
-            watched={self.unit_deltas.get_topic_name(), self.by_tx.get_topic_name()},
-        )
+        #: Per source partition, the gap it was last sought back over: (next offset, offset
+        #: found past it). Found again at once, it holds no records (see _in_order).
+        self._sought_over: dict[Any, tuple[int, int]] = {}
+        #: Per source partition behind its end, the offset it waited at (see _resume_stalled).
+        self._waiting_at: dict[Any, int] = {}
+        self._sought_stalled: dict[Any, int] = {}
+        sources = {topic(t) for t in TOPICS}
+        seam.wrap_rebalance_seek(app.consumer, sources, self._next_offset.__setitem__)
         seam.deliver_directly(app.consumer)
         app.agent(self.source, name="ingest")(self._ingest)
         app.agent(self.by_dossier, name="dossier")(self._dossier)
         app.agent(self.unit_deltas, name="tally")(self._tally)
         app.timer(max(0.05, every / 4))(self._checkpoint_due)
+        app.timer(STALL_CHECK_S)(self._resume_stalled)
         self._add_views()
         health.install(app)  # /healthz and /readyz, for probes (deploy/kubernetes/)
 
     async def _forget_written(self, sender: Any, *args: Any, **kwargs: Any) -> None:
         for ck in self.checkpoints.values():
             ck.forget_written()
+
+    async def _forget_positions(self, sender: Any, assigned: Any, *args: Any, **kw: Any) -> None:
+        """Forget where partitions this worker no longer reads stood: if one comes back, it
+        starts where the group's committed offset puts it."""
+        for tp in [tp for tp in self._next_offset if tp not in assigned]:
+            del self._next_offset[tp]
+            self._sought_over.pop(tp, None)
+            self._sought_stalled.pop(tp, None)
 
     # -- agents ------------------------------------------------------------------------------
 
@@ -230,6 +245,9 @@ class Pipeline:
         replays records whose steps failed ``crash_loop_limit`` times (see
         :mod:`streams.quarantine`)."""
         ck = self.checkpoints[agent]
+        events = await self._in_order(events)
+        if not events:
+            return
         async with ck.lock:
             watched = self.failed_steps.watching(agent)
             if watched and self.failed_steps.suspect(agent, _positions(events)):
@@ -397,7 +415,6 @@ class Pipeline:
         source = wire_source(msg.topic, partition, msg.offset, msg.key)
         produced_ms = 0
         if msg.topic != self.payments_name:
-            self._next_offset[msg.tp] = max(self._next_offset.get(msg.tp, 0), msg.offset + 1)
             envelope = BY_TX.decode(raw or b"")
             if isinstance(envelope, Claim):
                 current = self._record(envelope.target)
@@ -583,12 +600,11 @@ class Pipeline:
 
     async def _tally_step(self, events: Events) -> None:
         ck = self.tally_ck
-        kept = await self._in_order(events)
-        ck.hold(kept)
+        ck.hold(events)
         changed: dict[str, rows.Row] = {}
         timed: list[UnitDelta] = []
         dead: list[DeadLetter] = []
-        for event, index, delta in self._items(kept, UNIT_DELTAS, "tally", dead):
+        for event, index, delta in self._items(events, UNIT_DELTAS, "tally", dead):
             try:
                 staged = self._tally_one(delta)
             except Exception as exc:
@@ -624,28 +640,73 @@ class Pipeline:
         return value if isinstance(value, rows.Row) else rows.load(value)
 
     async def _in_order(self, events: Events) -> Events:
-        """The events that continue their partition without a gap; a replay (an offset already
-        passed) is kept, the marks drop its deltas. An event past a gap (fetched before a
-        rebalance's seek and delivered ahead of the replay) is dropped without being
-        acknowledged, and the partition is sought back to the gap, so the missing events and
-        then the dropped one come again."""
+        """The events that continue their partition without a gap, of partitions this worker
+        is assigned; every stage takes only these.
+
+        Faust delivers events fetched before a rebalance's seek after it, ahead of the replay,
+        and counts the offsets it skipped as acknowledged: a stage that took such an event
+        would let a commit pass events nobody processed (payments never counted), and the
+        tally's marks, which need each source partition in order, would drop the skipped
+        deltas when they came. So an event past a gap is dropped unacknowledged and its
+        partition sought back to the gap: the missing events, then the dropped one, come
+        again. A replay (an offset already passed) is kept; the stages recognise it. A gap
+        found again at once after its seek holds no records (a producer's transaction
+        markers) and is passed. Events of partitions no longer assigned are dropped: their
+        new owner reads them."""
         kept = []
         rewind: dict[Any, int] = {}
         consumer: Any = self.app.consumer
+        assigned = consumer.assignment()
         for event in events:
             msg = event.message
-            expected = self._next_offset.get(msg.tp, msg.offset)
-            if msg.offset <= expected:
-                kept.append(event)
-                self._next_offset[msg.tp] = max(expected, msg.offset + 1)
-            else:
+            tp = msg.tp
+            if tp not in assigned:
                 self.stats.out_of_order += 1
-                rewind.setdefault(msg.tp, expected)
                 seam.unread(consumer, msg)
+                continue
+            expected = self._next_offset.get(tp, msg.offset)
+            if tp in rewind or (
+                msg.offset > expected and self._sought_over.get(tp) != (expected, msg.offset)
+            ):
+                self.stats.out_of_order += 1
+                if tp not in rewind:
+                    rewind[tp] = expected
+                    self._sought_over[tp] = (expected, msg.offset)
+                seam.unread(consumer, msg)
+                continue
+            if msg.offset > expected:
+                log.info("%s: offsets %d to %d hold no records", tp, expected, msg.offset - 1)
+            self._sought_over.pop(tp, None)
+            kept.append(event)
+            self._next_offset[tp] = max(expected, msg.offset + 1)
         for tp, offset in rewind.items():
             log.info("%s: offset %d missing before later ones; reading again from it", tp, offset)
             await seam.rewind(consumer, tp, offset)
         return kept
+
+    async def _resume_stalled(self) -> None:
+        """Read again a partition that stopped short of its end.
+
+        A fetch that returns after a rebalance's seek can move the fetcher past events that
+        the rebalance dropped; with nothing after them, no gap ever shows (see _in_order) and
+        the partition waits for its next event. One that stays behind its end without moving
+        for two checks is sought back to the event it waits for, once per such offset (an end
+        that is a transaction marker has no event to come)."""
+        if self.app.rebalancing:
+            self._waiting_at.clear()
+            return
+        consumer: Any = self.app.consumer
+        behind = {}
+        for tp in consumer.assignment():
+            expected, end = self._next_offset.get(tp), consumer.highwater(tp)
+            if expected is not None and end is not None and end > expected:
+                behind[tp] = expected
+        for tp, expected in behind.items():
+            if self._waiting_at.get(tp) == expected != self._sought_stalled.get(tp):
+                self._sought_stalled[tp] = expected
+                log.info("%s: stopped at offset %d before its end; reading again", tp, expected)
+                await seam.rewind(consumer, tp, expected)
+        self._waiting_at = behind
 
     # -- reading -----------------------------------------------------------------------------
 

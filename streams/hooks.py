@@ -26,7 +26,7 @@ class Stats:
     facts: int = 0  # counted payments / reversals forwarded to the dossier stage
     deltas_applied: int = 0
     deltas_replayed: int = 0  # deltas dropped by the idempotence marks
-    out_of_order: int = 0  # unit-delta messages dropped to be read again in order (rebalances)
+    out_of_order: int = 0  # events dropped to be read again in order (rebalances)
     dead_letters: Counter[str] = field(default_factory=Counter)  # by reason
     quarantined: Counter[str] = field(default_factory=Counter)  # by agent (crash-loop guard)
     #: (event time, Kafka record time, counted at), epoch seconds, for the delay histograms;

@@ -336,10 +336,7 @@ def stopping_quickly(worker: type[Any], last: Callable[[], Awaitable[None]]) -> 
 
 
 def wrap_rebalance_seek(
-    consumer: Any,
-    topics: set[str],
-    on_position: Callable[[Any, int], None],
-    watched: set[str],
+    consumer: Any, topics: set[str], on_position: Callable[[Any, int], None]
 ) -> None:
     """Wrap the consumer's seek after a rebalance, for two of Faust's rebalance behaviours.
 
@@ -347,9 +344,10 @@ def wrap_rebalance_seek(
        whose committed offset is missing or 0 and leaves them where its fetcher was, past
        events fetched before the rebalance and dropped by it. Those partitions go back to
        the beginning instead (replaying is harmless).
-    2. Events fetched before that seek are still delivered after it, ahead of the replay. For
-       the partitions of the topics ``watched``, ``on_position(tp, offset)`` is told where the
-       fetcher really starts now (its committed offset, or where the seek above put it).
+    2. Events fetched before that seek are still delivered after it, ahead of the replay,
+       and the fetcher may even go on from where they end. ``on_position(tp, offset)`` is told,
+       for every assigned partition of ``topics``, where reading must go on from: its
+       committed offset (every event before it is counted), or where the seek above put it.
 
     Private: ``Consumer.perform_seek`` (replaced), ``Consumer._committed_offset``,
     ``Consumer._read_offset`` and ``Consumer._thread`` (aiokafka's seek and position)."""
@@ -365,8 +363,9 @@ def wrap_rebalance_seek(
             for tp in unset:
                 consumer._read_offset[tp] = None
         for tp in assigned:
-            if tp.topic in watched:
-                position = await consumer._thread.position(KafkaTP(tp.topic, tp.partition))
-                on_position(tp, position)
+            committed = consumer._committed_offset.get(tp)
+            if not committed:
+                committed = await consumer._thread.position(KafkaTP(tp.topic, tp.partition))
+            on_position(tp, committed)
 
     consumer.perform_seek = perform_seek

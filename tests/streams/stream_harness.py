@@ -113,6 +113,34 @@ def produce(bootstrap: str, topic: str, records: Sequence[Record]) -> list[tuple
     return asyncio.run(_produce(bootstrap, topic, records))
 
 
+async def _produce_in_transactions(
+    bootstrap: str, topic: str, records: Sequence[Record], per_transaction: int
+) -> list[tuple[int, int]]:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, transactional_id=f"{topic}-test-producer", acks="all"
+    )
+    await producer.start()
+    try:
+        metas = []
+        for start in range(0, len(records), per_transaction):
+            async with producer.transaction():
+                chunk = records[start : start + per_transaction]
+                futures = [await producer.send(topic, value=v, key=k) for k, v in chunk]
+                metas += await asyncio.gather(*futures)
+        return [(m.partition, m.offset) for m in metas]
+    finally:
+        await producer.stop()
+
+
+def produce_in_transactions(
+    bootstrap: str, topic: str, records: Sequence[Record], per_transaction: int
+) -> list[tuple[int, int]]:
+    """:func:`produce` through a transactional producer, ``per_transaction`` records a
+    committed transaction: each commit leaves a marker that takes an offset in every partition
+    the transaction wrote, so the records' offsets have gaps."""
+    return asyncio.run(_produce_in_transactions(bootstrap, topic, records, per_transaction))
+
+
 async def _read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"

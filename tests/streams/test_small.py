@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import itertools
 import json
+import time
 import urllib.request
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -13,13 +16,18 @@ from typing import Any
 import pytest
 
 from models.registry import Registry
+from streams.kafka_security import client_args
+from streams.lag import consumer_lag
+from streams.settings import Settings
 from tests.events import event_record, small_cases
 from tests.recount import recount
 from tests.streams.stream_harness import (
     Worker,
     create_topics,
     diff,
+    get_page,
     produce,
+    produce_in_transactions,
     read_dead_letters,
     read_table,
     wait_for_counters,
@@ -59,6 +67,50 @@ def test_small_cases_exact(
         assert malformed["topic"] == settings.topic("payments")
     finally:
         worker.stop()
+
+
+@pytest.mark.timeout(300)
+def test_a_transactional_producers_markers_are_passed(
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path, hoa_binh: Registry
+) -> None:
+    """Payments from a producer that commits a transaction every few records: the markers
+    leave offsets without records in each partition, which the stages pass (after one look
+    back) instead of waiting for them; counts exact, every payment's offset committed."""
+    settings = settings_factory(partitions=3)
+    create_topics(settings)
+    records = small_cases()
+    expected = recount([v for _, v in records], hoa_binh)
+    worker = Worker(settings, tmp_path / "worker.log").start()
+    try:
+        positions = produce_in_transactions(
+            kafka_bootstrap, settings.topic("payments"), records, per_transaction=3
+        )
+        offsets = sorted(offset for partition, offset in positions if partition == 0)
+        assert any(b - a > 1 for a, b in itertools.pairwise(offsets))  # gaps
+        got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 120)
+        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        status, stats = get_page(settings, "/stats/")
+        assert status == 200 and stats["out_of_order"] > 0  # each gap was looked back over
+        last = {p: max(o for q, o in positions if q == p) for p, _ in positions}
+        assert _committed_within(settings, "payments", 60) == {p: o + 1 for p, o in last.items()}
+    finally:
+        worker.stop()
+
+
+def _committed_within(settings: Settings, topic: str, timeout_s: float) -> dict[int, int | None]:
+    """The group's committed offsets on ``topic`` once they stop moving (or at the timeout)."""
+    deadline = time.monotonic() + timeout_s
+    seen: dict[int, int | None] = {}
+    while time.monotonic() < deadline:
+        rows = asyncio.run(
+            consumer_lag(client_args(settings), settings.app_id, [settings.topic(topic)])
+        )
+        now = {r.partition: r.committed for r in rows}
+        if now == seen and all(r.lag <= 1 for r in rows):
+            return now
+        seen = now
+        time.sleep(2)
+    return seen
 
 
 def _live_txns(bootstrap: str, app_id: str) -> set[str]:

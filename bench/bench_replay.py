@@ -26,9 +26,9 @@ from bench.bench_stream import peak_rss_mib
 from bench.private_worker import private_worker
 from models.registry import Registry, national_provinces
 from streams.simulator import SimConfig, generate
+from tests.processes import PAYWATCH
 from tests.recount import recount
 from tests.streams.stream_harness import (
-    PAYWATCH,
     diff,
     read_counters,
     worker_env,

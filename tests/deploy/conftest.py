@@ -15,8 +15,9 @@ import pytest
 from streams.settings import Settings
 from tests.deploy.deploy_stack import prometheus, wait_for
 from tests.ports import free_port
+from tests.processes import PAYWATCH
 from tests.sinks.helpers import drop_keys
-from tests.streams.stream_harness import PAYWATCH, Worker, create_topics, worker_env
+from tests.streams.stream_harness import Worker, create_topics, worker_env
 
 #: Series the recording rules must have produced before the dashboards are evaluated: the
 #: increase()-based ones need at least two scrapes.

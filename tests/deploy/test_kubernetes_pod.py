@@ -26,9 +26,9 @@ import pytest
 from models.registry import Registry
 from streams.simulator import SimConfig, generate
 from tests.deploy import kube_manifests as kube
+from tests.processes import PAYWATCH
 from tests.recount import recount
 from tests.streams.stream_harness import (
-    PAYWATCH,
     Worker,
     create_topics,
     diff,

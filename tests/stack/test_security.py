@@ -36,10 +36,10 @@ from streams.settings import Settings
 from streams.simulator import SimConfig, generate
 from tests.e2e.sink_checks import wait_for_redis
 from tests.ports import free_port
+from tests.processes import PAYWATCH
 from tests.recount import recount
 from tests.streams.private_servers import PrivateKafka
 from tests.streams.stream_harness import (
-    PAYWATCH,
     Worker,
     create_topics,
     diff,

@@ -23,12 +23,11 @@ from streams.admin import ensure_topics
 from streams.counters import FIELDS
 from streams.settings import Settings
 from streams.simulator import SimConfig, generate
-from tests.processes import kill_process, stop_process
+from tests.processes import PAYWATCH, kill_process, stop_process
 from tests.recount import Recount, recount
 from tests.tier import refuse_in_unit_tier
 
 ROOT = Path(__file__).resolve().parents[2]
-PAYWATCH = str(ROOT / ".venv" / "bin" / "paywatch")
 SUPERVISE = str(ROOT / "deploy" / "local" / "supervise.sh")
 
 Record = tuple[bytes | None, bytes]

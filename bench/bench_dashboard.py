@@ -28,7 +28,7 @@ import aiohttp
 from aiokafka import AIOKafkaProducer
 
 from bench.bench_latency import CLEAN, _percentile
-from bench.private_worker import private_worker
+from bench.private_worker import REDIS_URL, private_worker
 from models.registry import Registry
 from streams.settings import Settings
 from streams.simulator import SimConfig, generate
@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
-    parser.add_argument("--redis", default="redis://:paywatch-local@127.0.0.1:6380/0")
+    parser.add_argument("--redis", default=REDIS_URL)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     settings, worker = private_worker("dash", args.bootstrap, redis_url=args.redis)

@@ -48,6 +48,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.bench_latency import CLEAN
+from bench.private_worker import REDIS_URL
 from models.registry import Registry
 from streams.admin import ensure_topics
 from streams.app import TABLES, TOPICS
@@ -467,7 +468,7 @@ def main() -> None:
     parser.add_argument("--baseline", action="store_true", help="Faust's default group settings")
     parser.add_argument("--log-level", default="warning", help="the workers' PAYWATCH_LOG_LEVEL")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
-    parser.add_argument("--redis", default="redis://:paywatch-local@127.0.0.1:6380/0")
+    parser.add_argument("--redis", default=REDIS_URL)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     bench = Bench(args)

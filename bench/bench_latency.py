@@ -26,6 +26,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
+from bench.private_worker import REDIS_URL
 from models.event_decode import decode_event
 from models.periods import period_keys
 from models.registry import Registry
@@ -131,7 +132,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=1, help="workers sharing the partitions")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
-    parser.add_argument("--redis", default="redis://:paywatch-local@127.0.0.1:6380/0")
+    parser.add_argument("--redis", default=REDIS_URL)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     unique = uuid.uuid4().hex[:8]

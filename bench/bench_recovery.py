@@ -38,6 +38,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench.bench_failover import Changelogs, Proc
 from bench.bench_stream import group_lag, peak_rss_mib
+from bench.private_worker import REDIS_URL
 from models.registry import Registry, national_provinces
 from streams.admin import ensure_topics
 from streams.app import TABLES, TOPICS
@@ -162,6 +163,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         data_dir=base / "worker",
         web_port=free_port(),
         standby_replicas=0,
+        redis_url=REDIS_URL,
     )
     await ensure_topics(settings, TOPICS, TABLES)
     for i in range(0, len(bulk), 50_000):

@@ -53,6 +53,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench import quix_env
+from bench.private_worker import REDIS_URL
 from models.event_decode import decode_event
 from models.events import EventError
 from models.registry import Registry, national_provinces
@@ -302,6 +303,7 @@ def run_scope(scope: str, args: argparse.Namespace) -> dict[str, Any]:
         redis_prefix=f"bench-{unique}",
         data_dir=Path(f"/tmp/paywatch-bench-{unique}"),
         web_port=free_port(),
+        redis_url=REDIS_URL,
         batch_size=args.batch,
         standby_replicas=0,
     )

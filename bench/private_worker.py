@@ -14,6 +14,10 @@ from streams.settings import Settings
 from tests.ports import free_port
 from tests.streams.stream_harness import Worker, create_topics
 
+#: The local stack's Redis administrator (deploy/local/redis.sh), there whether or not the
+#: default user is on (`make services` turns it on; `make up` and the tests' own start do not).
+REDIS_URL = "redis://paywatch-admin:paywatch-local@127.0.0.1:6380/0"
+
 
 def private_worker(name: str, bootstrap: str, **settings: Any) -> tuple[Settings, Worker]:
     """Settings of a fresh private worker for benchmark ``name`` (``settings`` override), and
@@ -27,7 +31,7 @@ def private_worker(name: str, bootstrap: str, **settings: Any) -> tuple[Settings
         data_dir=Path(f"/tmp/paywatch-bench-{name}-{unique}"),
         web_port=free_port(),
         standby_replicas=0,
-        **settings,
+        **{"redis_url": REDIS_URL, **settings},
     )
     create_topics(own)
     return own, Worker(own, Path(f"/tmp/paywatch-bench-{name}-{unique}.log")).start()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import Any, TypeVar
@@ -186,6 +187,7 @@ class Pipeline:
         #: Per source partition behind its end, the offset it waited at (see _resume_stalled).
         self._waiting_at: dict[Any, int] = {}
         self._sought_stalled: dict[Any, int] = {}
+        self._last_step_s = 0.0  # monotonic time of the last step that took events
         sources = {topic(t) for t in TOPICS}
         seam.wrap_rebalance_seek(app.consumer, sources, self._next_offset.__setitem__)
         seam.deliver_directly(app.consumer)
@@ -248,6 +250,7 @@ class Pipeline:
         events = await self._in_order(events)
         if not events:
             return
+        self._last_step_s = time.monotonic()
         async with ck.lock:
             watched = self.failed_steps.watching(agent)
             if watched and self.failed_steps.suspect(agent, _positions(events)):
@@ -689,10 +692,12 @@ class Pipeline:
 
         A fetch that returns after a rebalance's seek can move the fetcher past events that
         the rebalance dropped; with nothing after them, no gap ever shows (see _in_order) and
-        the partition waits for its next event. One that stays behind its end without moving
-        for two checks is sought back to the event it waits for, once per such offset (an end
-        that is a transaction marker has no event to come)."""
-        if self.app.rebalancing:
+        the partition waits for its next event. While the worker has no step to take, one that
+        stays behind its end without moving for two checks is sought back to the event it
+        waits for, once per such offset (an end that is a transaction marker has no event to
+        come). A busy worker is left alone: a partition's events may wait in a queue behind
+        others', and one stopped short is found by _in_order when its next event comes."""
+        if self.app.rebalancing or time.monotonic() - self._last_step_s < STALL_CHECK_S:
             self._waiting_at.clear()
             return
         consumer: Any = self.app.consumer

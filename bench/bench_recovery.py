@@ -53,21 +53,23 @@ CONSUMED = tuple(t for t in TOPICS if t != "payments-dlq")
 
 
 class Steady:
-    """Sends ``records`` to `payments` at ``rate`` per second until stopped; ``sent`` counts."""
+    """Sends ``records`` to `payments` at ``rate`` per second until stopped; ``sent`` counts
+    exactly the records sent (a stop waits for the one on its way, never cancels it: a record
+    cancelled while its acknowledgement was awaited still reached the topic, uncounted)."""
 
     def __init__(self, settings: Settings, records: list[tuple[bytes, bytes]], rate: float):
         self.settings, self.records, self.rate = settings, records, rate
         self.sent = 0
         self.task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
         assert self.task is not None
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
+        self._stopping.set()
+        await self.task
 
     async def _run(self) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap_servers)
@@ -77,7 +79,10 @@ class Steady:
             for i, (key, value) in enumerate(self.records):
                 delay = started + i / self.rate - time.monotonic()
                 if delay > 0:
-                    await asyncio.sleep(delay)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), delay)
+                if self._stopping.is_set():
+                    return
                 await (await producer.send(self.settings.topic("payments"), value, key=key))
                 self.sent = i + 1
             raise RuntimeError("ran out of steady events: raise --rate x the run length")

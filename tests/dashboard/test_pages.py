@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import redis
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -215,7 +216,13 @@ def test_the_page_catches_up_after_its_server_and_redis_restart(
         wait_rendered(browser, cell)
 
         def shows(total: int) -> Any:
-            return lambda d: d.find_element(By.CSS_SELECTOR, cell).text == integer(total)
+            def check(d: WebDriver) -> bool:
+                try:
+                    return bool(d.find_element(By.CSS_SELECTOR, cell).text == integer(total))
+                except StaleElementReferenceException:
+                    return False  # re-rendered between finding and reading it: look again
+
+            return check
 
         first = counters(1, 10).transactions
         WebDriverWait(browser, 10).until(shows(first))

@@ -90,7 +90,7 @@ class Checkpoint(Generic[V]):
         self._watchers: list[set[str]] = []
         self.outputs: list[Awaitable[Any]] = []
         self.held: list[EventT[bytes]] = []
-        self._opened = time.monotonic()
+        self._opened_s = time.monotonic()
         self.written = 0  # rows written by checkpoints (for the figures)
 
     # -- the step side -------------------------------------------------------------------------
@@ -124,7 +124,7 @@ class Checkpoint(Generic[V]):
     def hold(self, events: list[EventT[bytes]]) -> None:
         """Keep ``events`` unacknowledged until the next checkpoint has run."""
         if not self.held:
-            self._opened = time.monotonic()
+            self._opened_s = time.monotonic()
         for event in events:
             seam.hold(event)
         self.held += events
@@ -149,7 +149,7 @@ class Checkpoint(Generic[V]):
         if not self.held and not self.rows:
             return False
         full = len(self.held) >= self.max_events
-        return full or time.monotonic() - self._opened >= self.interval_s
+        return full or time.monotonic() - self._opened_s >= self.interval_s
 
     # -- the checkpoint ------------------------------------------------------------------------
     async def run(self) -> int:
@@ -174,6 +174,6 @@ class Checkpoint(Generic[V]):
         held, self.held = self.held, []
         for event in held:  # 3
             seam.release(event)
-        self._opened = time.monotonic()
+        self._opened_s = time.monotonic()
         self.written += len(rows)
         return len(rows)

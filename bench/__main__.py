@@ -43,7 +43,7 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ("failover", ["bench_failover.py", "--rounds", "1" if quick else "2"]),
         ("heal", ["bench_heal.py", "--rows", "50000" if quick else "240000"]),
         ("quiet", ["bench_quiet.py", "--seconds", "20" if quick else "60"]),
-        ("soak", ["bench_soak.py", *(["--seconds", "120", "--warmup", "30"] if quick else [])]),
+        ("soak", ["bench_soak.py", *(["--seconds", "120", "--warmup-s", "30"] if quick else [])]),
         ("redis-writer", ["bench_redis_writer.py", "--rows", "20000" if quick else "100000"]),
         (
             "dashboard",

@@ -111,7 +111,7 @@ async def run(args: argparse.Namespace, settings: Settings, dashboard: Dashboard
     for task in clients:
         task.cancel()
     await asyncio.gather(*clients, return_exceptions=True)
-    measured = [lat for at, lat in latencies if at - wall_started >= args.warmup]
+    measured = [lat for at, lat in latencies if at - wall_started >= args.warmup_s]
     return {
         "clients": args.clients,
         "rate_target": args.rate,
@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--warmup-s", type=float, default=5.0)
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--redis", default=REDIS_URL)
     parser.add_argument("--json", type=Path, help="also write the figures here")

@@ -206,12 +206,12 @@ class Changelogs:
         stale = sorted(str(tp) for tp, (_, at) in seen.items() if time.monotonic() - at > window)
         raise RuntimeError(f"not every partition counts: {stale[:6]}")
 
-    async def resumed(self, fault: float, timeout: float) -> list[float]:
+    async def resumed(self, fault: float, timeout_s: float) -> list[float]:
         """Seconds from ``fault`` (time.time()) until each partition grew again."""
         await asyncio.sleep(max(0.0, fault + GUARD - time.time()))
         base = await self.read()
         first: dict[TopicPartition, float] = {}
-        while len(first) < len(base) and time.time() < fault + timeout:
+        while len(first) < len(base) and time.time() < fault + timeout_s:
             ends = await self.read()
             now = time.time()
             for tp, offset in ends.items():
@@ -220,7 +220,7 @@ class Changelogs:
             await asyncio.sleep(POLL)
         if len(first) < len(base):
             missing = sorted(str(tp) for tp in base if tp not in first)
-            raise RuntimeError(f"not counting {timeout:.0f} s after the fault: {missing[:6]}")
+            raise RuntimeError(f"not counting {timeout_s:.0f} s after the fault: {missing[:6]}")
         return sorted(first.values())
 
 
@@ -336,7 +336,7 @@ class Bench:
                         marker.touch()
                         fault = await _failed_at(marker.with_suffix(".failed"))
                     started = asyncio.create_task(_new_worker(proc, old))
-                    times = await changelogs.resumed(fault, self.args.timeout)
+                    times = await changelogs.resumed(fault, self.args.timeout_s)
                     start = await started
                     out[case].append({**_figures(times, fault, start), **watch.since(fault)})
                     print(f"  {case}: {_describe(out[case][-1])}", flush=True)
@@ -371,7 +371,7 @@ class Bench:
                 await asyncio.sleep(10)
                 await changelogs.steady()
                 fault = procs[0].kill_worker()  # for good: nobody starts it again
-                times = await changelogs.resumed(fault, self.args.timeout)
+                times = await changelogs.resumed(fault, self.args.timeout_s)
                 out["takeover"].append({**_figures(times, fault, None), **watch.since(fault)})
                 print(f"  takeover: {_describe(out['takeover'][-1])}", flush=True)
                 await asyncio.sleep(10)
@@ -379,7 +379,7 @@ class Bench:
                 stopping = asyncio.create_task(asyncio.to_thread(procs[1].stop))
                 await asyncio.sleep(0)
                 fault = time.time()
-                times = await changelogs.resumed(fault, self.args.timeout)
+                times = await changelogs.resumed(fault, self.args.timeout_s)
                 killed = await stopping
                 figures = {**_figures(times, fault, None), **watch.since(fault)}
                 if killed:
@@ -464,7 +464,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="payments per second")
     parser.add_argument("--rounds", type=int, default=1, help="times each case is measured")
     parser.add_argument("--cases", nargs="*", default=["restarts", "takeover"])
-    parser.add_argument("--timeout", type=float, default=180.0, help="seconds to give up after")
+    parser.add_argument("--timeout-s", type=float, default=180.0, help="seconds to give up after")
     parser.add_argument("--baseline", action="store_true", help="Faust's default group settings")
     parser.add_argument("--log-level", default="warning", help="the workers' PAYWATCH_LOG_LEVEL")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")

@@ -57,7 +57,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 async def run(
-    settings: Settings, records: list[tuple[bytes, bytes]], rate: float, warmup: float
+    settings: Settings, records: list[tuple[bytes, bytes]], rate: float, warmup_s: float
 ) -> dict[str, Any]:
     keys = Keys(settings.redis_prefix)
     client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
@@ -110,7 +110,7 @@ async def run(
         await producer.stop()
         await pubsub.aclose()
         await client.aclose()
-    measured = [lat for at, lat in latencies if at - started >= warmup]
+    measured = [lat for at, lat in latencies if at - started >= warmup_s]
     lost = sum(len(q) for q in pending.values())
     return {
         "events": len(records),
@@ -129,7 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--warmup-s", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=1, help="workers sharing the partitions")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--redis", default=REDIS_URL)
@@ -167,7 +167,7 @@ def main() -> None:
     try:
         # join the group, settle the rebalance, recover (empty) tables before the clock starts
         time.sleep(15 + 10 * (args.workers - 1))
-        figures = asyncio.run(run(settings, records, args.rate, args.warmup))
+        figures = asyncio.run(run(settings, records, args.rate, args.warmup_s))
     finally:
         for worker in workers:
             worker.stop()

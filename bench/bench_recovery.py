@@ -6,7 +6,7 @@ On topics of its own (own app id, Redis prefix, data directory, web port):
 
 1. ``--events`` simulator events are put on `payments`; one worker counts them all. Prints the
    rate, its peak RSS, and checks its counters against the offline recount.
-2. Payments then arrive steadily at ``--rate``/s. After ``--run`` seconds the worker is killed
+2. Payments then arrive steadily at ``--rate``/s. After ``--run-s`` seconds the worker is killed
    with ``kill -9`` and started again at once (what deploy/local/supervise.sh does). Counting
    again: every changelog partition of every table (3 x PAYWATCH_PARTITIONS) has grown after
    the kill. Caught up: the group's lag is back to at most two seconds of traffic.
@@ -136,7 +136,7 @@ async def recover(
     """Start the worker again after ``fault`` and time it back to counting and caught up."""
     restarted = time.time()
     new = Proc(settings, log, supervised=False, env={})
-    times = await changelogs.resumed(fault, timeout=600)
+    times = await changelogs.resumed(fault, timeout_s=600)
     figures = {
         "counting_s": times[-1],
         "counting_from_start_s": times[-1] - (restarted - fault),
@@ -150,7 +150,7 @@ async def recover(
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     registry = Registry.load(None)
-    steady_count = int(args.rate * (3 * args.run + 1500))
+    steady_count = int(args.rate * (3 * args.run_s + 1500))
     config = SimConfig(
         count=args.events + steady_count, seed=31, start=START, end=END,
         provinces=tuple(sorted(national_provinces(START, END))),
@@ -191,12 +191,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         exact &= await asyncio.to_thread(check, settings, [v for _, v in bulk], registry, "1M")
 
         steady.start()
-        await asyncio.sleep(args.run)
+        await asyncio.sleep(args.run_s)
         await changelogs.steady()
         fault = proc.kill_worker()
         proc, out["kill"] = await recover("kill -9", settings, changelogs, fault, args.rate, log)
 
-        await asyncio.sleep(args.run)
+        await asyncio.sleep(args.run_s)
         await changelogs.steady()
         await asyncio.to_thread(proc.stop)
         shutil.rmtree(settings.data_dir)
@@ -205,7 +205,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "empty disk", settings, changelogs, fault, args.rate, log
         )
 
-        await asyncio.sleep(args.run)
+        await asyncio.sleep(args.run_s)
         await steady.stop()
         await counted_all(settings, proc, timeout=600)
         values = [v for _, v in bulk] + [v for _, v in later[: steady.sent]]
@@ -224,7 +224,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--rate", type=float, default=200.0, help="steady payments per second")
-    parser.add_argument("--run", type=float, default=30.0, help="seconds before each fault")
+    parser.add_argument("--run-s", type=float, default=30.0, help="seconds before each fault")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()

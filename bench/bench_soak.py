@@ -4,14 +4,14 @@
 Starts one `paywatch worker` of its own (own topics, app id, Redis prefix, web port), sends
 simulator events for Hòa Bình (duplicates, refunds and bad records included) at ``--rate``
 per second for ``--seconds``, and samples the worker's resident memory (VmRSS) every
-``--every`` seconds, with the size of its RocksDB write-ahead logs (what the open memtables
+``--every-s`` seconds, with the size of its RocksDB write-ahead logs (what the open memtables
 hold: they grow until RocksDB flushes them, bounded by the write buffers streams/app.py gives
 each table partition). Prints the samples, the slope of a least-squares line through the
-samples after ``--warmup`` seconds (MiB per hour) of the RSS and of the RSS less the logs,
+samples after ``--warmup-s`` seconds (MiB per hour) of the RSS and of the RSS less the logs,
 the worker's CPU share, and whether its counters equal the offline recount at the end (exit 1
 if not).
 
-    .venv/bin/python -m bench.bench_soak [--rate 200] [--seconds 1800] [--warmup 300]
+    .venv/bin/python -m bench.bench_soak [--rate 200] [--seconds 1800] [--warmup-s 300]
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ def main() -> None:
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=1800.0)
-    parser.add_argument("--warmup", type=float, default=300.0)
-    parser.add_argument("--every", type=float, default=30.0, help="seconds between samples")
+    parser.add_argument("--warmup-s", type=float, default=300.0)
+    parser.add_argument("--every-s", type=float, default=30.0, help="seconds between samples")
     args = parser.parse_args()
     registry = Registry.load({"17"})
     count = int(args.rate * args.seconds)
@@ -75,7 +75,7 @@ def main() -> None:
     done = threading.Event()
 
     def sample(started: float) -> None:
-        while not done.wait(args.every):
+        while not done.wait(args.every_s):
             at, mib, wal = time.monotonic() - started, rss_mib(pid), wal_mib(settings.data_dir)
             samples.append((at, mib))
             beyond_wal.append((at, mib - wal))
@@ -97,12 +97,12 @@ def main() -> None:
     finally:
         done.set()
         worker.stop()
-    after = [(t, m) for t, m in samples if t >= args.warmup]
-    after_less_wal = [(t, m) for t, m in beyond_wal if t >= args.warmup]
+    after = [(t, m) for t, m in samples if t >= args.warmup_s]
+    after_less_wal = [(t, m) for t, m in beyond_wal if t >= args.warmup_s]
     share = f"{100 * cpu:.1f}% of a core"
     print(f"{sent:,} events at {args.rate:g}/s over {args.seconds:g} s; CPU {share}")
     print(f"RSS: start {samples[0][1]:.0f} MiB, end {samples[-1][1]:.0f} MiB, "
-          f"peak {max(m for _, m in samples):.0f} MiB; after {args.warmup:g} s warm-up: "
+          f"peak {max(m for _, m in samples):.0f} MiB; after {args.warmup_s:g} s warm-up: "
           f"{min(m for _, m in after):.0f}..{max(m for _, m in after):.0f} MiB, "
           f"slope {slope_per_hour(after):+.1f} MiB/hour; less the write-ahead logs: "
           f"{slope_per_hour(after_less_wal):+.1f} MiB/hour")  # fmt: skip

@@ -214,7 +214,7 @@ def run_paywatch(settings: Settings, n: int, expected: Counts, log: Path) -> dic
 
 def run_quix(
     python: Path, settings: Settings, scope: str, guarantee: str, n: int, expected: Counts,
-    commit_interval: float, log: Path,
+    commit_interval_s: float, log: Path,
 ) -> dict[str, Any]:  # fmt: skip
     group = f"{settings.topic_prefix}{'quix-alo' if guarantee == 'at-least-once' else 'quix-eos'}"
     result = log.with_suffix(".json")
@@ -225,7 +225,7 @@ def run_quix(
              "--bootstrap", settings.bootstrap_servers, "--topic", settings.topic("payments"),
              "--events", str(n), "--guarantee", guarantee, "--provinces", scope,
              "--partitions", str(settings.partitions), "--group", group,
-             "--commit-interval", str(commit_interval), "--started", str(started),
+             "--commit-interval-s", str(commit_interval_s), "--started-s", str(started),
              "--result", str(result)],
             stdout=out, stderr=out, timeout=3600, check=False, cwd=ROOT,
         )  # fmt: skip
@@ -328,7 +328,7 @@ def run_scope(scope: str, args: argparse.Namespace) -> dict[str, Any]:
             else:
                 out[contender] = run_quix(
                     args.quix_python, settings, scope, GUARANTEES[contender], n, expected,
-                    args.commit_interval, log,
+                    args.commit_interval_s, log,
                 )  # fmt: skip
             print(f"   {contender}: {describe(out[contender])}", flush=True)
     finally:
@@ -382,7 +382,7 @@ def main() -> None:
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--batch", type=int, default=1000, help="paywatch's events per step")
     parser.add_argument(
-        "--commit-interval", type=float, default=5.0, help="Quix's checkpoint interval (s)"
+        "--commit-interval-s", type=float, default=5.0, help="Quix's checkpoint interval (s)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the topics and Redis keys")
     parser.add_argument("--json", type=Path, help="also write the figures here")

@@ -23,7 +23,7 @@ The job, as close as Quix allows (docs/counting-rules.md; paywatch's own stage i
    a key and a second dataframe that ``group_by`` is made of. [tally]
 
 Every stage keeps its state in Quix's RocksDB stores with changelog topics, committed at Quix's
-checkpoints (``--commit-interval``, Quix's default 5 s), at-least-once or exactly-once. All ten
+checkpoints (``--commit-interval-s``, Quix's default 5 s), at-least-once or exactly-once. All ten
 of paywatch's counters are kept, with the same rules, so they must equal the offline recount.
 Under exactly-once a stage sees what the one before it sent only once that checkpoint has
 committed (read_committed), so each of the two hops waits up to a commit interval.
@@ -334,15 +334,15 @@ def main() -> None:
         "--guarantee", choices=("at-least-once", "exactly-once"), default="at-least-once"
     )
     parser.add_argument("--provinces", default="17", help="'17', '17,25' or 'all'")
-    parser.add_argument("--commit-interval", type=float, default=5.0, help="Quix's default")
+    parser.add_argument("--commit-interval-s", type=float, default=5.0, help="Quix's default")
     parser.add_argument("--partitions", type=int, default=6, help="of the app's own topic")
     parser.add_argument("--group", help="consumer group (default: a fresh one)")
     parser.add_argument("--result", type=Path, required=True, help="write the figures here")
-    parser.add_argument("--started", type=float, help="wall time the caller started us at")
+    parser.add_argument("--started-s", type=float, help="wall time the caller started us at")
     parser.add_argument("--log-level", default="WARNING", help="of Quix's own logger")
-    parser.add_argument("--idle-timeout", type=float, default=120.0, help="give up when idle")
+    parser.add_argument("--idle-timeout-s", type=float, default=120.0, help="give up when idle")
     args = parser.parse_args()
-    started = args.started or time.time()
+    started = args.started_s or time.time()
 
     from quixstreams import Application
 
@@ -364,13 +364,13 @@ def main() -> None:
             consumer_group=group,
             auto_offset_reset="earliest",
             processing_guarantee=args.guarantee,
-            commit_interval=args.commit_interval,
+            commit_interval=args.commit_interval_s,
             state_dir=state_dir,
             loglevel=args.log_level,
             on_message_processed=processed,
         )
         build(app, args.topic, changes_topic, args.partitions, registry, progress)
-        app.run(timeout=args.idle_timeout)  # stops itself when settled (or idle that long)
+        app.run(timeout=args.idle_timeout_s)  # stops itself when settled (or idle that long)
         done = time.time()  # the last checkpoint is committed and the state closed
         rss = peak_rss_mib()
     finally:

@@ -1,0 +1,38 @@
+"""The internal topics' messages (streams/wire.py): their encoding, positions and sources."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+import msgspec
+import pytest
+
+from streams import counters
+from streams.wire import (
+    MAX_ITEMS,
+    MAX_SOURCE_KEY_BYTES,
+    UNIT_DELTAS,
+    UnitDelta,
+    encode,
+    position,
+    source,
+)
+
+
+def test_a_delta_vector_has_one_entry_per_counter_field() -> None:
+    assert len(get_args(counters.Deltas)) == len(counters.FIELDS) == 10
+    changes = (("2022-03-04", (1,) * 10),)
+    assert UNIT_DELTAS.decode(encode([UnitDelta("u", 0, 1, changes)]))[0].changes == changes
+    with pytest.raises(msgspec.ValidationError):
+        UNIT_DELTAS.decode(encode([UnitDelta("u", 0, 1, (("2022-03-04", (1,) * 9),))]))  # type: ignore[arg-type]
+
+
+def test_a_later_item_always_stands_later() -> None:
+    assert position(0, MAX_ITEMS - 1) < position(1, 0) < position(1, 1)
+
+
+def test_a_source_keeps_at_most_so_much_of_a_key_and_says_how_long_it_was() -> None:
+    long_key = b"k" * (MAX_SOURCE_KEY_BYTES + 5)
+    cut = source("payments", 2, 7, long_key)
+    assert (cut.key, cut.key_size) == (long_key[:MAX_SOURCE_KEY_BYTES], len(long_key))
+    assert source("payments", 2, 7, b"p1").key_size == -1

@@ -1,13 +1,12 @@
-"""The generator: deterministic, the requested shape and rates, every malformed kind, and a
-ground truth (from the generator's own intent) that equals the offline recount of its bytes."""
+"""The generator (streams/simulator/generator.py): deterministic, the requested count, shape and
+rates, and every kind of bad record."""
 
 from __future__ import annotations
 
 import contextlib
-import random
 from collections import Counter
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -15,20 +14,9 @@ from models.event_decode import decode_event
 from models.events import EventError, Kind
 from models.periods import VN_TZ, local_date
 from models.registry import Registry
-from streams.simulator import MALFORMED_KINDS, SCENARIOS, SimConfig, Simulation, generate
-from streams.simulator.malformed import build_malformed
+from streams.simulator import MALFORMED_KINDS, Simulation, generate
 from streams.simulator.records import SimRecord
-from tests.events import OFFLINE, event_dict
-from tests.recount import recount
-
-N = 20_000
-CONFIG = SimConfig(count=N, seed=11)
-
-
-@pytest.fixture(scope="module")
-def run(hoa_binh: Registry) -> tuple[Simulation, list[SimRecord]]:
-    sim = Simulation(CONFIG, hoa_binh)
-    return sim, list(sim)
+from tests.simulator.conftest import CONFIG, N
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(
@@ -121,114 +109,3 @@ def test_every_malformed_kind_is_present(run: tuple[Simulation, list[SimRecord]]
         "duplicate",
     ):
         assert sim.truth.kinds[kind] > 0, kind
-
-
-@pytest.mark.parametrize("kind", MALFORMED_KINDS)
-def test_each_malformed_kind_is_rejected_with_its_reason(kind: str) -> None:
-    valid = event_dict(
-        **OFFLINE,
-        transaction_id="GD1",
-        dossier_code="D",
-        procedure_code="1.001612",
-        amount=20_000,
-        event_time="2022-03-01T09:00:00+07:00",
-    )
-    rng = random.Random(kind)
-    for _ in range(5):
-        raw, reason = build_malformed(kind, valid, rng)
-        with pytest.raises(EventError) as caught:
-            decode_event(raw)
-        assert caught.value.reason == reason
-
-
-def test_truth_equals_the_offline_recount(
-    hoa_binh: Registry, run: tuple[Simulation, list[SimRecord]]
-) -> None:
-    sim, records = run
-    result = recount([r.value for r in records], hoa_binh)
-    assert sim.truth.dead_letters == result.dead_letters
-    expected = sim.truth.counter_dict()
-    assert expected == result.counters
-    assert len(expected) > 10_000
-
-
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_scenarios_agree_with_the_recount(hoa_binh: Registry, scenario: str) -> None:
-    config = SimConfig(
-        count=4000, seed=5, scenario=scenario, start=date(2022, 12, 1), end=date(2023, 2, 28)
-    )
-    sim = Simulation(config, hoa_binh)
-    records = [r.value for r in sim]
-    assert sim.truth.counter_dict() == recount(records, hoa_binh).counters
-
-
-def _online_share(
-    sim: Simulation, records: list[bytes], units: frozenset[str], lo: datetime, hi: datetime
-) -> float:
-    online = total = 0
-    for raw in records:
-        try:
-            event = decode_event(raw)
-        except EventError:
-            continue
-        if event.unit_code in units and lo <= event.event_time < hi and event.kind is Kind.PAYMENT:
-            total += 1
-            online += event.channel.is_online
-    return online / total if total else float("nan")
-
-
-def test_bank_outage_collapses_online_share(hoa_binh: Registry) -> None:
-    config = SimConfig(
-        count=60_000,
-        seed=2,
-        scenario="bank-outage",
-        start=date(2022, 11, 1),
-        end=date(2022, 11, 30),
-        late_share=0.0,
-    )
-    sim = Simulation(config, hoa_binh)
-    records = [r.value for r in sim]
-    outage = sim.scenario.outage
-    assert outage is not None
-    units = sim.scenario.outage_units
-    during = _online_share(sim, records, units, *outage)
-    week = timedelta(days=7)
-    before = _online_share(sim, records, units, outage[0] - week, outage[1] - week)
-    assert during < 0.05 < before
-
-
-def test_quiet_holiday_is_almost_silent(hoa_binh: Registry) -> None:
-    config = SimConfig(
-        count=30_000,
-        seed=2,
-        scenario="quiet-holiday",
-        start=date(2023, 1, 1),
-        end=date(2023, 2, 28),
-        late_share=0.0,
-    )
-    sim = Simulation(config, hoa_binh)
-    quiet = sim.scenario.quiet
-    assert quiet is not None and quiet[0] <= date(2023, 1, 22) <= quiet[1]
-    days: Counter[date] = Counter()
-    for record in sim:
-        with contextlib.suppress(EventError):
-            days[local_date(decode_event(record.value).event_time)] += 1
-    quiet_days = [n for d, n in days.items() if quiet[0] <= d <= quiet[1]]
-    working = [n for d, n in days.items() if not quiet[0] <= d <= quiet[1] and d.weekday() < 5]
-    # almost nothing: a quiet day sees under a tenth of an ordinary working day
-    assert sum(quiet_days) / (quiet[1] - quiet[0]).days < 0.1 * sum(working) / len(working)
-
-
-def test_pacer_holds_the_rate_and_stops_after_the_duration() -> None:
-    import time
-
-    from streams.simulator.output import Pacer
-
-    records = [SimRecord(None, b"x")] * 100_000
-    began = time.monotonic()
-    assert len(list(Pacer(2000, None).pace(records[:600]))) == 600
-    assert time.monotonic() - began == pytest.approx(0.3, abs=0.1)
-    began = time.monotonic()
-    sent = len(list(Pacer(1000, 0.4).pace(records)))
-    assert time.monotonic() - began == pytest.approx(0.4, abs=0.1)
-    assert sent == pytest.approx(400, abs=40)

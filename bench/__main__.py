@@ -62,7 +62,7 @@ def main() -> None:
         if args.only and name not in args.only:
             continue
         print(f"== {name}: {' '.join(command)}", flush=True)
-        started = time.perf_counter()
+        started_s = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", f"bench.{Path(command[0]).stem}", *command[1:]],
             cwd=HERE.parent,
@@ -76,7 +76,7 @@ def main() -> None:
         results[name] = {
             "command": command,
             "exit_code": done.returncode,
-            "seconds": round(time.perf_counter() - started, 1),
+            "seconds": round(time.perf_counter() - started_s, 1),
             "output": done.stdout.strip().splitlines(),
         }
     out_dir = HERE / "results"

@@ -64,8 +64,8 @@ async def client(url: str, latencies: list[tuple[float, float]], stop: asyncio.E
             elif not line and event == "rows":
                 oldest = json.loads(data).get("oldest", "")
                 written_ms = int(oldest.partition("-")[0] or 0)
-                now = time.time()
-                latencies.append((now, now - written_ms / 1000))
+                now_s = time.time()
+                latencies.append((now_s, now_s - written_ms / 1000))
                 event = ""
             elif not line:
                 event = ""
@@ -91,31 +91,31 @@ async def run(args: argparse.Namespace, settings: Settings, dashboard: Dashboard
     cpu_before, rss_max = _cpu_s(pid), 0.0
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=2, acks=1)
     await producer.start()
-    started = time.monotonic()
-    wall_started = time.time()
+    started_s = time.monotonic()
+    wall_started_s = time.time()
     try:
         for i, (key, value) in enumerate(records):
-            delay = started + i / args.rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            delay_s = started_s + i / args.rate - time.monotonic()
+            if delay_s > 0:
+                await asyncio.sleep(delay_s)
             if i % 1000 == 0:
                 rss_max = max(rss_max, _rss_mib(pid))
             await producer.send(settings.topic("payments"), value, key=key)
         await producer.flush()
     finally:
         await producer.stop()
-    elapsed = time.monotonic() - started
-    cpu = (_cpu_s(pid) - cpu_before) / elapsed
+    elapsed_s = time.monotonic() - started_s
+    cpu = (_cpu_s(pid) - cpu_before) / elapsed_s
     await asyncio.sleep(5)  # the last batches
     stop.set()
     for task in clients:
         task.cancel()
     await asyncio.gather(*clients, return_exceptions=True)
-    measured = [lat for at, lat in latencies if at - wall_started >= args.warmup_s]
+    measured = [lat for at, lat in latencies if at - wall_started_s >= args.warmup_s]
     return {
         "clients": args.clients,
         "rate_target": args.rate,
-        "rate_achieved": len(records) / elapsed,
+        "rate_achieved": len(records) / elapsed_s,
         "batches_per_client": len(latencies) / args.clients,  # the tasks end cancelled
         "measured": len(measured),
         "p50_s": _percentile(measured, 0.50) if measured else None,

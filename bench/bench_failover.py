@@ -61,13 +61,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Seconds after a fault before the changelog offsets are read as the base: a write the dead
 #: process had already sent may still land just after it died.
-GUARD = 0.5
-POLL = 0.1
+GUARD_S = 0.5
+POLL_S = 0.1
 #: The supervisor's backoff resets after a run this long (PAYWATCH_RESTART_RESET_S): short here,
 #: so that every round restarts after the first delay, as after a long healthy run.
-RESET_AFTER = "15"
+RESET_AFTER_S = "15"
 #: Seconds a worker gets to stop after SIGTERM before it is killed (what `make down` gives it).
-GRACE = 30.0
+GRACE_S = 30.0
 FAIL_ENV = "PAYWATCH_BENCH_FAIL_MARKER"
 BASELINE_ENV = "PAYWATCH_BENCH_BASELINE"
 
@@ -111,7 +111,7 @@ class Proc:
         if supervised:
             command = ["bash", SUPERVISE, *command]
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        extra = {"PAYWATCH_RESTART_RESET_S": RESET_AFTER, "PYTHONPATH": str(ROOT), **env}
+        extra = {"PAYWATCH_RESTART_RESET_S": RESET_AFTER_S, "PYTHONPATH": str(ROOT), **env}
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 command, env=worker_env(settings, **extra), stdout=out, stderr=out
@@ -139,19 +139,19 @@ class Proc:
         pid = self.worker_pid()
         assert pid is not None, "no worker process to kill"
         os.kill(pid, signal.SIGKILL)
-        at = time.time()
+        at_s = time.time()
         if not self.supervised:
             self.proc.wait(timeout=30)
-        return at
+        return at_s
 
-    def stop(self, grace: float = GRACE) -> bool:
-        """SIGTERM (a supervisor passes it on); SIGKILL after ``grace`` seconds, the worker
+    def stop(self, grace_s: float = GRACE_S) -> bool:
+        """SIGTERM (a supervisor passes it on); SIGKILL after ``grace_s`` seconds, the worker
         first (a supervisor killed first would leave it running). True if it had to kill."""
         if self.proc.poll() is not None:
             return False
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=grace)
+            self.proc.wait(timeout=grace_s)
             return False
         except subprocess.TimeoutExpired:
             pass
@@ -189,35 +189,35 @@ class Changelogs:
         ends: dict[TopicPartition, int] = await self.consumer.end_offsets(self.tps)
         return ends
 
-    async def steady(self, window: float = 3.0, timeout: float = 180.0) -> None:
+    async def steady(self, window: float = 3.0, timeout_s: float = 180.0) -> None:
         """Wait until every partition has grown within the last ``window`` seconds."""
-        deadline = time.monotonic() + timeout
+        deadline_s = time.monotonic() + timeout_s
         seen: dict[TopicPartition, tuple[int, float]] = {}
-        while time.monotonic() < deadline:
-            now = time.monotonic()
+        while time.monotonic() < deadline_s:
+            now_s = time.monotonic()
             for tp, offset in (await self.read()).items():
                 if tp not in seen or offset != seen[tp][0]:
-                    seen[tp] = (offset, now)
+                    seen[tp] = (offset, now_s)
             if len(seen) == len(self.tps) and all(
-                offset > 0 and now - at <= window for offset, at in seen.values()
+                offset > 0 and now_s - at <= window for offset, at in seen.values()
             ):
                 return
-            await asyncio.sleep(POLL)
+            await asyncio.sleep(POLL_S)
         stale = sorted(str(tp) for tp, (_, at) in seen.items() if time.monotonic() - at > window)
         raise RuntimeError(f"not every partition counts: {stale[:6]}")
 
-    async def resumed(self, fault: float, timeout_s: float) -> list[float]:
+    async def resumed(self, fault_s: float, timeout_s: float) -> list[float]:
         """Seconds from ``fault`` (time.time()) until each partition grew again."""
-        await asyncio.sleep(max(0.0, fault + GUARD - time.time()))
+        await asyncio.sleep(max(0.0, fault_s + GUARD_S - time.time()))
         base = await self.read()
         first: dict[TopicPartition, float] = {}
-        while len(first) < len(base) and time.time() < fault + timeout_s:
+        while len(first) < len(base) and time.time() < fault_s + timeout_s:
             ends = await self.read()
-            now = time.time()
+            now_s = time.time()
             for tp, offset in ends.items():
                 if tp not in first and offset > base[tp]:
-                    first[tp] = now - fault
-            await asyncio.sleep(POLL)
+                    first[tp] = now_s - fault_s
+            await asyncio.sleep(POLL_S)
         if len(first) < len(base):
             missing = sorted(str(tp) for tp in base if tp not in first)
             raise RuntimeError(f"not counting {timeout_s:.0f} s after the fault: {missing[:6]}")
@@ -252,17 +252,17 @@ class GroupWatch:
                 self.seen.append((time.time(), response.groups[0][2]))
             await asyncio.sleep(0.2)
 
-    def since(self, fault: float) -> dict[str, float]:
-        """Seconds from ``fault`` to the first state other than Stable (the rebalance the
+    def since(self, fault_s: float) -> dict[str, float]:
+        """Seconds from ``fault_s`` to the first state other than Stable (the rebalance the
         fault caused) and to the Stable state after it; empty if there was no rebalance."""
-        after = [(at, state) for at, state in self.seen if at >= fault]
-        began = next((at for at, state in after if state != "Stable"), None)
-        if began is None:
+        after = [(at, state) for at, state in self.seen if at >= fault_s]
+        began_s = next((at for at, state in after if state != "Stable"), None)
+        if began_s is None:
             return {}
-        out = {"rebalance_s": began - fault}
-        stable = next((at for at, state in after if at > began and state == "Stable"), None)
-        if stable is not None:
-            out["stable_s"] = stable - fault
+        out = {"rebalance_s": began_s - fault_s}
+        stable_s = next((at for at, state in after if at > began_s and state == "Stable"), None)
+        if stable_s is not None:
+            out["stable_s"] = stable_s - fault_s
         return out
 
 
@@ -271,12 +271,12 @@ async def produce_steadily(
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5)
     await producer.start()
-    started = time.monotonic()
+    started_s = time.monotonic()
     try:
         for i, (key, value) in enumerate(records):
-            delay = started + i / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            delay_s = started_s + i / rate - time.monotonic()
+            if delay_s > 0:
+                await asyncio.sleep(delay_s)
             await producer.send(settings.topic("payments"), value, key=key)
         raise RuntimeError("ran out of events: raise the count")
     finally:
@@ -327,18 +327,18 @@ class Bench:
             await changelogs.steady()
             for _ in range(self.args.rounds):
                 for case in ("kill", "exit70"):
-                    await asyncio.sleep(float(RESET_AFTER) + 5)  # a long enough run
+                    await asyncio.sleep(float(RESET_AFTER_S) + 5)  # a long enough run
                     await changelogs.steady()
                     old = proc.worker_pid()
                     if case == "kill":
-                        fault = proc.kill_worker()
+                        fault_s = proc.kill_worker()
                     else:
                         marker.touch()
-                        fault = await _failed_at(marker.with_suffix(".failed"))
+                        fault_s = await _failed_at(marker.with_suffix(".failed"))
                     started = asyncio.create_task(_new_worker(proc, old))
-                    times = await changelogs.resumed(fault, self.args.timeout_s)
-                    start = await started
-                    out[case].append({**_figures(times, fault, start), **watch.since(fault)})
+                    times = await changelogs.resumed(fault_s, self.args.timeout_s)
+                    start_s = await started
+                    out[case].append({**_figures(times, fault_s, start_s), **watch.since(fault_s)})
                     print(f"  {case}: {_describe(out[case][-1])}", flush=True)
         finally:
             producer.cancel()
@@ -370,20 +370,20 @@ class Bench:
                     await changelogs.steady()  # each joins a group that counts
                 await asyncio.sleep(10)
                 await changelogs.steady()
-                fault = procs[0].kill_worker()  # for good: nobody starts it again
-                times = await changelogs.resumed(fault, self.args.timeout_s)
-                out["takeover"].append({**_figures(times, fault, None), **watch.since(fault)})
+                fault_s = procs[0].kill_worker()  # for good: nobody starts it again
+                times = await changelogs.resumed(fault_s, self.args.timeout_s)
+                out["takeover"].append({**_figures(times, fault_s, None), **watch.since(fault_s)})
                 print(f"  takeover: {_describe(out['takeover'][-1])}", flush=True)
                 await asyncio.sleep(10)
                 await changelogs.steady()
                 stopping = asyncio.create_task(asyncio.to_thread(procs[1].stop))
                 await asyncio.sleep(0)
-                fault = time.time()
-                times = await changelogs.resumed(fault, self.args.timeout_s)
+                fault_s = time.time()
+                times = await changelogs.resumed(fault_s, self.args.timeout_s)
                 killed = await stopping
-                figures = {**_figures(times, fault, None), **watch.since(fault)}
+                figures = {**_figures(times, fault_s, None), **watch.since(fault_s)}
                 if killed:
-                    figures["killed_after_s"] = GRACE
+                    figures["killed_after_s"] = GRACE_S
                 out["stop"].append(figures)
                 print(f"  stop: {_describe(out['stop'][-1])}", flush=True)
             finally:
@@ -397,22 +397,22 @@ class Bench:
         return out
 
 
-async def _failed_at(path: Path, timeout: float = 60.0) -> float:
-    deadline = time.monotonic() + timeout
+async def _failed_at(path: Path, timeout_s: float = 60.0) -> float:
+    deadline_s = time.monotonic() + timeout_s
     while not path.exists():
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline_s:
             raise RuntimeError("the injected step failure did not happen")
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.05)
-    at = float(path.read_text())
+    at_s = float(path.read_text())
     path.unlink()
-    return at
+    return at_s
 
 
-async def _new_worker(proc: Proc, old: int | None, timeout: float = 120.0) -> float:
+async def _new_worker(proc: Proc, old: int | None, timeout_s: float = 120.0) -> float:
     """time.time() at which a worker process other than ``old`` appeared."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    deadline_s = time.monotonic() + timeout_s
+    while time.monotonic() < deadline_s:
         pid = proc.worker_pid()
         if pid is not None and pid != old:
             return time.time()
@@ -420,11 +420,11 @@ async def _new_worker(proc: Proc, old: int | None, timeout: float = 120.0) -> fl
     raise RuntimeError("the supervisor did not start the worker again")
 
 
-def _figures(times: list[float], fault: float, start: float | None) -> dict[str, float]:
+def _figures(times: list[float], fault_s: float, start_s: float | None) -> dict[str, float]:
     figures = {"first_s": times[0], "all_s": times[-1]}
-    if start is not None:
-        figures["restarted_after_s"] = start - fault
-        figures["from_start_s"] = times[-1] - (start - fault)
+    if start_s is not None:
+        figures["restarted_after_s"] = start_s - fault_s
+        figures["from_start_s"] = times[-1] - (start_s - fault_s)
     return figures
 
 

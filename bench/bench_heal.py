@@ -48,13 +48,13 @@ class HealClock(SinkObserver):
     """What the view reports: when it read its owned rows, when it had queued them all, and
     when each flush batch ended (monotonic seconds)."""
 
-    owned_at: float = 0.0
-    healed_at: float = 0.0
+    owned_at_s: float = 0.0
+    healed_at_s: float = 0.0
     rows: int = 0
     batches: list[tuple[float, float]] = field(default_factory=list)  # (ended at, took)
 
     def sink_healed(self, sink: str, rows: int) -> None:
-        self.healed_at = time.monotonic()
+        self.healed_at_s = time.monotonic()
         self.rows = rows
 
     def sink_flushed(self, sink: str, keys: int, seconds: float) -> None:
@@ -63,10 +63,10 @@ class HealClock(SinkObserver):
 
 @dataclass
 class Figures:
-    restarted: float = 0.0
-    noticed: float = 0.0
-    current: float = 0.0
-    done: float = 0.0
+    restarted_s: float = 0.0
+    noticed_s: float = 0.0
+    current_s: float = 0.0
+    done_s: float = 0.0
     stalls_s: list[float] = field(default_factory=list)
 
 
@@ -118,16 +118,16 @@ async def trickle(view: RedisView, table: Table, keys: list[Key], rate: float) -
 async def loop_stalls(stalls_s: list[float], tick_s: float = 0.01) -> None:
     """How late a short sleep wakes up: the event loop was blocked that long."""
     while True:
-        started = time.monotonic()
+        started_s = time.monotonic()
         await asyncio.sleep(tick_s)
-        stalls_s.append(time.monotonic() - started - tick_s)
+        stalls_s.append(time.monotonic() - started_s - tick_s)
 
 
 async def wait_for(condition: Callable[[], Awaitable[bool]], timeout_s: float) -> float:
     """Monotonic time at which ``condition()`` first held (polled every 10 ms)."""
-    deadline = time.monotonic() + timeout_s
+    deadline_s = time.monotonic() + timeout_s
     while not await condition():
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline_s:
             raise SystemExit(f"gave up after {timeout_s:.0f}s")
         await asyncio.sleep(0.01)
     return time.monotonic()
@@ -148,11 +148,11 @@ class Run:
 
     async def first_write(self) -> None:
         """What a worker does after an assignment: every owned row, through the pending map."""
-        started = time.monotonic()
+        started_s = time.monotonic()
         self.view.update_many((unit, period, c) for (unit, period), c in self.table.items())
         await self.view.start()
         assert await self.view.wait_idle(1800), "the first full write did not finish"
-        took_s = time.monotonic() - started
+        took_s = time.monotonic() - started_s
         rows = len(self.table)
         print(f"first full write: {rows:,} rows in {took_s:.1f}s ({rows / took_s:,.0f} rows/s)")
 
@@ -167,14 +167,14 @@ class Run:
         ]
         await asyncio.sleep(2)  # steady state: the trickle flows, the generation is known
         figures.stalls_s.clear()
-        down = time.monotonic()
+        down_s = time.monotonic()
         self.server.kill()
         self.server.start()
-        figures.restarted = time.monotonic()
-        print(f"redis-server killed, started again empty: down {figures.restarted - down:.2f}s")
-        figures.noticed = await wait_for(self._healed, 60)
-        figures.current = await wait_for(lambda: self._written(current), 1800)
-        figures.done = await wait_for(lambda: self._written(last), 1800)
+        figures.restarted_s = time.monotonic()
+        print(f"redis-server killed, started again empty: down {figures.restarted_s - down_s:.2f}s")
+        figures.noticed_s = await wait_for(self._healed, 60)
+        figures.current_s = await wait_for(lambda: self._written(current), 1800)
+        figures.done_s = await wait_for(lambda: self._written(last), 1800)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -201,15 +201,16 @@ class Run:
 
     def report(self) -> None:
         f, clock = self.figures, self.clock
-        batches_s = sorted(s for at, s in clock.batches if f.restarted < at <= f.done)
-        queue_s = clock.healed_at - clock.owned_at
-        rate = clock.rows / (f.done - clock.healed_at)
+        batches_s = sorted(s for at, s in clock.batches if f.restarted_s < at <= f.done_s)
+        queue_s = clock.healed_at_s - clock.owned_at_s
+        rate = clock.rows / (f.done_s - clock.healed_at_s)
         print(
-            f"noticed (new generation seen): {clock.owned_at - f.restarted:.2f}s after the restart"
+            "noticed (new generation seen): "
+            f"{clock.owned_at_s - f.restarted_s:.2f}s after the restart"
         )
         print(f"reading and queueing {clock.rows:,} owned rows held the loop {queue_s:.2f}s")
-        print(f"this year, month and day of every unit back: {f.current - f.restarted:.1f}s")
-        print(f"every owned row back: {f.done - f.restarted:.1f}s ({rate:,.0f} rows/s)")
+        print(f"this year, month and day of every unit back: {f.current_s - f.restarted_s:.1f}s")
+        print(f"every owned row back: {f.done_s - f.restarted_s:.1f}s ({rate:,.0f} rows/s)")
         print(
             f"flush batches: {len(batches_s)}, median {1000 * batches_s[len(batches_s) // 2]:.0f}"
             f" ms, max {1000 * batches_s[-1]:.0f} ms; longest event-loop stall"
@@ -223,7 +224,7 @@ async def bench(args: argparse.Namespace, directory: UnitDirectory, table: Table
     clock = HealClock()
 
     def owned() -> list[Row]:
-        clock.owned_at = time.monotonic()
+        clock.owned_at_s = time.monotonic()
         return [(unit, period, counters) for (unit, period), counters in table.items()]
 
     with tempfile.TemporaryDirectory(prefix="bench-heal-") as scratch:
@@ -258,13 +259,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="stream updates a second")
     parser.add_argument("--batch-size", type=int, default=2000, help="keys per flush batch")
     args = parser.parse_args()
-    started = time.perf_counter()
+    started_s = time.perf_counter()
     registry = Registry.load(None)
     targets = Targets.load(ROOT / "deploy" / "targets", registry)
     today = datetime.now(UTC).astimezone(VN_TZ).date()
     table = country_table(registry, today, args.rows)
     directory = UnitDirectory(registry, targets)
-    print(f"setup: {len(table):,} counter rows, {time.perf_counter() - started:.2f}s")
+    print(f"setup: {len(table):,} counter rows, {time.perf_counter() - started_s:.2f}s")
     asyncio.run(bench(args, directory, table))
 
 

@@ -72,7 +72,7 @@ async def run(
         while not done.is_set() or any(pending.values()):
             message = await pubsub.get_message(timeout=0.5)
             if not message:
-                if done.is_set() and time.monotonic() > listen_deadline:
+                if done.is_set() and time.monotonic() > listen_deadline_s:
                     return
                 continue
             data = json.loads(message["data"])
@@ -81,41 +81,41 @@ async def run(
             if not waiting:
                 continue
             paid = int(await client.hget(keys.kpi(*key), "paid") or 0)
-            now = time.monotonic()
+            now_s = time.monotonic()
             while waiting and waiting[0][0] <= paid:
                 _, at = waiting.popleft()
-                latencies.append((at, now - at))
+                latencies.append((at, now_s - at))
 
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=2, acks=1)
     await producer.start()
-    listen_deadline = float("inf")
+    listen_deadline_s = float("inf")
     listener = asyncio.create_task(listen())
-    started = time.monotonic()
+    started_s = time.monotonic()
     try:
         for i, (key, value) in enumerate(records):
-            due = started + i / rate
-            delay = due - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            due_s = started_s + i / rate
+            delay_s = due_s - time.monotonic()
+            if delay_s > 0:
+                await asyncio.sleep(delay_s)
             event = decode_event(value)
             target = (event.unit_code, period_keys(event.event_time)[0])
             sent[target] += 1
             pending[target].append((sent[target], time.monotonic()))
             await producer.send(settings.topic("payments"), value, key=key)
         await producer.flush()
-        listen_deadline = time.monotonic() + 30
+        listen_deadline_s = time.monotonic() + 30
         done.set()
         await listener
     finally:
         await producer.stop()
         await pubsub.aclose()
         await client.aclose()
-    measured = [lat for at, lat in latencies if at - started >= warmup_s]
+    measured = [lat for at, lat in latencies if at - started_s >= warmup_s]
     lost = sum(len(q) for q in pending.values())
     return {
         "events": len(records),
         "rate_target": rate,
-        "rate_achieved": len(records) / (time.monotonic() - started),
+        "rate_achieved": len(records) / (time.monotonic() - started_s),
         "measured": len(measured),
         "not_visible_after_30s": lost,
         "p50_s": _percentile(measured, 0.50),

@@ -74,13 +74,13 @@ class Steady:
     async def _run(self) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap_servers)
         await producer.start()
-        started = time.monotonic()
+        started_s = time.monotonic()
         try:
             for i, (key, value) in enumerate(self.records):
-                delay = started + i / self.rate - time.monotonic()
-                if delay > 0:
+                delay_s = started_s + i / self.rate - time.monotonic()
+                if delay_s > 0:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), delay)
+                        await asyncio.wait_for(self._stopping.wait(), delay_s)
                 if self._stopping.is_set():
                     return
                 await (await producer.send(self.settings.topic("payments"), value, key=key))
@@ -95,28 +95,28 @@ async def lag(settings: Settings) -> int:
     return await group_lag(settings.bootstrap_servers, settings.app_id, topics)
 
 
-async def caught_up(settings: Settings, rate: float, since: float, timeout: float) -> float:
+async def caught_up(settings: Settings, rate: float, since_s: float, timeout_s: float) -> float:
     """Seconds from ``since`` (time.time()) until the group's lag is two seconds of traffic."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    deadline_s = time.monotonic() + timeout_s
+    while time.monotonic() < deadline_s:
         with contextlib.suppress(Exception):  # the group may be rebalancing
             if await lag(settings) <= 2 * rate:
-                return time.time() - since
+                return time.time() - since_s
         await asyncio.sleep(0.5)
-    raise RuntimeError(f"not caught up {timeout:.0f} s after the fault")
+    raise RuntimeError(f"not caught up {timeout_s:.0f} s after the fault")
 
 
-async def counted_all(settings: Settings, proc: Proc, timeout: float) -> float:
+async def counted_all(settings: Settings, proc: Proc, timeout_s: float) -> float:
     """Wait until the group has committed every message; seconds it took."""
-    started, deadline = time.monotonic(), time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    started_s, deadline_s = time.monotonic(), time.monotonic() + timeout_s
+    while time.monotonic() < deadline_s:
         await asyncio.sleep(2.0)
         if proc.proc.poll() is not None:
             sys.exit("the worker stopped; see its log")
         with contextlib.suppress(Exception):
             if await lag(settings) == 0:
-                return time.monotonic() - started
-    raise RuntimeError(f"not everything counted after {timeout:.0f} s")
+                return time.monotonic() - started_s
+    raise RuntimeError(f"not everything counted after {timeout_s:.0f} s")
 
 
 def check(settings: Settings, values: list[bytes], registry: Registry, what: str) -> bool:
@@ -131,16 +131,16 @@ def check(settings: Settings, values: list[bytes], registry: Registry, what: str
 
 
 async def recover(
-    name: str, settings: Settings, changelogs: Changelogs, fault: float, rate: float, log: Path
+    name: str, settings: Settings, changelogs: Changelogs, fault_s: float, rate: float, log: Path
 ) -> tuple[Proc, dict[str, float]]:  # fmt: skip
     """Start the worker again after ``fault`` and time it back to counting and caught up."""
-    restarted = time.time()
+    restarted_s = time.time()
     new = Proc(settings, log, supervised=False, env={})
-    times = await changelogs.resumed(fault, timeout_s=600)
+    times = await changelogs.resumed(fault_s, timeout_s=600)
     figures = {
         "counting_s": times[-1],
-        "counting_from_start_s": times[-1] - (restarted - fault),
-        "caught_up_s": await caught_up(settings, rate, fault, timeout=600),
+        "counting_from_start_s": times[-1] - (restarted_s - fault_s),
+        "caught_up_s": await caught_up(settings, rate, fault_s, timeout_s=600),
     }
     print(f"   {name}: counting again {figures['counting_s']:.1f} s after it "
           f"({figures['counting_from_start_s']:.1f} s after the new process started), "
@@ -183,7 +183,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     changelogs = Changelogs(settings)
     await changelogs.start()
     try:
-        seconds = await counted_all(settings, proc, timeout=3600)
+        seconds = await counted_all(settings, proc, timeout_s=3600)
         rss = peak_rss_mib(proc.proc.pid)
         out["first"] = {"seconds": seconds, "events_per_s": len(bulk) / seconds, "rss_mib": rss}
         print(f"   counted in {seconds:.0f} s ({len(bulk) / seconds:,.0f} events/s), "
@@ -193,21 +193,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         steady.start()
         await asyncio.sleep(args.run_s)
         await changelogs.steady()
-        fault = proc.kill_worker()
-        proc, out["kill"] = await recover("kill -9", settings, changelogs, fault, args.rate, log)
+        fault_s = proc.kill_worker()
+        proc, out["kill"] = await recover("kill -9", settings, changelogs, fault_s, args.rate, log)
 
         await asyncio.sleep(args.run_s)
         await changelogs.steady()
         await asyncio.to_thread(proc.stop)
         shutil.rmtree(settings.data_dir)
-        fault = time.time()
+        fault_s = time.time()
         proc, out["empty_disk"] = await recover(
-            "empty disk", settings, changelogs, fault, args.rate, log
+            "empty disk", settings, changelogs, fault_s, args.rate, log
         )
 
         await asyncio.sleep(args.run_s)
         await steady.stop()
-        await counted_all(settings, proc, timeout=600)
+        await counted_all(settings, proc, timeout_s=600)
         values = [v for _, v in bulk] + [v for _, v in later[: steady.sent]]
         out["steady_events"] = steady.sent
         exact &= await asyncio.to_thread(check, settings, values, registry, "the faults")

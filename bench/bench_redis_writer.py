@@ -100,20 +100,20 @@ async def bench(args: argparse.Namespace, directory: UnitDirectory, tables: list
                 rows = len(table)
                 cpu0 = time.process_time()
                 view.update_many((u, p, c) for (u, p), c in table.items())
-                cpu1, wall1 = time.process_time(), time.perf_counter()
+                cpu1, wall1_s = time.process_time(), time.perf_counter()
                 profiler = cProfile.Profile() if args.profile and number == len(tables) else None
                 if profiler is not None:
                     profiler.enable()
                 written = await view.flush()
                 if profiler is not None:
                     profiler.disable()
-                cpu2, wall2 = time.process_time(), time.perf_counter()
+                cpu2, wall2_s = time.process_time(), time.perf_counter()
                 assert written == rows and view.pending == 0, (written, view.pending)
                 print(
                     f"pass {number}: queue {rows:,} rows: {1e6 * (cpu1 - cpu0) / rows:.1f} µs CPU"
-                    f"/row; flush: {rows / (wall2 - wall1):,.0f} rows/s,"
+                    f"/row; flush: {rows / (wall2_s - wall1_s):,.0f} rows/s,"
                     f" {1e6 * (cpu2 - cpu1) / rows:.1f} µs CPU/row"
-                    f" ({wall2 - wall1:.2f}s wall, {cpu2 - cpu1:.2f}s CPU)"
+                    f" ({wall2_s - wall1_s:.2f}s wall, {cpu2 - cpu1:.2f}s CPU)"
                 )
                 if profiler is not None:
                     pstats.Stats(profiler).sort_stats("tottime").print_stats(18)

@@ -59,12 +59,12 @@ def main() -> None:
     settings, worker = private_worker("replay", args.bootstrap, provinces=args.provinces)
     try:
         time.sleep(10)  # the worker's start-up is not the replay's
-        started = time.perf_counter()
+        started_s = time.perf_counter()
         done = subprocess.run(
             [PAYWATCH, "replay", str(export), "--skip-bad", "--no-progress", "--wait"],
             env=worker_env(settings), capture_output=True, text=True, timeout=3600,
         )  # fmt: skip
-        seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started_s
         assert worker.proc is not None
         rss = peak_rss_mib(worker.proc.pid)
         if done.returncode != 0:

@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--slow", action="store_true", help="also time generate_latest")
     args = parser.parse_args()
 
-    t0 = time.perf_counter()
+    t0_s = time.perf_counter()
     registry = Registry.load(None)
     targets = Targets.load(ROOT / "deploy" / "targets", registry)
     now = datetime.now(UTC)
@@ -70,7 +70,7 @@ def main() -> None:
     directory = UnitDirectory(registry, targets)
     prom = CollectorRegistry()
     register(prom, lambda: rows, directory, clock=lambda: now)
-    print(f"setup: {len(codes)} units, {len(rows)} counter rows, {time.perf_counter() - t0:.2f}s")
+    print(f"setup: {len(codes)} units, {len(rows)} counter rows, {time.perf_counter() - t0_s:.2f}s")
 
     server = serve(prom)
     url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
@@ -87,9 +87,9 @@ def main() -> None:
     finally:
         server.shutdown()
     if args.slow:
-        start = time.perf_counter()
+        start_s = time.perf_counter()
         generate_latest(prom)
-        print(f"generic generate_latest: {1000 * (time.perf_counter() - start):.0f} ms")
+        print(f"generic generate_latest: {1000 * (time.perf_counter() - start_s):.0f} ms")
 
 
 def curl(url: str) -> float:

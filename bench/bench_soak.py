@@ -74,26 +74,28 @@ def main() -> None:
     beyond_wal: list[tuple[float, float]] = []  # RSS less the write-ahead logs
     done = threading.Event()
 
-    def sample(started: float) -> None:
+    def sample(started_s: float) -> None:
         while not done.wait(args.every_s):
-            at, mib, wal = time.monotonic() - started, rss_mib(pid), wal_mib(settings.data_dir)
-            samples.append((at, mib))
-            beyond_wal.append((at, mib - wal))
-            print(f"  {at:6.0f} s  RSS {mib:6.1f} MiB  write-ahead logs {wal:6.1f} MiB", flush=True)
+            at_s, mib, wal = time.monotonic() - started_s, rss_mib(pid), wal_mib(settings.data_dir)
+            samples.append((at_s, mib))
+            beyond_wal.append((at_s, mib - wal))
+            print(
+                f"  {at_s:6.0f} s  RSS {mib:6.1f} MiB  write-ahead logs {wal:6.1f} MiB", flush=True
+            )
 
     try:
         time.sleep(15)  # start-up
-        started, cpu_before = time.monotonic(), cpu_s(pid)
+        started_s, cpu_before = time.monotonic(), cpu_s(pid)
         samples.append((0.0, rss_mib(pid)))
         beyond_wal.append((0.0, samples[0][1] - wal_mib(settings.data_dir)))
-        sampler = threading.Thread(target=sample, args=(started,), daemon=True)
+        sampler = threading.Thread(target=sample, args=(started_s,), daemon=True)
         sampler.start()
         topic = settings.topic("payments")
         sent = asyncio.run(send_at(args.bootstrap, topic, records, args.rate, args.seconds))
         done.set()
-        cpu = (cpu_s(pid) - cpu_before) / (time.monotonic() - started)
+        cpu = (cpu_s(pid) - cpu_before) / (time.monotonic() - started_s)
         expected = recount([v for _, v in records[:sent]], registry).counters
-        got = wait_for_counters(args.bootstrap, settings.app_id, expected, 120, settle=0.0)
+        got = wait_for_counters(args.bootstrap, settings.app_id, expected, 120, settle_s=0.0)
     finally:
         done.set()
         worker.stop()

@@ -90,7 +90,7 @@ async def bare_read(bootstrap: str, topic: str, count: int) -> float:
         max_partition_fetch_bytes=4 << 20,
     )
     await consumer.start()
-    started = time.perf_counter()
+    started_s = time.perf_counter()
     seen = 0
     try:
         while seen < count:
@@ -100,7 +100,7 @@ async def bare_read(bootstrap: str, topic: str, count: int) -> float:
                     seen += 1
                     with contextlib.suppress(EventError):
                         decode_event(msg.value or b"")
-        return time.perf_counter() - started
+        return time.perf_counter() - started_s
     finally:
         await consumer.stop()
 
@@ -168,7 +168,7 @@ async def group_lag(bootstrap: str, group: str, topics: set[str]) -> int:
 
 
 def wait_until_counted(
-    settings: Settings, expected: Counts, timeout: float
+    settings: Settings, expected: Counts, timeout_s: float
 ) -> tuple[Counts, float]:
     """Wait until the worker's counters equal ``expected``; return them and the wall time.
 
@@ -177,21 +177,21 @@ def wait_until_counted(
     committed every message of every topic it reads (which it does after its outputs and
     tables are written); then polled as the tests do if it is not exact yet."""
     topics = {settings.topic(t) for t in TOPICS if t != "payments-dlq"}
-    bootstrap, deadline = settings.bootstrap_servers, time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    bootstrap, deadline_s = settings.bootstrap_servers, time.monotonic() + timeout_s
+    while time.monotonic() < deadline_s:
         time.sleep(1.0)
         with contextlib.suppress(Exception):  # the group may not exist yet
             if asyncio.run(group_lag(bootstrap, settings.app_id, topics)) == 0:
-                at = time.time()
+                at_s = time.time()
                 got = read_counters(bootstrap, settings.app_id)
                 if got == expected:
-                    return got, at
-    got = wait_for_counters(bootstrap, settings.app_id, expected, 60, settle=0.0)
+                    return got, at_s
+    got = wait_for_counters(bootstrap, settings.app_id, expected, 60, settle_s=0.0)
     return got, time.time()
 
 
 def run_paywatch(settings: Settings, n: int, expected: Counts, log: Path) -> dict[str, Any]:
-    started = time.time()
+    started_s = time.time()
     worker = Worker(settings, log).start()
     assert worker.proc is not None
     first = FirstEvent(settings.web_port)
@@ -203,9 +203,9 @@ def run_paywatch(settings: Settings, n: int, expected: Counts, log: Path) -> dic
         first.stop.set()
         worker.stop()
     return {
-        "rate": n / (done - started),
+        "rate": n / (done - started_s),
         "rate_after_first": n / (done - first.at) if first.at else None,
-        "seconds": done - started,
+        "seconds": done - started_s,
         "rss_mib": rss,
         "exact": got == expected,
         "diff": diff(expected, got),
@@ -218,14 +218,14 @@ def run_quix(
 ) -> dict[str, Any]:  # fmt: skip
     group = f"{settings.topic_prefix}{'quix-alo' if guarantee == 'at-least-once' else 'quix-eos'}"
     result = log.with_suffix(".json")
-    started = time.time()
+    started_s = time.time()
     with log.open("w") as out:
         done = subprocess.run(
             [str(python), "-m", "bench.quix_contender",
              "--bootstrap", settings.bootstrap_servers, "--topic", settings.topic("payments"),
              "--events", str(n), "--guarantee", guarantee, "--provinces", scope,
              "--partitions", str(settings.partitions), "--group", group,
-             "--commit-interval-s", str(commit_interval_s), "--started-s", str(started),
+             "--commit-interval-s", str(commit_interval_s), "--started-s", str(started_s),
              "--result", str(result)],
             stdout=out, stderr=out, timeout=3600, check=False, cwd=ROOT,
         )  # fmt: skip

@@ -60,21 +60,21 @@ def main() -> None:
     )
     topic = app.topic(args.topic, key_type=bytes, value_type=bytes, partitions=args.partitions)
     seen = first = 0
-    started = 0.0
+    started_s = 0.0
 
     async def read(stream: Any) -> None:
-        nonlocal seen, started, first
+        nonlocal seen, started_s, first
         async for events in stream.take_events(args.batch, within=0.05):
-            if not started:  # timed from the end of the first step
-                started, first = time.perf_counter(), len(events)
+            if not started_s:  # timed from the end of the first step
+                started_s, first = time.perf_counter(), len(events)
             for event in events:
                 with contextlib.suppress(EventError):
                     decode_event(event.value)
             seen += len(events)
             if seen >= args.events:
-                elapsed = time.perf_counter() - started
-                rate = (seen - first) / elapsed
-                print(f"faust agent read+decode: {rate:,.0f} events/s ({elapsed:.1f}s)")
+                elapsed_s = time.perf_counter() - started_s
+                rate = (seen - first) / elapsed_s
+                print(f"faust agent read+decode: {rate:,.0f} events/s ({elapsed_s:.1f}s)")
                 print(f"faust agent peak RSS: {peak_rss_mib():,.0f} MiB")
                 sys.stdout.flush()
                 shutil.rmtree(datadir, ignore_errors=True)

@@ -268,7 +268,7 @@ def counters_topic(bootstrap: str, group: str, changes_topic: str) -> str:
     return str(found[0])
 
 
-def read_counters(bootstrap: str, topic: str, timeout: float = 300) -> dict[str, list[int]]:
+def read_counters(bootstrap: str, topic: str, timeout_s: float = 300) -> dict[str, list[int]]:
     """Stage 3's state as its changelog holds it (committed records only, last value per key):
     ``"unit|period" -> the ten counters``, all-zero rows left out. Quix writes a state key as
     ``<message key>|<state key>``, each JSON-encoded, and the value as JSON."""
@@ -288,9 +288,9 @@ def read_counters(bootstrap: str, topic: str, timeout: float = 300) -> dict[str,
         partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         left = set(partitions)
-        deadline = time.monotonic() + timeout
+        deadline_s = time.monotonic() + timeout_s
         while left:
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline_s:
                 raise SystemExit(f"quix contender: reading {topic} timed out")
             msg = consumer.poll(1.0)
             if msg is None:
@@ -342,7 +342,7 @@ def main() -> None:
     parser.add_argument("--log-level", default="WARNING", help="of Quix's own logger")
     parser.add_argument("--idle-timeout-s", type=float, default=120.0, help="give up when idle")
     args = parser.parse_args()
-    started = args.started_s or time.time()
+    started_s = args.started_s or time.time()
 
     from quixstreams import Application
 
@@ -371,7 +371,7 @@ def main() -> None:
         )
         build(app, args.topic, changes_topic, args.partitions, registry, progress)
         app.run(timeout=args.idle_timeout_s)  # stops itself when settled (or idle that long)
-        done = time.time()  # the last checkpoint is committed and the state closed
+        done_s = time.time()  # the last checkpoint is committed and the state closed
         rss = peak_rss_mib()
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
@@ -387,8 +387,8 @@ def main() -> None:
         "guarantee": args.guarantee,
         "group": group,
         "events": progress.read,
-        "seconds": done - started,
-        "startup_seconds": progress.first - started,
+        "seconds": done_s - started_s,
+        "startup_seconds": progress.first - started_s,
         "dropped": dict(progress.dropped),
         "messages": {"to_dossier": progress.to_dossier, "to_unit": progress.to_unit},
         "peak_rss_mib": rss,
@@ -398,8 +398,8 @@ def main() -> None:
     }
     args.result.write_text(json.dumps(result))
     print(
-        f"quix {args.guarantee}: {progress.read:,} events in {done - started:.1f}s "
-        f"({progress.read / (done - started):,.0f} events/s), {len(counters):,} counter rows"
+        f"quix {args.guarantee}: {progress.read:,} events in {done_s - started_s:.1f}s "
+        f"({progress.read / (done_s - started_s):,.0f} events/s), {len(counters):,} counter rows"
     )
 
 

@@ -322,14 +322,14 @@ class RedisView:
         self.last_error = f"{type(exc).__name__}: {exc}"
         self.observer.sink_error(SINK)
         self._unit_written.clear()  # Redis may have lost them; write them again
-        delay = self._backoff.next()
+        delay_s = self._backoff.next()
         log.warning(
             "redis view: flush failed (%s), %d keys pending, retry in %.2fs",
             self.last_error,
             len(self._pending),
-            delay,
+            delay_s,
         )
-        return delay
+        return delay_s
 
     # -- healing ----------------------------------------------------------------------------
     def _check_due(self) -> bool:

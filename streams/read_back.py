@@ -49,7 +49,7 @@ class ReadBack:
         an await between: the value queued is the row's latest, so a newer one can only come
         after it. The table's iterator reads a snapshot, so rows that a checkpoint wrote since
         it began, and rows pending in the checkpoint, are read through the checkpoint instead."""
-        started = time.monotonic()
+        started_s = time.monotonic()
         ck = self.pipeline.tally_ck
         watched = ck.watch()
         by_day: dict[date, int] = {}
@@ -86,6 +86,6 @@ class ReadBack:
         log.info(
             "read back %d counter rows in %.1f s while counting; %d kept for metrics",
             count,
-            time.monotonic() - started,
+            time.monotonic() - started_s,
             kept,
         )

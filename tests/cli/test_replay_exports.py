@@ -122,9 +122,9 @@ def test_replay_to_a_named_topic(
 @pytest.mark.slow
 def test_a_broker_that_never_answers_times_out_with_a_message(silent_port: int) -> None:
     env = {**os.environ, "PAYWATCH_BROKER": f"kafka://127.0.0.1:{silent_port}"}
-    began = time.monotonic()
+    began_s = time.monotonic()
     result = paywatch("replay", str(SAMPLES / "payments-export.jsonl"), env=env, timeout_s=90)
-    assert time.monotonic() - began < 40
+    assert time.monotonic() - began_s < 40
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert (
         f"PAYWATCH_BROKER=kafka://127.0.0.1:{silent_port}: cannot reach the Kafka broker "
@@ -152,11 +152,11 @@ def test_ctrl_c_says_what_was_sent(
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 120
+    deadline_s = time.monotonic() + 120
     # replay settles acknowledgements 20 messages at a time and sends the 21st after: with
     # more than 20 in the topic, at least 20 messages (10,000 events) are acknowledged
     while asyncio.run(_events_in(kafka_bootstrap, bulk, 2)) <= 20:
-        assert replay.poll() is None and time.monotonic() < deadline
+        assert replay.poll() is None and time.monotonic() < deadline_s
         time.sleep(0.02)
     replay.send_signal(signal.SIGINT)
     stdout, stderr = replay.communicate(timeout=60)

@@ -89,8 +89,8 @@ async def _consume(bootstrap: str, topic: str, expected: int) -> list[bytes | No
     keys: list[bytes | None] = []
     try:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + 30
-        while len(keys) < expected and loop.time() < deadline:
+        deadline_s = loop.time() + 30
+        while len(keys) < expected and loop.time() < deadline_s:
             batches = await consumer.getmany(timeout_ms=500)
             for messages in batches.values():
                 keys.extend(m.key for m in messages)

@@ -82,13 +82,13 @@ class Dashboard:
         self.proc = subprocess.Popen(
             [PAYWATCH, "dashboard", "--port", str(self.port)], env=self.env, stdout=out, stderr=out
         )
-        deadline = time.monotonic() + 60
+        deadline_s = time.monotonic() + 60
         while True:
             assert self.proc.poll() is None, f"the dashboard exited; see {self.log}"
             status = self.health()
             if status is not None and (status["redis"] or not wait_redis):
                 return self
-            assert time.monotonic() < deadline, f"the dashboard did not start; see {self.log}"
+            assert time.monotonic() < deadline_s, f"the dashboard did not start; see {self.log}"
             time.sleep(0.2)
 
     def health(self) -> dict[str, Any] | None:

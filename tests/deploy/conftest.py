@@ -73,10 +73,10 @@ def metrics_target(
         simulator = subprocess.Popen(simulate, env=worker_env(settings), stdout=log, stderr=log)
     target = f"127.0.0.1:{settings.web_port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline_s = time.monotonic() + 120
         while b"paywatch_unit_payments_total{" not in _scrape(target):
             assert worker.alive, (workdir / "worker.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the worker shows no counted payment after 120s"
+            assert time.monotonic() < deadline_s, "the worker shows no counted payment after 120s"
             time.sleep(1)
         yield target
     finally:
@@ -103,5 +103,5 @@ def prometheus_url(metrics_target: str, tmp_path_factory: pytest.TempPathFactory
     workdir: Path = tmp_path_factory.mktemp("prometheus")
     with prometheus(workdir, [metrics_target]) as url:
         for expr in READY_SERIES:
-            assert wait_for(url, expr, timeout=90), f"{expr} has no data after 90s"
+            assert wait_for(url, expr, timeout_s=90), f"{expr} has no data after 90s"
         yield url

@@ -45,33 +45,33 @@ GRAFANA_BUILTINS = {
 }
 
 
-def http_get(url: str, timeout: float = 5.0) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+def http_get(url: str, timeout_s: float = 5.0) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout_s) as response:
         body: bytes = response.read()
         return body
 
 
-def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 30.0) -> None:
     """Wait until ``url`` answers 200; fail early with the log if ``proc`` died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    deadline_s = time.monotonic() + timeout_s
+    while time.monotonic() < deadline_s:
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}:\n{log.read_text()}")
         try:
-            http_get(url, timeout=1.0)
+            http_get(url, timeout_s=1.0)
             return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
+    raise TimeoutError(f"{url} did not answer within {timeout_s}s:\n{log.read_text()[-3000:]}")
 
 
 @contextmanager
-def started(args: list[str], log: Path, ready_url: str, timeout: float = 30.0) -> Iterator[None]:
+def started(args: list[str], log: Path, ready_url: str, timeout_s: float = 30.0) -> Iterator[None]:
     refuse_in_unit_tier(Path(args[0]).name)
     with log.open("wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
-        wait_http(ready_url, proc, log, timeout)
+        wait_http(ready_url, proc, log, timeout_s)
         yield
     finally:
         stop_process(proc, grace_s=10)
@@ -220,13 +220,13 @@ def query_range(url: str, expr: str, start: float, end: float, step: float) -> l
     return samples
 
 
-def query(url: str, expr: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+def query(url: str, expr: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
     """Evaluate ``expr`` now through /api/v1/query; the result vector (or scalar as one
     sample). Raises ValueError with Prometheus's message when the query is refused."""
     data = urllib.parse.urlencode({"query": expr}).encode()
     request = urllib.request.Request(f"{url}/api/v1/query", data=data)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
             body = json.load(response)
     except urllib.error.HTTPError as exc:
         body = json.load(exc)
@@ -239,12 +239,12 @@ def query(url: str, expr: str, timeout: float = 10.0) -> list[dict[str, Any]]:
     return samples
 
 
-def wait_for(url: str, expr: str, timeout: float) -> list[dict[str, Any]]:
+def wait_for(url: str, expr: str, timeout_s: float) -> list[dict[str, Any]]:
     """Poll ``expr`` until it returns data or ``timeout`` passes (then the last, empty result)."""
-    deadline = time.monotonic() + timeout
+    deadline_s = time.monotonic() + timeout_s
     while True:
         result = query(url, expr)
-        if result or time.monotonic() > deadline:
+        if result or time.monotonic() > deadline_s:
             return result
         time.sleep(0.5)
 

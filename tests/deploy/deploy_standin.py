@@ -139,14 +139,14 @@ def main(argv: list[str] | None = None) -> int:
     server = serve(metrics_registry, "127.0.0.1", args.port)
     rng = random.Random(args.seed + 1)
     tick = 0.2
-    started = time.monotonic()
+    started_s = time.monotonic()
     try:
         while not stop.wait(tick):
             n = max(1, int(args.rate * tick * (0.5 + rng.random())))
             factor = 1.0
             if args.outage:
-                elapsed = time.monotonic() - started
-                if args.outage[0] <= elapsed < args.outage[0] + args.outage[1]:
+                elapsed_s = time.monotonic() - started_s
+                if args.outage[0] <= elapsed_s < args.outage[0] + args.outage[1]:
                     factor = 0.25
             portal.random_payments(n, factor)
             metrics.events.labels("counted").inc(n)

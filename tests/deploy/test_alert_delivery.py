@@ -54,7 +54,7 @@ def test_a_worker_down_alert_reaches_the_local_receiver(
             tmp_path, [dead_worker], alertmanagers=(am_url.removeprefix("http://"),), alert_for="1s"
         ),
     ):
-        deadline = time.monotonic() + 90
+        deadline_s = time.monotonic() + 90
         found: list[dict[str, Any]] = []
         while not found:
             listed = _listed(base, "--json", "--receiver", "ops-oncall")
@@ -64,7 +64,9 @@ def test_a_worker_down_alert_reaches_the_local_receiver(
                 for a in json.loads(listed.stdout)
                 if a["labels"].get("alertname") == "PaywatchWorkerDown"
             ]
-            assert time.monotonic() < deadline, (tmp_path / "alertmanager.log").read_text()[-3000:]
+            assert time.monotonic() < deadline_s, (tmp_path / "alertmanager.log").read_text()[
+                -3000:
+            ]
             time.sleep(1)
     alert = found[0]
     assert alert["status"] == "firing"

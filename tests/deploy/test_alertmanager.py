@@ -110,18 +110,18 @@ class Webhooks:
             self.received.append((path, payload))
             self.cond.notify_all()
 
-    def wait_for(self, path: str, alertname: str, timeout: float = 20.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
+    def wait_for(self, path: str, alertname: str, timeout_s: float = 20.0) -> dict[str, Any]:
+        deadline_s = time.monotonic() + timeout_s
         with self.cond:
             while True:
                 for got_path, payload in self.received:
                     names = {a["labels"].get("alertname") for a in payload["alerts"]}
                     if got_path == path and alertname in names:
                         return payload
-                left = deadline - time.monotonic()
-                if left <= 0:
+                left_s = deadline_s - time.monotonic()
+                if left_s <= 0:
                     raise AssertionError(f"no {alertname} at {path}; got {self.summary()}")
-                self.cond.wait(left)
+                self.cond.wait(left_s)
 
     def summary(self) -> list[tuple[str, list[str]]]:
         with self.cond:
@@ -254,7 +254,7 @@ def test_unit_alerts_are_inhibited_while_the_pipeline_is_down(
         unit_alert("PaywatchUnitBelowTarget", "17", "province", None),
     )
     # Alertmanager has both and marks them inhibited by the worker-down alert ...
-    deadline = time.monotonic() + 10
+    deadline_s = time.monotonic() + 10
     while True:
         states = {
             a["labels"]["alertname"] + "/" + a["labels"].get("unit", ""): a["status"]
@@ -263,7 +263,7 @@ def test_unit_alerts_are_inhibited_while_the_pipeline_is_down(
         unit_states = [s for k, s in states.items() if not k.startswith("PaywatchWorkerDown")]
         if len(unit_states) == 2 and all(s["inhibitedBy"] for s in unit_states):
             break
-        assert time.monotonic() < deadline, states
+        assert time.monotonic() < deadline_s, states
         time.sleep(0.2)
     assert all(s["state"] == "suppressed" for s in unit_states)
     # ... and no notification goes out for them (group_wait is 1s here; give it 4).
@@ -357,12 +357,12 @@ def test_the_runbook_silence_commands_work(alertmanager: RunningAlertmanager) ->
     silences = json.loads(listed.stdout)
     assert {s["comment"] for s in silences} >= {"public holiday 2/9"}
     # The holiday silence covers the province's unit alert: Alertmanager marks it silenced.
-    deadline = time.monotonic() + 10
+    deadline_s = time.monotonic() + 10
     while True:
         states = [a["status"] for a in alertmanager.alerts()]
         if states and states[0]["silencedBy"]:
             break
-        assert time.monotonic() < deadline, states
+        assert time.monotonic() < deadline_s, states
         time.sleep(0.2)
 
 
@@ -392,7 +392,7 @@ def test_the_amtool_commands_make_up_prints_work(alertmanager: RunningAlertmanag
     added = subprocess.run(shell, shell=True, capture_output=True, text=True, timeout=30)
     assert added.returncode == 0, shell + "\n" + added.stderr
     assert re.fullmatch(r"[0-9a-f-]{36}", added.stdout.strip()), added.stdout
-    deadline = time.monotonic() + 10
+    deadline_s = time.monotonic() + 10
     while not [a for a in alertmanager.alerts() if a["status"]["silencedBy"]]:
-        assert time.monotonic() < deadline, alertmanager.alerts()
+        assert time.monotonic() < deadline_s, alertmanager.alerts()
         time.sleep(0.2)

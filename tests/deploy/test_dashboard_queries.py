@@ -33,7 +33,7 @@ def test_every_panel_query_parses_and_returns_data(prometheus_url: str) -> None:
     assert len(checks) > 100
     pending = {(c[0], tuple(sorted(c[1].items())), c[2]) for c in checks}
     errors: dict[str, str] = {}
-    deadline = time.monotonic() + RETRY_SECONDS
+    deadline_s = time.monotonic() + RETRY_SECONDS
     while pending:
         for q, combo, expr in sorted(pending, key=lambda c: (c[0].where(), c[1])):
             try:
@@ -44,7 +44,7 @@ def test_every_panel_query_parses_and_returns_data(prometheus_url: str) -> None:
                 continue
             if result:
                 pending.discard((q, combo, expr))
-        if not pending or time.monotonic() > deadline:
+        if not pending or time.monotonic() > deadline_s:
             break
         time.sleep(1)
     for q, combo, expr in pending:

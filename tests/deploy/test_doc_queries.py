@@ -28,7 +28,7 @@ def _recording_rules() -> set[str]:
 
 def _worker_series(target: str) -> set[str]:
     """Names of the worker's metric families and samples (histograms with their suffixes)."""
-    text = http_get(f"http://{target}/metrics", timeout=20).decode()
+    text = http_get(f"http://{target}/metrics", timeout_s=20).decode()
     names = set(re.findall(r"^# TYPE (\S+)", text, re.M))
     names |= set(re.findall(r"^([a-zA-Z_:][\w:]*)[{ ]", text, re.M))
     return names
@@ -42,7 +42,7 @@ def test_the_docs_have_queries() -> None:
 def test_every_example_query_parses_and_returns_data(prometheus_url: str) -> None:
     pending = {q: with_bool(q.expr) for q in example_queries()}
     errors: dict[str, str] = {}
-    deadline = time.monotonic() + RETRY_SECONDS
+    deadline_s = time.monotonic() + RETRY_SECONDS
     while pending:
         for q, expr in list(pending.items()):
             try:
@@ -53,7 +53,7 @@ def test_every_example_query_parses_and_returns_data(prometheus_url: str) -> Non
                 continue
             if result:
                 del pending[q]
-        if not pending or time.monotonic() > deadline:
+        if not pending or time.monotonic() > deadline_s:
             break
         time.sleep(1)
     for q in pending:

@@ -127,10 +127,10 @@ def test_a_worker_runs_as_the_statefulset_runs_it(
 
         # The kubelet's SIGTERM; its SIGKILL would come after the grace period.
         assert worker.proc is not None
-        started = time.monotonic()
+        started_s = time.monotonic()
         worker.proc.send_signal(signal.SIGTERM)
         status = worker.proc.wait(timeout=pod["terminationGracePeriodSeconds"])
-        assert status == 0 and time.monotonic() - started < pod["terminationGracePeriodSeconds"]
+        assert status == 0 and time.monotonic() - started_s < pod["terminationGracePeriodSeconds"]
 
         # The pod again, on the same volume, with the same name.
         worker.start()

@@ -58,13 +58,13 @@ def test_an_outlier_and_a_future_dated_payment_leave_the_gauges_on_the_backfill(
         # The gauges follow the clock, fed once a second from the counted payments.
         want = {(window, "all"): _net(expected.counters[("17", period)]) for window, period in (
             ("year", "2022"), ("month", "2022-12"), ("day", "2022-12-31"))}  # fmt: skip
-        deadline = time.monotonic() + 60
+        deadline_s = time.monotonic() + 60
         while True:
             samples = scrape(settings.web_port)
             flagged = samples.get(("paywatch_future_dated_events_total", ()), 0.0)
             gauges = {k[1:]: v for k, v in window_gauges(samples).items() if k[0] == "17"}
             shown = {k: gauges.get(k) for k in want}
-            if (flagged, shown) == (1, want) or time.monotonic() > deadline:
+            if (flagged, shown) == (1, want) or time.monotonic() > deadline_s:
                 break
             time.sleep(1)
         assert flagged == 1

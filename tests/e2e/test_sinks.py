@@ -190,12 +190,12 @@ def test_two_workers_after_a_rebalance_sum_to_the_truth(
         got = wait_for_counters(kafka_bootstrap, first.app_id, expected.counters, 600)
         assert got == expected.counters, "\n".join(diff(expected.counters, got))
         want = expected_totals(expected.counters)
-        deadline = time.monotonic() + 120
+        deadline_s = time.monotonic() + 120
         while True:
             a, b = unit_totals(scrape(first.web_port)), unit_totals(scrape(second.web_port))
             both = set(a) & set(b)
             merged = {**a, **b}
-            if (not both and merged == want) or time.monotonic() > deadline:
+            if (not both and merged == want) or time.monotonic() > deadline_s:
                 break
             time.sleep(2)
         assert not both, f"units exposed by both workers: {sorted(both)[:10]}"

@@ -95,12 +95,12 @@ async def stored(url: str, rows: Table, prefix: str = "heal") -> Table:
 
 async def wait_until_stored(url: str, rows: Table, bound_s: float) -> float:
     """Seconds until Redis holds exactly ``rows``; fails after ``bound_s``."""
-    started = time.monotonic()
+    started_s = time.monotonic()
     while (got := await stored(url, rows)) != rows:
-        elapsed = time.monotonic() - started
-        assert elapsed < bound_s, f"{len(rows) - len(got)} of {len(rows)} rows missing"
+        elapsed_s = time.monotonic() - started_s
+        assert elapsed_s < bound_s, f"{len(rows) - len(got)} of {len(rows)} rows missing"
         await asyncio.sleep(0.05)
-    return time.monotonic() - started
+    return time.monotonic() - started_s
 
 
 def reference_dump(url: str, directory: UnitDirectory, *tables: Table) -> dict[str, object]:

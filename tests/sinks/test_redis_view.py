@@ -215,9 +215,9 @@ def tls_redis(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
+        deadline_s = time.monotonic() + 20
         while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-            assert time.monotonic() < deadline and server.poll() is None, "no TLS redis-server"
+            assert time.monotonic() < deadline_s and server.poll() is None, "no TLS redis-server"
             time.sleep(0.1)
         yield port, cert
     finally:
@@ -247,11 +247,11 @@ def test_update_is_cheap_without_redis(directory: UnitDirectory) -> None:
     async def go() -> float:
         v = view("redis://:x@127.0.0.1:1/0", "unused", directory)
         loop = asyncio.get_running_loop()
-        start = loop.time()
+        start_s = loop.time()
         for n in range(20_000):
             v.update(f"{n % 100:05d}", "2022", c(n, 0))
         assert v.pending == 100
-        return loop.time() - start
+        return loop.time() - start_s
 
     assert run(go) < 2.0
 

@@ -31,8 +31,8 @@ async def _read_all(bootstrap: str, topic: str, isolation: str, expect: int) -> 
     values: list[bytes] = []
     try:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + 20
-        while loop.time() < deadline:
+        deadline_s = loop.time() + 20
+        while loop.time() < deadline_s:
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
                 values.extend(r.value for r in records if r.value is not None)

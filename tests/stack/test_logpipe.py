@@ -58,15 +58,15 @@ def test_start_logged_writes_through_the_pipe_and_holds_no_caller_open(tmp_path:
         f'start_logged demo "$LOGS/demo.log" bash -c \'printf "\\033[1mbold\\033[0m\\n"; sleep 30\''
     )
     env = {**os.environ, "PAYWATCH_STACK_DIR": str(tmp_path)}
-    started = time.monotonic()
+    started_s = time.monotonic()
     subprocess.run(["bash", "-c", script], env=env, capture_output=True, timeout=20, check=True)
-    assert time.monotonic() - started < 10  # the caller's captured output was not held
+    assert time.monotonic() - started_s < 10  # the caller's captured output was not held
     pid = int((tmp_path / "run" / "demo.pid").read_text())
     try:
-        deadline = time.monotonic() + 10
+        deadline_s = time.monotonic() + 10
         log = tmp_path / "logs" / "demo.log"
         while not (log.exists() and log.read_text()):
-            assert time.monotonic() < deadline, "nothing reached the log"
+            assert time.monotonic() < deadline_s, "nothing reached the log"
             time.sleep(0.1)
         assert log.read_text() == "bold\n"
     finally:
@@ -121,7 +121,7 @@ def test_redis_log_is_rotated_through_the_pipe(tmp_path: Path) -> None:
 
 
 def _wait_for_line(log: Path, text: str) -> None:
-    deadline = time.monotonic() + 15
+    deadline_s = time.monotonic() + 15
     while not (log.exists() and text in log.read_text()):
-        assert time.monotonic() < deadline, f"{text!r} did not reach {log}"
+        assert time.monotonic() < deadline_s, f"{text!r} did not reach {log}"
         time.sleep(0.1)

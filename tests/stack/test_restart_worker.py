@@ -60,9 +60,9 @@ def test_restart_worker_stops_and_starts_only_the_worker(
         assert pids[1] != pids[0]
         # The old supervisor (and its worker) is gone, the new one serves /metrics.
         assert subprocess.run(["kill", "-0", str(pids[0])], capture_output=True).returncode != 0
-        deadline = time.monotonic() + 60
+        deadline_s = time.monotonic() + 60
         while not _answers(settings.web_port):
-            assert time.monotonic() < deadline, (stack_dir / "logs" / "worker.log").read_text()
+            assert time.monotonic() < deadline_s, (stack_dir / "logs" / "worker.log").read_text()
             time.sleep(1)
         # Nothing else of a stack was started in this stack dir.
         assert sorted(p.name for p in (stack_dir / "run").iterdir()) == ["worker.pid"]

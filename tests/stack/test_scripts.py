@@ -105,9 +105,9 @@ def test_a_process_that_exits_while_starting_is_said_at_once(tmp_path: Path) -> 
         f'wait_port {free_port()} "demo" 60 "$LOGS/demo.log" demo'
     )
     env = {**os.environ, "PAYWATCH_STACK_DIR": str(tmp_path)}
-    started = time.monotonic()
+    started_s = time.monotonic()
     result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started_s < 10
     assert result.returncode == 1
     assert (
         result.stderr

@@ -431,7 +431,7 @@ def test_the_pipeline_counts_exactly_under_sasl_and_tls(
         return sum(r.lag for r in rows), len(letters)
 
     worker = Worker(worker_settings, tmp_path / "worker.log").start()
-    started = time.monotonic()
+    started_s = time.monotonic()
     try:
         asyncio.run(send())
         replay = subprocess.run(
@@ -449,9 +449,9 @@ def test_the_pipeline_counts_exactly_under_sasl_and_tls(
         view = wait_for_redis(redis_server_url, acl_settings.redis_prefix, expected.counters, 120)
         assert view == expected.counters, "\n".join(diff(expected.counters, view))
         print(f"{len(records) + len(replayed)} events counted exactly under SASL_SSL in "
-              f"{time.monotonic() - started:.1f}s")  # fmt: skip
-        deadline = time.monotonic() + 60
-        while (found := asyncio.run(lag_and_letters()))[0] and time.monotonic() < deadline:
+              f"{time.monotonic() - started_s:.1f}s")  # fmt: skip
+        deadline_s = time.monotonic() + 60
+        while (found := asyncio.run(lag_and_letters()))[0] and time.monotonic() < deadline_s:
             time.sleep(1)
         assert found == (0, len(expected.dead_letters))
         assert worker.alive

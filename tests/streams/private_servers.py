@@ -42,14 +42,14 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         )  # fmt: skip
         client = redis.Redis(port=self.port, socket_timeout=1)
-        deadline = time.monotonic() + 20
+        deadline_s = time.monotonic() + 20
         try:
             while True:
                 try:
                     if client.ping():
                         return
                 except redis.ConnectionError:
-                    assert time.monotonic() < deadline, "the private redis-server did not start"
+                    assert time.monotonic() < deadline_s, "the private redis-server did not start"
                     assert self._server.poll() is None, "the private redis-server exited"
                     time.sleep(0.05)
         finally:

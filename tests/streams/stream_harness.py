@@ -198,7 +198,7 @@ def read_dead_letters(bootstrap: str, topic: str) -> list[dict[str, Any]]:
 
 
 def wait_for_counters(
-    bootstrap: str, app_id: str, expected: Counts, timeout_s: float, settle: float = 3.0
+    bootstrap: str, app_id: str, expected: Counts, timeout_s: float, settle_s: float = 3.0
 ) -> Counts:
     """Poll the changelog until it equals ``expected`` and stays equal for ``settle`` seconds
     (or the timeout passes); return the last reading."""
@@ -207,7 +207,7 @@ def wait_for_counters(
     while time.monotonic() < deadline_s:
         got = read_counters(bootstrap, app_id)
         if got == expected:
-            time.sleep(settle)
+            time.sleep(settle_s)
             got = read_counters(bootstrap, app_id)
             if got == expected:
                 return got

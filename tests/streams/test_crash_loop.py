@@ -65,9 +65,9 @@ def test_a_step_that_keeps_failing_is_replayed_record_by_record(
     try:
         got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 420)
         assert got == expected.counters, "\n".join(diff(expected.counters, got))
-        deadline = time.monotonic() + 60
+        deadline_s = time.monotonic() + 60
         quarantined: list[dict[str, Any]] = []
-        while time.monotonic() < deadline and not quarantined:
+        while time.monotonic() < deadline_s and not quarantined:
             letters = read_dead_letters(kafka_bootstrap, settings.topic("payments-dlq"))
             quarantined = [d for d in letters if d["reason"] == "quarantined"]
             time.sleep(1)
@@ -100,8 +100,8 @@ def test_a_fault_on_every_record_is_not_blamed_on_the_records(
     log = tmp_path / "worker.log"
     worker = _poisoned(settings, log, "").start()
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and "replaying its" not in log.read_text():
+        deadline_s = time.monotonic() + 180
+        while time.monotonic() < deadline_s and "replaying its" not in log.read_text():
             time.sleep(1)
         time.sleep(5)
         text = log.read_text()

@@ -171,8 +171,8 @@ def _count_across_a_broker_restart(
 def _wait_until_counting(bootstrap: str, app_id: str, worker: Worker) -> None:
     """Until the first counter rows are stored: the worker is past its start (a broker lost
     while a worker starts is another failure, with its own exit) and counting."""
-    deadline = time.monotonic() + 300
+    deadline_s = time.monotonic() + 300
     while not read_counters(bootstrap, app_id):
         assert worker.alive, "the worker exited before it counted anything"
-        assert time.monotonic() < deadline, "the worker counted nothing within 300 s"
+        assert time.monotonic() < deadline_s, "the worker counted nothing within 300 s"
         time.sleep(0.5)

@@ -227,8 +227,8 @@ def _position(value: bytes | None) -> tuple[Any, Any, Any]:
 def _wait_for_counters(worker: Worker, bootstrap: str, app_id: str, expected: Counts) -> Counts:
     """The counters once they equal ``expected`` for 3 s, or when the worker has exited, or
     after 240 s."""
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and worker.alive:
+    deadline_s = time.monotonic() + 240
+    while time.monotonic() < deadline_s and worker.alive:
         got = read_counters(bootstrap, app_id)
         if got == expected:
             time.sleep(3)
@@ -274,7 +274,7 @@ def _describes(letter: dict[str, Any], source: FuzzRecord) -> list[str]:
 def test_no_record_stops_the_counting(
     settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path, hoa_binh: Registry
 ) -> None:
-    began = time.monotonic()
+    began_s = time.monotonic()
     records, base = _records(hoa_binh)
     # No purge of transaction records during the run: the recount has no retention, and valid
     # fuzz events may lie years apart (the hoa_binh's own span is 5.5 years).
@@ -305,26 +305,26 @@ def test_no_record_stops_the_counting(
     index = {position: i for i, (_, position) in enumerate(accepted)}
     expected = recount([r.value for r in sent], hoa_binh)
     _check_input(sent, expected)
-    produced = time.monotonic()
+    produced_s = time.monotonic()
     print(
         f"{len(sent)} records ({len(expected.dead_letters)} dead letters, {len(expected.waiting)}"
         f" waiting reversals, {expected.duplicates} duplicates) made and sent in "
-        f"{produced - began:.1f}s; broker limit {limit} bytes"
+        f"{produced_s - began_s:.1f}s; broker limit {limit} bytes"
     )
 
     log = tmp_path / "worker.log"
     worker = Worker(settings, log).start()
     try:
         got = _wait_for_counters(worker, kafka_bootstrap, settings.app_id, expected.counters)
-        counted = time.monotonic()
+        counted_s = time.monotonic()
         # every bad record's letter (one per source position; replays may repeat one)
-        deadline = counted + 60
+        deadline_s = counted_s + 60
         while True:
             letters = read_records(kafka_bootstrap, settings.topic("payments-dlq"))
             positions = {_position(value) for _, value in letters}
             if len(positions) >= len(expected.dead_letters) or not worker.alive:
                 break
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline_s:
                 break
             time.sleep(2)
         time.sleep(2)
@@ -334,8 +334,8 @@ def test_no_record_stops_the_counting(
     finally:
         worker.stop()
     print(
-        f"worker: counters after {counted - produced:.1f}s, dead letters after "
-        f"{time.monotonic() - produced:.1f}s; {len(letters)} dead letters read"
+        f"worker: counters after {counted_s - produced_s:.1f}s, dead letters after "
+        f"{time.monotonic() - produced_s:.1f}s; {len(letters)} dead letters read"
     )
     problems = _dead_letter_problems(letters, sent, index, expected, topic, limit)
     wrong_rows = diff(expected.counters, got, limit=20)

@@ -119,16 +119,16 @@ def test_ready_when_counting_and_not_ready_without_partitions(
         got = wait_for_counters(kafka_bootstrap, first.app_id, expected.counters, 180)
         assert got == expected.counters, "\n".join(diff(expected.counters, got))
         # Caught up, no partition has records waiting: an idle worker never turns "stalled".
-        deadline = time.monotonic() + 60
+        deadline_s = time.monotonic() + 60
         while (ready := wait_for_page(first, READYZ, 200))["waiting"]:
-            assert time.monotonic() < deadline, ready
+            assert time.monotonic() < deadline_s, ready
             time.sleep(1)
 
         b.start()
         idle = wait_for_page(second, READYZ, 503)
-        deadline = time.monotonic() + 120
+        deadline_s = time.monotonic() + 120
         while idle["reasons"] != ["holds no partition (more workers than partitions?)"]:
-            assert time.monotonic() < deadline, idle
+            assert time.monotonic() < deadline_s, idle
             time.sleep(0.5)
             idle = wait_for_page(second, READYZ, 503)
         assert idle == {
@@ -157,7 +157,7 @@ def test_alive_but_not_ready_while_the_tables_are_rebuilt_from_their_changelogs(
     worker = Worker(settings, tmp_path / "worker.log").start()
     try:
         # Seconds of backlog: the look at progress sees records waiting (and the worker ready).
-        deadline = time.monotonic() + 120
+        deadline_s = time.monotonic() + 120
         while True:
             try:
                 code, body = get_page(settings, READYZ)
@@ -165,7 +165,7 @@ def test_alive_but_not_ready_while_the_tables_are_rebuilt_from_their_changelogs(
                 code, body = 0, {}
             if body.get("waiting"):
                 break
-            assert time.monotonic() < deadline, body
+            assert time.monotonic() < deadline_s, body
             time.sleep(0.2)
         assert code == 200 and body["ready"] is True, body
         got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 300)
@@ -175,8 +175,8 @@ def test_alive_but_not_ready_while_the_tables_are_rebuilt_from_their_changelogs(
 
         worker.start()
         seen: list[tuple[int, int, str]] = []  # (healthz, readyz, first reason) in order
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
+        deadline_s = time.monotonic() + 300
+        while time.monotonic() < deadline_s:
             try:
                 live, _ = get_page(settings, HEALTHZ)
                 code, body = get_page(settings, READYZ)

@@ -99,9 +99,9 @@ def test_a_transactional_producers_markers_are_passed(
 
 def _committed_within(settings: Settings, topic: str, timeout_s: float) -> dict[int, int | None]:
     """The group's committed offsets on ``topic`` once they stop moving (or at the timeout)."""
-    deadline = time.monotonic() + timeout_s
+    deadline_s = time.monotonic() + timeout_s
     seen: dict[int, int | None] = {}
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline_s:
         rows = asyncio.run(
             consumer_lag(client_args(settings), settings.app_id, [settings.topic(topic)])
         )

@@ -38,8 +38,8 @@ def test_sigterm_exits_after_a_last_checkpoint(
     log = tmp_path / "worker.log"
     worker = Worker(settings, log).start()
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not read_counters(kafka_bootstrap, settings.app_id):
+        deadline_s = time.monotonic() + 120
+        while time.monotonic() < deadline_s and not read_counters(kafka_bootstrap, settings.app_id):
             time.sleep(1)
         assert worker.proc is not None
         worker.proc.send_signal(signal.SIGTERM)

@@ -40,12 +40,12 @@ def test_ground_truth_one_worker(
     settings = settings_factory(processing_guarantee="at_least_once")
     create_topics(settings)
     positions = produce(kafka_bootstrap, settings.topic("payments"), records)
-    started = time.monotonic()
+    started_s = time.monotonic()
     worker = Worker(settings, tmp_path / "worker.log").start()
     try:
         got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 1200)
-        elapsed = time.monotonic() - started
-        print(f"{EVENTS} events counted exactly in {elapsed:.1f}s ({EVENTS / elapsed:.0f}/s)")
+        elapsed_s = time.monotonic() - started_s
+        print(f"{EVENTS} events counted exactly in {elapsed_s:.1f}s ({EVENTS / elapsed_s:.0f}/s)")
         assert got == expected.counters, "\n".join(diff(expected.counters, got))
         dead = read_dead_letters(kafka_bootstrap, settings.topic("payments-dlq"))
         index = {pos: i for i, pos in enumerate(positions)}

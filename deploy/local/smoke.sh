@@ -2,23 +2,26 @@
 # The README's first command, checked for real: `make up` brings up the whole local stack and
 # the simulator, everything it prints answers, events reach the counters, Redis and Prometheus;
 # a second `make up` reuses what runs; `make down` leaves no process and no port behind.
-# Used by .ci/run after the test suite (`make smoke`). Bounded: gives up after SMOKE_TIMEOUT s.
+# Used by .ci/run after the test suite (`make smoke`). Bounded: gives up after SMOKE_TIMEOUT_S seconds.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-TIMEOUT="${SMOKE_TIMEOUT:-180}"
+# renamed to say its unit: the old name would be ignored without a word
+[[ -z "${SMOKE_TIMEOUT+set}" ]] \
+    || die "SMOKE_TIMEOUT is now SMOKE_TIMEOUT_S (the same value, in seconds): rename the variable"
+TIMEOUT_S="${SMOKE_TIMEOUT_S:-180}"
 METRICS="http://127.0.0.1:$WORKER_WEB_PORT/metrics"
 PROM="http://127.0.0.1:$PROMETHEUS_PORT"
 DASHBOARD="http://127.0.0.1:$DASHBOARD_PORT/"
 
-# until DESCRIPTION CMD...: run CMD until it succeeds, or fail after TIMEOUT seconds.
+# until DESCRIPTION CMD...: run CMD until it succeeds, or fail after TIMEOUT_S seconds.
 until_ok() {
     local what=$1 i
     shift
-    for ((i = 0; i < TIMEOUT; i++)); do
+    for ((i = 0; i < TIMEOUT_S; i++)); do
         "$@" >/dev/null 2>&1 && { say "ok: $what"; return 0; }
         sleep 1
     done
-    die "smoke: $what did not happen within ${TIMEOUT}s (logs: $LOGS)"
+    die "smoke: $what did not happen within ${TIMEOUT_S}s (logs: $LOGS)"
 }
 
 events_counted() { # the worker has accepted events from the simulator

@@ -57,10 +57,10 @@ for old in PAYWATCH_RESTART_DELAY PAYWATCH_RESTART_DELAY_MAX PAYWATCH_RESTART_RE
     # renamed to say their unit: an old name would be ignored without a word
     [[ -z "${!old+set}" ]] || die "$old is now ${old}_S (the same value, in seconds): rename the variable"
 done
-first_delay=$(seconds_ms PAYWATCH_RESTART_DELAY_S 1) || exit 2
-max_delay=$(seconds_ms PAYWATCH_RESTART_DELAY_MAX_S 30) || exit 2
-reset_after=$(seconds_ms PAYWATCH_RESTART_RESET_S 60) || exit 2
-((max_delay >= first_delay)) || die "PAYWATCH_RESTART_DELAY_MAX_S must not be below PAYWATCH_RESTART_DELAY_S"
+first_delay_ms=$(seconds_ms PAYWATCH_RESTART_DELAY_S 1) || exit 2
+max_delay_ms=$(seconds_ms PAYWATCH_RESTART_DELAY_MAX_S 30) || exit 2
+reset_after_ms=$(seconds_ms PAYWATCH_RESTART_RESET_S 60) || exit 2
+((max_delay_ms >= first_delay_ms)) || die "PAYWATCH_RESTART_DELAY_MAX_S must not be below PAYWATCH_RESTART_DELAY_S"
 
 child=0
 stopping=0
@@ -70,10 +70,10 @@ on_signal() {
 }
 trap on_signal TERM INT
 
-delay=$first_delay
+delay_ms=$first_delay_ms
 restarts=0
 while :; do
-    started=$(now_ms)
+    started_ms=$(now_ms)
     "$@" &
     child=$!
     if ((stopping)); then kill -TERM "$child" 2>/dev/null; fi # a signal before child was set
@@ -84,7 +84,7 @@ while :; do
         wait "$child" || status=$?
     done
     child=0
-    ran=$(($(now_ms) - started))
+    ran_ms=$(($(now_ms) - started_ms))
     if ((stopping)); then exit "$status"; fi
     hint=""
     if ((status == STEP_FAILED)); then
@@ -96,15 +96,15 @@ while :; do
     else
         exit "$status"
     fi
-    if ((ran >= reset_after)); then delay=$first_delay; fi
+    if ((ran_ms >= reset_after_ms)); then delay_ms=$first_delay_ms; fi
     restarts=$((restarts + 1))
-    echo "[paywatch] $1 $why after $(as_seconds "$ran")s$hint; starting it again in $(as_seconds "$delay")s (restart $restarts)" >&2
-    sleep "$(as_seconds "$delay")" &
+    echo "[paywatch] $1 $why after $(as_seconds "$ran_ms")s$hint; starting it again in $(as_seconds "$delay_ms")s (restart $restarts)" >&2
+    sleep "$(as_seconds "$delay_ms")" &
     child=$!
     if ((stopping)); then kill "$child" 2>/dev/null; fi # a signal before child was set
     wait "$child" 2>/dev/null
     kill "$child" 2>/dev/null # a signal ended the wait, not the sleep
     child=0
     if ((stopping)); then exit "$status"; fi
-    delay=$((delay * 2 > max_delay ? max_delay : delay * 2))
+    delay_ms=$((delay_ms * 2 > max_delay_ms ? max_delay_ms : delay_ms * 2))
 done

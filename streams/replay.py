@@ -111,7 +111,7 @@ async def produce(
     try:
         with _bar(console, progress, "sent   ") as bar:
             task = bar.add_task("sent", total=len(events), rate=0.0)
-            started = asyncio.get_running_loop().time()
+            started_s = asyncio.get_running_loop().time()
             pending: list[tuple[int, Any]] = []
             done = 0
             for partition, items in messages(events, partitions):
@@ -119,11 +119,11 @@ async def produce(
                 pending.append((len(items), ack))
                 if len(pending) >= 20:
                     done += await _settle(pending, sent)
-                    elapsed = asyncio.get_running_loop().time() - started
-                    bar.update(task, completed=done, rate=done / elapsed if elapsed else 0.0)
+                    elapsed_s = asyncio.get_running_loop().time() - started_s
+                    bar.update(task, completed=done, rate=done / elapsed_s if elapsed_s else 0.0)
             done += await _settle(pending, sent)
-            elapsed = asyncio.get_running_loop().time() - started
-            bar.update(task, completed=done, rate=done / elapsed if elapsed else 0.0)
+            elapsed_s = asyncio.get_running_loop().time() - started_s
+            bar.update(task, completed=done, rate=done / elapsed_s if elapsed_s else 0.0)
     finally:
         await producer.stop()
     return sent
@@ -174,11 +174,11 @@ async def wait_counted(
         total = sum(sent.events.values())
         with _bar(console, progress, "counted") as bar:
             task = bar.add_task("counted", total=total, rate=0.0)
-            started = asyncio.get_running_loop().time()
+            started_s = asyncio.get_running_loop().time()
             while True:
                 done = sent.counted(await committed(sent.topic))
-                elapsed = asyncio.get_running_loop().time() - started
-                bar.update(task, completed=done, rate=done / elapsed if elapsed else 0.0)
+                elapsed_s = asyncio.get_running_loop().time() - started_s
+                bar.update(task, completed=done, rate=done / elapsed_s if elapsed_s else 0.0)
                 if done >= total:
                     break
                 await asyncio.sleep(poll_s)

@@ -190,15 +190,15 @@ def project(counters: Counters, kpi: Kpi, target: Fraction, on: date) -> Project
         return None
     current = Fraction(online, total)
     days_in_year = 366 if calendar.isleap(on.year) else 365
-    elapsed = on.timetuple().tm_yday
-    projected_total = Fraction(total * days_in_year, elapsed)
+    days_elapsed = on.timetuple().tm_yday
+    projected_total = Fraction(total * days_in_year, days_elapsed)
     on_track = current >= target
-    if elapsed >= days_in_year:
+    if days_elapsed >= days_in_year:
         required: Fraction | None = None
         reachable = on_track
     else:
-        required = (target * total * days_in_year - online * elapsed) / (
-            total * (days_in_year - elapsed)
+        required = (target * total * days_in_year - online * days_elapsed) / (
+            total * (days_in_year - days_elapsed)
         )
         reachable = required <= 1
     return Projection(
@@ -207,7 +207,7 @@ def project(counters: Counters, kpi: Kpi, target: Fraction, on: date) -> Project
         target=target,
         ratio=current,
         gap=current - target,
-        days_elapsed=elapsed,
+        days_elapsed=days_elapsed,
         days_in_year=days_in_year,
         projected_total=projected_total,
         required_rest_ratio=required,

@@ -495,9 +495,9 @@ class RedisView:
     def _stamp(self, epoch_s: float) -> str:
         """:func:`_rfc3339`, remembered for the last millisecond seen (rows updated together
         share it)."""
-        ms = int(epoch_s * 1000)
-        if ms != self._last_stamp[0]:
-            self._last_stamp = (ms, _rfc3339(ms / 1000))
+        epoch_ms = int(epoch_s * 1000)
+        if epoch_ms != self._last_stamp[0]:
+            self._last_stamp = (epoch_ms, _rfc3339(epoch_ms / 1000))
         return self._last_stamp[1]
 
     def _json(self, text: str) -> str:

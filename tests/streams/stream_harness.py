@@ -228,7 +228,7 @@ def diff(expected: Counts, got: Counts, limit: int = 10) -> list[str]:
 # -- records as a bad producer may send them (fuzz tests) -----------------------------------------
 
 Header = tuple[str, bytes | None]
-#: A record with everything Kafka allows: key, value (None: a null value), headers, timestamp.
+#: A record with everything Kafka allows: key, value (None: a null value), headers, timestamp (ms).
 FullRecord = tuple[bytes | None, bytes | None, Sequence[Header], int | None]
 
 
@@ -244,16 +244,21 @@ async def _produce_each(
     try:
         partitions = sorted(await producer.partitions_for(topic))
         sent: list[Any] = []
-        for n, (key, value, headers, timestamp) in enumerate(records):
+        for n, (key, value, headers, timestamp_ms) in enumerate(records):
             try:
                 if key is None and value is None:
                     # aiokafka's send() refuses a record with neither key nor value; Kafka takes
                     # it, and another client may send it: hand it to the accumulator directly.
                     tp = TopicPartition(topic, partitions[n % len(partitions)])
-                    timeout = producer._request_timeout_ms / 1000
+                    timeout_s = producer._request_timeout_ms / 1000
                     sent.append(
                         await producer._message_accumulator.add_message(
-                            tp, None, None, timeout, timestamp_ms=timestamp, headers=list(headers)
+                            tp,
+                            None,
+                            None,
+                            timeout_s,
+                            timestamp_ms=timestamp_ms,
+                            headers=list(headers),
                         )
                     )
                 else:
@@ -263,7 +268,7 @@ async def _produce_each(
                             value=value,
                             key=key,
                             headers=list(headers) or None,
-                            timestamp_ms=timestamp,
+                            timestamp_ms=timestamp_ms,
                         )
                     )
             except KafkaError as exc:  # refused by the client itself

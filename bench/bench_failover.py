@@ -189,7 +189,7 @@ class Changelogs:
         ends: dict[TopicPartition, int] = await self.consumer.end_offsets(self.tps)
         return ends
 
-    async def steady(self, window: float = 3.0, timeout_s: float = 180.0) -> None:
+    async def steady(self, window_s: float = 3.0, timeout_s: float = 180.0) -> None:
         """Wait until every partition has grown within the last ``window`` seconds."""
         deadline_s = time.monotonic() + timeout_s
         seen: dict[TopicPartition, tuple[int, float]] = {}
@@ -199,11 +199,11 @@ class Changelogs:
                 if tp not in seen or offset != seen[tp][0]:
                     seen[tp] = (offset, now_s)
             if len(seen) == len(self.tps) and all(
-                offset > 0 and now_s - at <= window for offset, at in seen.values()
+                offset > 0 and now_s - at <= window_s for offset, at in seen.values()
             ):
                 return
             await asyncio.sleep(POLL_S)
-        stale = sorted(str(tp) for tp, (_, at) in seen.items() if time.monotonic() - at > window)
+        stale = sorted(str(tp) for tp, (_, at) in seen.items() if time.monotonic() - at > window_s)
         raise RuntimeError(f"not every partition counts: {stale[:6]}")
 
     async def resumed(self, fault_s: float, timeout_s: float) -> list[float]:

@@ -119,7 +119,7 @@ class FirstEvent(threading.Thread):
     def __init__(self, port: int) -> None:
         super().__init__(daemon=True)
         self.port = port
-        self.at: float | None = None
+        self.at_s: float | None = None
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -130,7 +130,7 @@ class FirstEvent(threading.Thread):
                 urllib.request.urlopen(url, timeout=2) as response,
             ):
                 if int(json.loads(response.read())["events"]) > 0:
-                    self.at = time.time()
+                    self.at_s = time.time()
                     return
 
 
@@ -197,15 +197,15 @@ def run_paywatch(settings: Settings, n: int, expected: Counts, log: Path) -> dic
     first = FirstEvent(settings.web_port)
     first.start()
     try:
-        got, done = wait_until_counted(settings, expected, 3600)
+        got, done_s = wait_until_counted(settings, expected, 3600)
         rss = peak_rss_mib(worker.proc.pid)
     finally:
         first.stop.set()
         worker.stop()
     return {
-        "rate": n / (done - started_s),
-        "rate_after_first": n / (done - first.at) if first.at else None,
-        "seconds": done - started_s,
+        "rate": n / (done_s - started_s),
+        "rate_after_first": n / (done_s - first.at_s) if first.at_s else None,
+        "seconds": done_s - started_s,
         "rss_mib": rss,
         "exact": got == expected,
         "diff": diff(expected, got),

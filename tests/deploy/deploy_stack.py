@@ -207,9 +207,12 @@ def alertmanager(workdir: Path, hook_base: str) -> Iterator[str]:
         yield url
 
 
-def query_range(url: str, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
-    """Evaluate ``expr`` over [start, end] through /api/v1/query_range: the result matrix."""
-    params = {"query": expr, "start": str(start), "end": str(end), "step": str(step)}
+def query_range(
+    url: str, expr: str, start_s: float, end_s: float, step_s: float
+) -> list[dict[str, Any]]:
+    """Evaluate ``expr`` over [start_s, end_s] (epoch seconds, a point every ``step_s``) through
+    /api/v1/query_range: the result matrix."""
+    params = {"query": expr, "start": str(start_s), "end": str(end_s), "step": str(step_s)}
     data = urllib.parse.urlencode(params).encode()
     request = urllib.request.Request(f"{url}/api/v1/query_range", data=data)
     with urllib.request.urlopen(request, timeout=30) as response:

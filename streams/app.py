@@ -160,15 +160,15 @@ class Pipeline:
             app.Table(name, partitions=n, key_type=bytes, value_type=bytes, options=ROCKSDB)
             for name in TABLES
         )
-        every, most = settings.checkpoint_interval_s, settings.checkpoint_events
+        every_s, most = settings.checkpoint_interval_s, settings.checkpoint_events
         self.ingest_ck: Checkpoint[TxRecord] = Checkpoint(
-            self.txns, ingest.dump, every, most, after=self._purge
+            self.txns, ingest.dump, every_s, most, after=self._purge
         )
         self.dossier_ck: Checkpoint[dossiers.Dossier] = Checkpoint(
-            self.dossiers, dossiers.dump, every, most, keep_written=True
+            self.dossiers, dossiers.dump, every_s, most, keep_written=True
         )
         self.tally_ck: Checkpoint[rows.Row] = Checkpoint(
-            self.counters, rows.dump, every, most, keep_written=True
+            self.counters, rows.dump, every_s, most, keep_written=True
         )
         self.checkpoints: dict[str, Checkpoint[Any]] = {
             "ingest": self.ingest_ck,
@@ -191,10 +191,11 @@ class Pipeline:
         sources = {topic(t) for t in TOPICS}
         seam.wrap_rebalance_seek(app.consumer, sources, self._next_offset.__setitem__)
         seam.deliver_directly(app.consumer)
+        seam.resume_flow_once(app)
         app.agent(self.source, name="ingest")(self._ingest)
         app.agent(self.by_dossier, name="dossier")(self._dossier)
         app.agent(self.unit_deltas, name="tally")(self._tally)
-        app.timer(max(0.05, every / 4))(self._checkpoint_due)
+        app.timer(max(0.05, every_s / 4))(self._checkpoint_due)
         app.timer(STALL_CHECK_S)(self._resume_stalled)
         self._add_views()
         health.install(app)  # /healthz and /readyz, for probes (deploy/kubernetes/)

@@ -146,3 +146,20 @@ def test_deliveries_skip_the_race_only_while_the_flow_runs() -> None:
     direct, (raced, stopped_flow) = consumer.loop.run_until_complete(both())  # Faust's loop
     assert (direct.results, direct.stopped) == (["a"], False)
     assert raced.done == [stopped_flow] and raced.results == [True]  # the flow stop won
+
+
+def test_a_resume_clears_the_changelog_queue_only_after_a_stop() -> None:
+    app = _app("seam-contract-flow")
+    seam.resume_flow_once(app)
+    queue = app.FlowControlQueue(maxsize=10, clear_on_resume=True)
+    flow = app.flow_control
+    assert not flow.is_active()  # suspended until the first assignment's recovery resumes it
+    flow.resume()
+    queue.put_nowait("standby row read after the standbys started")
+    flow.resume()  # recovery's second resume, after the stream partitions' seek
+    assert queue.qsize() == 1
+    flow.suspend()  # a rebalance: what is queued now is stale
+    flow.resume()
+    assert queue.qsize() == 0
+    recovery = inspect.getsource(type(app.tables.recovery))
+    assert recovery.count("flow_control.resume)()") + recovery.count("flow_control.resume()") >= 3

@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--settle", type=float, default=20.0)
+    parser.add_argument("--settle-s", type=float, default=20.0)
     args = parser.parse_args()
     registry = Registry.load({"17"})
     count = int(args.rate * args.seconds) + 10
@@ -73,7 +73,7 @@ def main() -> None:
     assert worker.proc is not None
     pid = worker.proc.pid
     try:
-        time.sleep(args.settle)
+        time.sleep(args.settle_s)
         before, started = cpu_s(pid), time.monotonic()
         time.sleep(args.seconds / 2)
         idle = (cpu_s(pid) - before) / (time.monotonic() - started)

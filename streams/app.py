@@ -192,6 +192,7 @@ class Pipeline:
         seam.wrap_rebalance_seek(app.consumer, sources, self._next_offset.__setitem__)
         seam.deliver_directly(app.consumer)
         seam.resume_flow_once(app)
+        seam.hold_fetches(app.consumer, settings.fetch_min_bytes, settings.fetch_max_wait_ms)
         app.agent(self.source, name="ingest")(self._ingest)
         app.agent(self.by_dossier, name="dossier")(self._dossier)
         app.agent(self.unit_deltas, name="tally")(self._tally)

@@ -207,6 +207,26 @@ def deliver_directly(consumer: Any) -> None:
     consumer.wait_first = wait_first
 
 
+def hold_fetches(consumer: Any, min_bytes: int, max_wait_ms: int) -> None:
+    """Let the broker hold each fetch until ``min_bytes`` are ready or ``max_wait_ms`` passed.
+
+    Faust builds aiokafka's consumer with ``fetch_min_bytes=1``: on a quiet stream every event
+    ends a fetch at each of the three stages, and each ends a small step with its own produce
+    request. Faust has no setting for it. Private: ``Consumer._thread`` and
+    ``AIOKafkaConsumerThread._create_worker_consumer`` (wrapped on this instance; aiokafka's
+    consumer hands ``fetch_min_bytes`` and ``fetch_max_wait_ms`` to its fetcher at start)."""
+    thread = consumer._thread
+    create = thread._create_worker_consumer
+
+    def create_holding(transport: Any) -> Any:
+        kafka_consumer = create(transport)
+        kafka_consumer._fetch_min_bytes = min_bytes
+        kafka_consumer._fetch_max_wait_ms = max_wait_ms
+        return kafka_consumer
+
+    thread._create_worker_consumer = create_holding
+
+
 def resume_flow_once(app: Any) -> None:
     """Make a resume of a flow that already runs do nothing.
 

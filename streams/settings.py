@@ -108,6 +108,20 @@ class Settings(BaseSettings):
         "release its events (docs/exactness.md); a longer interval writes fewer changelog "
         "messages and replays more after a crash",
     )
+    fetch_min_bytes: int = Field(
+        65_536,
+        ge=1,
+        le=52_428_800,
+        description="bytes the broker gathers before it answers a fetch (up to "
+        "PAYWATCH_FETCH_MAX_WAIT_MS): on a quiet stream, fewer fetches and fewer, fuller steps",
+    )
+    fetch_max_wait_ms: int = Field(
+        500,
+        ge=0,
+        le=10_000,
+        description="milliseconds the broker may hold a fetch for PAYWATCH_FETCH_MIN_BYTES; each "
+        "of the three stages may wait this long on a quiet stream",
+    )
     checkpoint_events: int = Field(
         20_000, ge=1, le=1_000_000, description="held events that make a checkpoint due sooner"
     )

@@ -148,6 +148,22 @@ def test_deliveries_skip_the_race_only_while_the_flow_runs() -> None:
     assert raced.done == [stopped_flow] and raced.results == [True]  # the flow stop won
 
 
+def test_fetches_are_held_on_the_consumer_faust_creates() -> None:
+    consumer = _app("seam-contract-fetch").consumer
+    thread = consumer._thread
+    assert list(inspect.signature(thread._create_worker_consumer).parameters) == ["transport"]
+    seam.hold_fetches(consumer, 65_536, 250)
+
+    async def create() -> Any:
+        return thread._create_worker_consumer(consumer.transport)
+
+    kafka_consumer = consumer.loop.run_until_complete(create())
+    assert (kafka_consumer._fetch_min_bytes, kafka_consumer._fetch_max_wait_ms) == (65_536, 250)
+    start = " ".join(inspect.getsource(type(kafka_consumer).start).split())
+    assert "fetch_min_bytes=self._fetch_min_bytes" in start
+    assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in start
+
+
 def test_a_resume_clears_the_changelog_queue_only_after_a_stop() -> None:
     app = _app("seam-contract-flow")
     seam.resume_flow_once(app)

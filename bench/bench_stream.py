@@ -305,12 +305,18 @@ def run_scope(scope: str, args: argparse.Namespace) -> dict[str, Any]:
         web_port=free_port(),
         redis_url=REDIS_URL,
         batch_size=args.batch,
+        checkpoint_interval_s=args.checkpoint_interval_s,
         standby_replicas=0,
     )
     n = len(records)
     name = SCOPE_NAMES.get(scope, f"provinces {scope}")
     topic = settings.topic("payments")
     print(f"== {name}: {n:,} events, {len(expected):,} counter rows, topic {topic}", flush=True)
+    print(
+        f"   checkpoints: paywatch every {settings.checkpoint_interval_s:g} s, "
+        f"Quix every {args.commit_interval_s:g} s",
+        flush=True,
+    )
     out: dict[str, Any] = {"scope": scope, "events": n, "rows": len(expected)}
     try:
         create_topics(settings)
@@ -383,6 +389,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="paywatch's events per step")
     parser.add_argument(
         "--commit-interval-s", type=float, default=5.0, help="Quix's checkpoint interval (s)"
+    )
+    parser.add_argument(
+        "--checkpoint-interval-s",
+        type=float,
+        default=Settings.model_fields["checkpoint_interval_s"].default,
+        help="paywatch's checkpoint interval (s); its default unless given",
     )
     parser.add_argument("--keep", action="store_true", help="keep the topics and Redis keys")
     parser.add_argument("--json", type=Path, help="also write the figures here")

@@ -86,7 +86,7 @@ class Outcome:
 @lru_cache(maxsize=1 << 16)
 def partition_for(key: str, partitions: int) -> int:
     """The partition Kafka's default partitioner (murmur2, as Java and aiokafka) gives ``key``
-    (cached: unit codes repeat in every payment; streams/murmur2.py)."""
+    (streams/murmur2.py)."""
     digest: int = murmur2(key.encode())
     return (digest & 0x7FFFFFFF) % partitions
 

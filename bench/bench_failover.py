@@ -48,7 +48,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.bench_latency import CLEAN
-from bench.private_worker import REDIS_URL
+from bench.private_worker import REDIS_URL, removed_at_exit
 from models.registry import Registry
 from streams.admin import ensure_topics
 from streams.app import TABLES, TOPICS
@@ -300,14 +300,16 @@ class Bench:
             self.env[BASELINE_ENV] = "1"
 
     def settings(self, case: str, unique: str, worker: int) -> Settings:
-        return Settings(
-            app_id=f"bench-fo-{unique}",
-            broker=f"kafka://{self.args.bootstrap}",
-            topic_prefix=f"fo{unique}.",
-            redis_url=self.args.redis,
-            redis_prefix=f"bench-fo-{unique}",
-            data_dir=self.base / case / unique / f"w{worker}",
-            web_port=free_port(),
+        return removed_at_exit(
+            Settings(
+                app_id=f"bench-fo-{unique}",
+                broker=f"kafka://{self.args.bootstrap}",
+                topic_prefix=f"fo{unique}.",
+                redis_url=self.args.redis,
+                redis_prefix=f"bench-fo-{unique}",
+                data_dir=self.base / case / unique / f"w{worker}",
+                web_port=free_port(),
+            )
         )
 
     async def restarts(self) -> dict[str, list[dict[str, float]]]:

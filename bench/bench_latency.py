@@ -26,7 +26,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
-from bench.private_worker import REDIS_URL
+from bench.private_worker import REDIS_URL, removed_at_exit
 from models.event_decode import decode_event
 from models.periods import period_keys
 from models.registry import Registry
@@ -152,11 +152,13 @@ def main() -> None:
         web_port=free_port(),
         processing_guarantee="at_least_once",
     )
-    create_topics(settings)
+    create_topics(removed_at_exit(settings))
     workers = [
         Worker(
-            settings.model_copy(
-                update={"data_dir": Path(f"{settings.data_dir}-{n}"), "web_port": free_port()}
+            removed_at_exit(
+                settings.model_copy(
+                    update={"data_dir": Path(f"{settings.data_dir}-{n}"), "web_port": free_port()}
+                )
             )
             if n
             else settings,

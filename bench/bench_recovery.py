@@ -38,7 +38,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench.bench_failover import Changelogs, Proc
 from bench.bench_stream import group_lag, peak_rss_mib
-from bench.private_worker import REDIS_URL
+from bench.private_worker import REDIS_URL, removed_at_exit
 from models.registry import Registry, national_provinces
 from streams.admin import ensure_topics
 from streams.app import TABLES, TOPICS
@@ -170,7 +170,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         standby_replicas=0,
         redis_url=REDIS_URL,
     )
-    await ensure_topics(settings, TOPICS, TABLES)
+    await ensure_topics(removed_at_exit(settings), TOPICS, TABLES)
     for i in range(0, len(bulk), 50_000):
         await asyncio.to_thread(produce, args.bootstrap, settings.topic("payments"),
                                 bulk[i : i + 50_000])  # fmt: skip

@@ -37,7 +37,6 @@ import asyncio
 import contextlib
 import json
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -48,12 +47,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import redis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench import quix_env
-from bench.private_worker import REDIS_URL
+from bench.private_worker import REDIS_URL, remove_traces
 from models.event_decode import decode_event
 from models.events import EventError
 from models.registry import Registry, national_provinces
@@ -253,39 +251,6 @@ def run_quix(
     }
 
 
-async def _delete_topics(bootstrap: str, marks: tuple[str, ...]) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        mine = [t for t in await admin.list_topics() if any(m in t for m in marks)]
-        if mine:
-            await admin.delete_topics(mine)
-        return mine
-    finally:
-        await admin.close()
-
-
-def cleanup(settings: Settings, unique: str) -> None:
-    """Delete what this run made: its topics (its own, the worker's, Quix's), its Redis keys
-    and the worker's data directory (the logs stay)."""
-    shutil.rmtree(settings.data_dir, ignore_errors=True)
-    with contextlib.suppress(Exception):
-        asyncio.run(
-            _delete_topics(settings.bootstrap_servers, (f"bench{unique}.", f"bench-{unique}-"))
-        )
-    with contextlib.suppress(Exception):
-        client = redis.Redis.from_url(settings.redis_url)
-        keys: list[bytes] = []
-        for key in client.scan_iter(match=f"{settings.redis_prefix}:*", count=1000):
-            keys.append(key)
-            if len(keys) == 1000:
-                client.unlink(*keys)
-                keys.clear()
-        if keys:
-            client.unlink(*keys)
-        client.close()
-
-
 def run_scope(scope: str, args: argparse.Namespace) -> dict[str, Any]:
     unique = uuid.uuid4().hex[:8]
     registry = Registry.load(None if scope == "all" else set(scope.split(",")))
@@ -339,7 +304,7 @@ def run_scope(scope: str, args: argparse.Namespace) -> dict[str, Any]:
             print(f"   {contender}: {describe(out[contender])}", flush=True)
     finally:
         if not args.keep:
-            cleanup(settings, unique)
+            remove_traces(settings)
     report(name, out)
     return out
 

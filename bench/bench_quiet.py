@@ -22,18 +22,11 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 
 from bench.private_worker import private_worker
+from bench.process_figures import cpu_s
 from models.registry import Registry
 from streams.simulator import SimConfig, generate
 
 ROOT = Path(__file__).resolve().parents[1]
-
-TICKS_S = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_S
 
 
 async def send_at(

@@ -37,8 +37,9 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from bench.bench_failover import Changelogs, Proc
-from bench.bench_stream import group_lag, peak_rss_mib
+from bench.bench_stream import group_lag
 from bench.private_worker import REDIS_URL, removed_at_exit
+from bench.process_figures import peak_rss_mib
 from models.registry import Registry, national_provinces
 from streams.admin import ensure_topics
 from streams.app import TABLES, TOPICS

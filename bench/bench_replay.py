@@ -22,8 +22,8 @@ import uuid
 from datetime import date
 from pathlib import Path
 
-from bench.bench_stream import peak_rss_mib
 from bench.private_worker import private_worker
+from bench.process_figures import peak_rss_mib
 from models.registry import Registry, national_provinces
 from streams.simulator import SimConfig, generate
 from tests.processes import PAYWATCH

@@ -2,14 +2,14 @@
 200 events/s, RSS flat after warm-up).
 
 Starts one `paywatch worker` of its own (own topics, app id, Redis prefix, web port), sends
-simulator events for Hòa Bình (duplicates, refunds and bad records included) at ``--rate``
-per second for ``--seconds``, and samples the worker's resident memory (VmRSS) every
-``--every-s`` seconds, with the size of its RocksDB write-ahead logs (what the open memtables
-hold: they grow until RocksDB flushes them, bounded by the write buffers streams/app.py gives
-each table partition). Prints the samples, the slope of a least-squares line through the
-samples after ``--warmup-s`` seconds (MiB per hour) of the RSS and of the RSS less the logs,
-the worker's CPU share, and whether its counters equal the offline recount at the end (exit 1
-if not).
+simulator events for Hòa Bình (duplicates, refunds and bad records included) at ``--rate`` per
+second for ``--seconds``, and samples the resident memory (VmRSS) of the worker and its
+live-view process every ``--every-s`` seconds, with the size of its RocksDB write-ahead logs
+(what the open memtables hold: they grow until RocksDB flushes them, bounded by the write
+buffers streams/app.py gives each table partition). Prints the samples, the slope of a
+least-squares line through the samples after ``--warmup-s`` seconds (MiB per hour) of the RSS
+and of the RSS less the logs, the worker's CPU share, and whether its counters equal the
+offline recount at the end (exit 1 if not).
 
     .venv/bin/python -m bench.bench_soak [--rate 200] [--seconds 1800] [--warmup-s 300]
 """
@@ -23,8 +23,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bench.bench_quiet import cpu_s, send_at
+from bench.bench_quiet import send_at
 from bench.private_worker import private_worker
+from bench.process_figures import cpu_s
+from bench.process_figures import rss_mib as tree_rss_mib
 from models.registry import Registry
 from streams.simulator import SimConfig, generate
 from tests.recount import recount
@@ -32,10 +34,9 @@ from tests.streams.stream_harness import wait_for_counters
 
 
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The worker's resident memory with its live-view process's."""
+    mib = tree_rss_mib(pid)
+    return float("nan") if mib is None else mib
 
 
 def wal_mib(data_dir: Path) -> float:

@@ -52,6 +52,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from bench import quix_env
 from bench.private_worker import REDIS_URL, remove_traces
+from bench.process_figures import peak_rss_mib
 from models.event_decode import decode_event
 from models.events import EventError
 from models.registry import Registry, national_provinces
@@ -101,14 +102,6 @@ async def bare_read(bootstrap: str, topic: str, count: int) -> float:
         return time.perf_counter() - started_s
     finally:
         await consumer.stop()
-
-
-def peak_rss_mib(pid: int) -> float | None:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return None
 
 
 class FirstEvent(threading.Thread):

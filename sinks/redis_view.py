@@ -59,7 +59,7 @@ from sinks.redis_schema import (
 )
 from sinks.unit_directory import UnitDirectory
 
-__all__ = ["OwnedRows", "RedisView", "Row", "SinkObserver"]
+__all__ = ["OwnedRows", "RedisView", "Row", "SinkObserver", "current_first"]
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,20 @@ def _utc_now() -> datetime:
 def _rfc3339(epoch_s: float) -> str:
     moment = datetime.fromtimestamp(epoch_s, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def current_first(rows: Iterable[Row], now: datetime) -> Iterator[Row]:
+    """``rows``, those of ``now``'s year, month and day first: what dashboards show is whole
+    again first (the pending map is written in the order it was filled)."""
+    today = now.astimezone(VN_TZ).date().isoformat()
+    current = {today[:4], today[:7], today}
+    later: list[Row] = []
+    for row in rows:
+        if row[1] in current:
+            yield row
+        else:
+            later.append(row)
+    yield from later
 
 
 #: Under load, the wait after a flush round is at least this many times the round's duration.
@@ -333,7 +347,12 @@ class RedisView:
 
     # -- healing ----------------------------------------------------------------------------
     def _check_due(self) -> bool:
-        return self._owned is not None and time.monotonic() >= self._next_check_s
+        return self.heals_itself and time.monotonic() >= self._next_check_s
+
+    @property
+    def heals_itself(self) -> bool:
+        """Whether the view checks the generation (it knows how to find its owned rows)."""
+        return self._owned is not None
 
     async def check_generation(self) -> None:
         """Read (creating it if missing) the generation, and heal if it changed."""
@@ -356,11 +375,23 @@ class RedisView:
         if self.generation is None:  # first contact: nothing was written before it
             self.generation = generation
             return
+        self._lost(generation)
+
+    def _lost(self, generation: str) -> None:
+        """Redis lost the view (its generation is now ``generation``): write every owned row
+        again, or leave it to the next check when the owner cannot say which rows it owns."""
         rows = self._owned() if self._owned is not None else None
         if rows is None:
             return  # not now; the next check tries again
+        self.begin_heal()
+        self.end_heal(generation, self.update_many(current_first(rows, self._clock())))
+
+    def begin_heal(self) -> None:
+        """Before the owned rows are queued again: every unit hash is written again too."""
         self._unit_written.clear()
-        count = self.update_many(self._current_first(rows))
+
+    def end_heal(self, generation: str, count: int) -> None:
+        """After the ``count`` owned rows were queued again under ``generation``."""
         self.generation = generation
         self.heals += 1
         self.observer.sink_healed(SINK, count)
@@ -368,19 +399,6 @@ class RedisView:
             "redis view: Redis lost the live view (new generation); writing %d owned rows again",
             count,
         )
-
-    def _current_first(self, rows: Iterable[Row]) -> Iterator[Row]:
-        """``rows``, those of this year, month and day first: what dashboards show is whole
-        again first (the pending map is written in the order it was filled)."""
-        today = self._clock().astimezone(VN_TZ).date().isoformat()
-        current = {today[:4], today[:7], today}
-        later: list[Row] = []
-        for row in rows:
-            if row[1] in current:
-                yield row
-            else:
-                later.append(row)
-        yield from later
 
     # -- writing ----------------------------------------------------------------------------
     async def flush(self) -> int:

@@ -12,10 +12,10 @@ import time
 from datetime import date
 
 from models.periods import period_kind
-from sinks.redis_view import RedisView
 from streams import counters as rows
 from streams.app import Pipeline
 from streams.current_rows import CurrentRows
+from streams.view_process import ViewProcess
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class ReadBack:
     """The read-back task of one worker: started when a rebalance is complete, cancelled when
     partitions are revoked (the next one reads what this worker owns then) and at shutdown."""
 
-    def __init__(self, pipeline: Pipeline, redis: RedisView, current: CurrentRows) -> None:
+    def __init__(self, pipeline: Pipeline, redis: ViewProcess, current: CurrentRows) -> None:
         self.pipeline = pipeline
         self.redis = redis
         self.current = current

@@ -1,7 +1,8 @@
 """Wires the sinks to a running pipeline: the Redis live view and the Prometheus metrics.
 
-- Every stored counter change goes to the Redis view (absolute values, coalesced) and to the
-  metrics' current rows (streams/current_rows.py), which `/metrics` renders at scrape time.
+- Every stored counter change goes to the Redis view (absolute values, coalesced, written by a
+  process of its own: streams/view_process.py) and to the metrics' current rows
+  (streams/current_rows.py), which `/metrics` renders at scrape time.
 - After each rebalance the owned rows are read back into both (streams/read_back.py).
 - A one-second timer moves the pipeline's in-process counts to the Prometheus counters
   (streams/metrics_sync.py) and reads the consumer lag of every assigned partition
@@ -18,7 +19,6 @@ from prometheus_client import CollectorRegistry
 from models.event_clock import EventClock
 from models.targets import Targets
 from sinks.metrics import PipelineMetrics, install
-from sinks.redis_view import RedisView
 from sinks.unit_directory import UnitDirectory
 from streams import log_limit
 from streams.app import Pipeline
@@ -28,6 +28,7 @@ from streams.metrics_sync import MetricsSync
 from streams.partition_metrics import PartitionMetrics
 from streams.read_back import ReadBack
 from streams.targets_log import log_targets
+from streams.view_process import ViewProcess
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +55,19 @@ class WorkerSinks:
             directory=self.directory,
             clock=self.current.now,
         )
-        self.redis = RedisView(
-            settings.redis_url,
-            settings.redis_prefix,
-            self.directory,
-            observer=self.metrics,
+        self.redis = ViewProcess(
+            {
+                "url": settings.redis_url,
+                "prefix": settings.redis_prefix,
+                "provinces": None
+                if settings.province_codes is None
+                else sorted(settings.province_codes),
+                "targets_dir": str(settings.targets_dir),
+                "log_level": settings.log_level,
+            },
+            self.metrics,
             # Rows read mid-recovery would be stale; the read-back writes them all after it.
-            owned=lambda: None if app.rebalancing else table_rows(pipeline),
+            lambda: None if app.rebalancing else table_rows(pipeline),
         )
         self.metrics.watch_sink("redis", lambda: self.redis.pending, lambda: self.redis.lag)
         self.read_back = ReadBack(pipeline, self.redis, self.current)
@@ -86,10 +93,8 @@ class WorkerSinks:
         n = self.pipeline.settings.partitions
         gone = {u for (u, _) in self.current.cache if partition_for(u, n) in lost}
         self.current.forget(gone)
-        dropped = self.redis.discard(gone)
-        log.info(
-            "revoked %d unit partitions: %d units, %d pending writes", len(lost), len(gone), dropped
-        )
+        self.redis.discard(gone)
+        log.info("revoked %d unit partitions: %d units", len(lost), len(gone))
 
     async def _on_assigned(self, sender: Any, *args: Any, **kwargs: Any) -> None:
         self.partitions.assigned(args[0] if args else kwargs.get("assigned", ()))

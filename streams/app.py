@@ -566,22 +566,28 @@ class Pipeline:
     # -- dossier -----------------------------------------------------------------------------
 
     async def _dossier_step(self, events: Events) -> None:
+        """Apply each fact of each message to its dossier and send the message's changes as one
+        delta per unit (see :class:`streams.dossiers.MessageDeltas` for why that is exact); a
+        fact that raises is dead-lettered alone and the rest of its message still counts."""
         ck = self.dossier_ck
         ck.hold(events)
         deltas: dict[int, list[UnitDelta]] = {}
         dead: list[DeadLetter] = []
         n = self.settings.partitions
-        for event, index, fact in self._items(events, FACTS, "dossier", dead):
+        for event in events:
+            merged = dossiers.MessageDeltas()
+            for _, index, fact in self._items([event], FACTS, "dossier", dead):
+                try:
+                    state, changes = self._dossier_one(fact)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    dead.append(self._failed_item(event, index, encode([fact]), "dossier", exc))
+                    continue
+                ck.put(fact.dossier, event, state)  # written even when unchanged (see ingest)
+                merged.add(fact, changes)
             msg = event.message
-            try:
-                state, made = self._dossier_one(fact, position(msg.offset, index), msg)
-            except Exception as exc:
-                if is_transient(exc):
-                    raise
-                dead.append(self._failed_item(event, index, encode([fact]), "dossier", exc))
-                continue
-            ck.put(fact.dossier, event, state)  # written even when unchanged (see ingest)
-            for delta in made:
+            for delta in merged.deltas(msg.partition, msg.offset):
                 deltas.setdefault(ingest.partition_for(delta.unit, n), []).append(delta)
         acks = [await self._send_dead(letter) for letter in dead]
         for part, batch in deltas.items():
@@ -589,21 +595,21 @@ class Pipeline:
                 acks.append(await self.unit_deltas.send(value=encode(chunk), partition=part))
         ck.sent(acks)
 
-    def _dossier_one(
-        self, fact: Fact, source_position: int, msg: Any
-    ) -> tuple[dossiers.Dossier, list[UnitDelta]]:
-        """The dossier with ``fact`` (at ``source_position`` in ``msg``'s partition) applied,
-        and the unit deltas it makes."""
+    def _dossier_one(self, fact: Fact) -> tuple[dossiers.Dossier, dossiers.Changes]:
+        """The dossier with ``fact`` applied, and the counter changes per unit it makes."""
         value = self.dossier_ck.get(fact.dossier)
         state = value if isinstance(value, dossiers.Dossier) else dossiers.load(value)
         state, changes = dossiers.apply_fact(state, fact)
         if len(state.payments) > LARGE_DOSSIER:
             dump_bounded(dossiers.dump, fact.dossier, state)  # refuse the payment that overflows
-        return state, dossiers.unit_deltas(fact, changes, msg.partition, source_position)
+        return state, changes
 
     # -- tally -------------------------------------------------------------------------------
 
     async def _tally_step(self, events: Events) -> None:
+        """Add each delta to its rows, changing in place the step's own copy of each row.
+        ``stats.deltas_applied`` counts the deltas added to at least one row,
+        ``stats.deltas_replayed`` those every row had applied already (their marks)."""
         ck = self.tally_ck
         ck.hold(events)
         changed: dict[str, rows.Row] = {}
@@ -611,7 +617,7 @@ class Pipeline:
         dead: list[DeadLetter] = []
         for event, index, delta in self._items(events, UNIT_DELTAS, "tally", dead):
             try:
-                staged = self._tally_one(delta)
+                staged = self._tally_one(delta, changed)
             except Exception as exc:
                 if is_transient(exc):
                     raise
@@ -620,29 +626,34 @@ class Pipeline:
             applied = False
             for key, row, fresh in staged:
                 ck.put(key, event, row)  # a replayed row is written again (see ingest)
-                changed[key] = row
                 applied = applied or fresh
-                if fresh:
-                    self.stats.deltas_applied += 1
-                else:
-                    self.stats.deltas_replayed += 1
-            if applied and delta.produced_ms:
-                timed.append(delta)
+            if applied:
+                self.stats.deltas_applied += 1
+                if delta.timings:
+                    timed.append(delta)
+            else:
+                self.stats.deltas_replayed += 1
         ck.sent([await self._send_dead(letter) for letter in dead])
         for delta in timed:
-            self.stats.counted(delta.event_time_us / 1e6, delta.produced_ms / 1e3)
+            for event_time_us, produced_ms in delta.timings:
+                self.stats.counted(event_time_us / 1e6, produced_ms / 1e3)
         # The live view may show a row before its checkpoint: a replay rebuilds the same values.
         self.listeners.notify(
             [(*rows.split_key(key), rows.as_counters(row.values)) for key, row in changed.items()]
         )
 
-    def _tally_one(self, delta: UnitDelta) -> list[tuple[str, rows.Row, bool]]:
-        """The rows ``delta`` makes, all or none: (key, row, whether the delta changed it)."""
-        return rows.tally(delta, self._tally_row)
+    def _tally_one(
+        self, delta: UnitDelta, own: dict[str, rows.Row]
+    ) -> list[tuple[str, rows.Row, bool]]:
+        """The rows ``delta`` makes, all or none: (key, row, whether the delta changed it);
+        ``own``: the rows the step changed so far (see :func:`streams.counters.tally`)."""
+        return rows.tally(delta, self._tally_row, own)
 
     def _tally_row(self, key: str) -> rows.Row:
+        """Row ``key`` as it stands, as a row the step may change: the checkpoint's own is
+        copied (it is the last step's or the last checkpoint's)."""
         value = self.tally_ck.get(key)
-        return value if isinstance(value, rows.Row) else rows.load(value)
+        return rows.copied(value) if isinstance(value, rows.Row) else rows.load(value)
 
     async def _in_order(self, events: Events) -> Events:
         """The events that continue their partition without a gap, of partitions this worker

@@ -2,10 +2,10 @@
 idempotence marks that make applying a delta twice impossible.
 
 A stored row is ``[values, marks]``: ``values`` the ten counters, ``marks`` a map from source
-partition (of ``payments-by-dossier``) to the last source position (``wire.position``: offset
-and index of the fact) applied to this row. A delta whose position is not above the mark is a
-replay and is dropped. Values and marks live in
-one table value, so they are written (and recovered) together.
+partition (of ``payments-by-dossier``) to the last source position applied to this row
+(``wire.message_position``: the offset of the message whose delta it was). A delta whose
+position is not above the mark is a replay and is dropped. Values and marks live in one table
+value, so they are written (and recovered) together.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def dump(row: Row) -> bytes:
     return _ENC.encode(row)
 
 
-#: One unit's changes from one fact: for each day they fall on, the ten counters' deltas
+#: One unit's changes from one fact or message: for each day they fall on, the ten counters' deltas
 #: (in :data:`FIELDS` order); each applies to that day's row and to its month's and year's.
 Deltas = tuple[int, int, int, int, int, int, int, int, int, int]  # one per field
 DayChanges = tuple[tuple[str, Deltas], ...]
@@ -58,43 +58,54 @@ def periods(day: str) -> tuple[str, str, str]:
 
 
 def by_period(changes: DayChanges) -> dict[str, Sequence[int]]:
-    """``changes`` summed per row period; a period whose changes cancel out is left out."""
+    """``changes`` summed per row period. A period whose changes cancel out stays, all zeros:
+    its row is marked all the same (see :class:`streams.dossiers.MessageDeltas`)."""
     if len(changes) == 1:  # the usual case: one day, nothing to sum
         day, deltas = changes[0]
-        return dict.fromkeys(periods(day), deltas) if any(deltas) else {}
+        return dict.fromkeys(periods(day), deltas)
     out: dict[str, Sequence[int]] = {}
     for day, deltas in changes:
         for period in periods(day):
             summed = out.get(period)
-            if summed is None:
-                out[period] = list(deltas)
-            else:
-                out[period] = [a + b for a, b in zip(summed, deltas, strict=True)]
-    return {period: deltas for period, deltas in out.items() if any(deltas)}
+            out[period] = deltas if summed is None else list(map(operator.add, summed, deltas))
+    return out
 
 
-def applied(
-    row: Row, source_partition: int, source_position: int, deltas: Sequence[int]
-) -> Row | None:
-    """``row`` with ``deltas`` (one per field) added, as a new row; None when this source
-    position was applied already. ``row`` itself is never changed, so a change that fails half
-    way leaves nothing behind."""
-    if row.marks.get(source_partition, -1) >= source_position:
-        return None
-    marks = {**row.marks, source_partition: source_position}
-    return Row(list(map(operator.add, row.values, deltas)), marks)
+def copied(row: Row) -> Row:
+    return Row(row.values.copy(), row.marks.copy())
 
 
-def tally(delta: UnitDelta, row_of: Callable[[str], Row]) -> list[tuple[str, Row, bool]]:
-    """The rows ``delta`` makes, all or none: (key, row, whether the delta changed it);
-    ``row_of(key)`` is the row as it stands."""
-    staged = []
+def tally(
+    delta: UnitDelta, row_of: Callable[[str], Row], own: dict[str, Row]
+) -> list[tuple[str, Row, bool]]:
+    """Add ``delta`` to its rows, all or none: (key, row, whether the delta changed it).
+
+    ``own`` holds the rows the caller may change in place (a step's: it copies each row once,
+    the first time one of its deltas reaches it); a row not in it is ``row_of(key)``, which
+    must be a row nobody else holds (a copy, or freshly decoded), and joins ``own``. Everything
+    that can fail (reading a row, a row of the wrong length) happens before any row changes,
+    so a delta that raises leaves every row as it was."""
+    partition, at = delta.source_partition, delta.source_position
+    staged: list[tuple[str, Row, Sequence[int] | None]] = []
     for period, deltas in by_period(delta.changes).items():
         key = row_key(delta.unit, period)
-        row = row_of(key)
-        new = applied(row, delta.source_partition, delta.source_position, deltas)
-        staged.append((key, row, False) if new is None else (key, new, True))
-    return staged
+        row = own.get(key)
+        if row is None:
+            row = row_of(key)
+        if row.marks.get(partition, -1) >= at:
+            staged.append((key, row, None))
+            continue
+        if len(row.values) != len(deltas):
+            raise ValueError(f"row {key!r} has {len(row.values)} counters, not {len(deltas)}")
+        staged.append((key, row, deltas))
+    out = []
+    for key, row, adding in staged:
+        own[key] = row
+        if adding is not None:
+            row.values[:] = map(operator.add, row.values, adding)
+            row.marks[partition] = at
+        out.append((key, row, adding is not None))
+    return out
 
 
 def as_counters(values: list[int]) -> Counters:

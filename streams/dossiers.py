@@ -5,17 +5,19 @@ event time, channel and amount) and which of them are reversed. Applying a :clas
 upsert: a payment already known is not counted again, a reversal already applied is not applied
 again, so a replayed fact changes nothing. The Decision 766 dossier count is emitted as the
 difference between the dossier's contribution before and after the fact, so the final counts
-depend only on the set of facts, never on their order.
+depend only on the set of facts, never on their order. The changes of a message's facts leave
+as one delta per unit (:class:`MessageDeltas`).
 """
 
 from __future__ import annotations
 
+import operator
 from typing import cast
 
 import msgspec
 
 from streams.counters import FIELDS, INDEX, DayChanges, Deltas
-from streams.wire import Fact, UnitDelta
+from streams.wire import Fact, Timing, UnitDelta, message_position
 
 
 class Payment(msgspec.Struct, array_like=True, gc=False):
@@ -142,18 +144,66 @@ def apply_fact(dossier: Dossier, fact: Fact) -> tuple[Dossier, Changes]:
     return dossier, _per_unit(adds)
 
 
-def unit_deltas(
-    fact: Fact, changes: Changes, source_partition: int, source_position: int
-) -> list[UnitDelta]:
-    """The unit deltas of ``fact``'s ``changes`` (from :func:`apply_fact`), the fact being at
-    ``source_position`` of ``source_partition``; the first carries the payment's times."""
-    made = []
-    produced_ms = fact.produced_ms
-    for unit, merged in changes.items():
-        made.append(
+class MessageDeltas:
+    """The unit deltas of one ``payments-by-dossier`` message: at most one per unit, the sum of
+    the changes its facts make there (:meth:`add`, fact by fact, in the message's order), all
+    standing at the message's :func:`~streams.wire.message_position`.
+
+    Why one delta per message stays exact, with the tally's marks (docs/exactness.md):
+
+    - A message is processed whole (a step is whole messages; the quarantine replays whole
+      records) and its facts touch only dossiers of its own partition, whose rows change only
+      by that partition's messages, in offset order, and are written between steps.
+    - The dossier stage's outputs are acknowledged before its rows are written. So the first
+      time a message is processed, every dossier it touches is as it was before the message,
+      and that delta, the complete one, is in ``unit-deltas`` before any of the message's rows
+      is written: the first delta of (source partition, position) that reaches the tally is the
+      complete one, and it marks every row it reaches.
+    - A replay (after a crash or a rebalance) recomputes each dossier either from its row
+      before the message (the same changes as the first time) or from a row written after it
+      (no change at all). Its delta is the sum over a subset of the message's dossiers: it
+      reaches only units, days and so rows the complete delta reached, and those are marked at
+      its position, so the tally drops it, as it drops a replayed per-fact delta.
+    - That needs the complete delta to reach every such row even where its facts cancel out
+      (one dossier's count leaving a day another's enters): a day any fact changed is kept
+      with a zero sum, a unit any fact changed keeps its delta, and the tally marks the rows of
+      zero sums too. Dropped, a replay made of only some of those dossiers would change a row
+      the complete delta never marked.
+    """
+
+    def __init__(self) -> None:
+        self._days: dict[str, dict[str, list[int]]] = {}
+        self._timings: dict[str, list[Timing]] = {}
+
+    def add(self, fact: Fact, changes: Changes) -> None:
+        """Add ``fact``'s ``changes`` (from :func:`apply_fact`). A newly counted payment with a
+        known record time leaves its timing on its first unit's delta (one observation each)."""
+        if not changes:
+            return
+        for unit, day_changes in changes.items():
+            days = self._days.get(unit)
+            if days is None:
+                days = self._days[unit] = {}
+            for day, deltas in day_changes:
+                summed = days.get(day)
+                days[day] = (
+                    list(deltas) if summed is None else list(map(operator.add, summed, deltas))
+                )
+        if fact.produced_ms:
+            first = next(iter(changes))
+            self._timings.setdefault(first, []).append((fact.event_time_us, fact.produced_ms))
+
+    def deltas(self, source_partition: int, offset: int) -> list[UnitDelta]:
+        """The message's deltas, the message being at ``offset`` of ``source_partition``."""
+        at = message_position(offset)
+        timings = self._timings
+        return [
             UnitDelta(
-                unit, source_partition, source_position, merged, fact.event_time_us, produced_ms
+                unit,
+                source_partition,
+                at,
+                tuple([(day, cast(Deltas, tuple(summed))) for day, summed in days.items()]),
+                tuple(timings.get(unit, ())),
             )
-        )
-        produced_ms = 0
-    return made
+            for unit, days in self._days.items()
+        ]

@@ -24,8 +24,8 @@ class Stats:
     duplicates: int = 0  # the same event sent again by its source
     replayed: int = 0  # the same record read again after a restart (not a duplicate)
     facts: int = 0  # counted payments / reversals forwarded to the dossier stage
-    deltas_applied: int = 0
-    deltas_replayed: int = 0  # deltas dropped by the idempotence marks
+    deltas_applied: int = 0  # unit deltas (one per message and unit) added to one row or more
+    deltas_replayed: int = 0  # unit deltas every row of which had them (the idempotence marks)
     out_of_order: int = 0  # events dropped to be read again in order (rebalances)
     dead_letters: Counter[str] = field(default_factory=Counter)  # by reason
     quarantined: Counter[str] = field(default_factory=Counter)  # by agent (crash-loop guard)

@@ -12,10 +12,10 @@
   ``payments``, up to :data:`BULK_ITEMS` a message, each message holding events of the one
   partition their transaction ids hash to; ingest reads them as it reads ``payments``. An
   item's place is its :func:`position` (the ``offset`` of its ``Source``).
-- ``UnitDelta``: dossier -> ``unit-deltas``. Counter changes for one unit from one fact, named
-  by its place in ``payments-by-dossier`` (partition, and :func:`position` of offset and index
-  in the message). Sent as one message (a list) per target partition, the one the unit code
-  hashes to.
+- ``UnitDelta``: dossier -> ``unit-deltas``. Counter changes for one unit from one
+  ``payments-by-dossier`` message (the sum of its facts' changes for that unit), named by the
+  message's place: its partition and :func:`message_position`. Sent as one message (a list) per
+  target partition, the one the unit code hashes to.
 
 Sending lists rather than one message per fact or delta divides the messages a step makes and
 consumes by the step's size: Faust's per-message cost, not the counting, bounds throughput.
@@ -85,15 +85,23 @@ class BulkItem(msgspec.Struct, array_like=True, frozen=True, gc=False):
     raw: bytes
 
 
+#: (event time in microseconds since the epoch, Kafka record time in milliseconds) of a payment
+Timing = tuple[int, int]
+
+
 class UnitDelta(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """One unit's changes from one ``payments-by-dossier`` message (see
+    :func:`streams.dossiers.message_deltas`)."""
+
     unit: str
     source_partition: int  # of payments-by-dossier
-    source_position: int  # the source fact's position in that partition, see position()
-    changes: DayChanges  # (day, the ten counters' deltas) per day
-    #: On one delta per new payment (its first unit's), for the delay histograms: the event
-    #: time and the Kafka record time (0: not observed).
-    event_time_us: int = 0
-    produced_ms: int = 0
+    source_position: int  # the source message's message_position() in that partition
+    #: (day, the ten counters' deltas) per day any of the message's facts changed for this
+    #: unit, summed; a day whose facts cancel out stays, all zeros (its rows are marked).
+    changes: DayChanges
+    #: For the delay histograms, one per payment of the message newly counted with a known
+    #: record time, on the delta of that payment's first unit.
+    timings: tuple[Timing, ...] = ()
 
 
 #: Events per ``payments-bulk`` message, and the bytes they may take together (under the
@@ -118,3 +126,12 @@ def position(offset: int, index: int) -> int:
     """Where item ``index`` of the message at ``offset`` stands in its partition: increasing
     with offset, then index, so a later item always has a larger position."""
     return offset * MAX_ITEMS + index
+
+
+def message_position(offset: int) -> int:
+    """Where the message at ``offset`` stands as a whole: the position of the last item it
+    could hold, so at or above each of its items' and below every item of a later message. A
+    mark at it reads as "every item up to this message's last applied". A constant index
+    rather than the message's own last one: the place does not depend on how many items the
+    message decodes to."""
+    return position(offset, MAX_ITEMS - 1)

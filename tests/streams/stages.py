@@ -7,7 +7,7 @@ from __future__ import annotations
 from models.registry import Registry
 from streams import counters, dossiers
 from streams.ingest import Ingest, TxRecord
-from streams.wire import Fact, Source, UnitDelta, position
+from streams.wire import Fact, Source, UnitDelta
 
 #: (unit, period) → the counters of that row (rows with only zeros left out)
 Rows = dict[tuple[str, str], dict[str, int]]
@@ -37,14 +37,18 @@ def ingest_facts(records: list[tuple[bytes | None, bytes]], registry: Registry) 
     return facts
 
 
-def dossier_deltas(facts: list[Fact]) -> list[UnitDelta]:
-    """The unit deltas the dossier stage makes of ``facts``, as if sent three to a message."""
+def dossier_deltas(facts: list[Fact], per_message: int = 3) -> list[UnitDelta]:
+    """The unit deltas the dossier stage makes of ``facts``, as if sent ``per_message`` to a
+    message (one delta per unit a message)."""
     state: dict[str, dossiers.Dossier] = {}
     deltas: list[UnitDelta] = []
-    for offset, fact in enumerate(facts):
-        dossier, changes = dossiers.apply_fact(state.get(fact.dossier, dossiers.Dossier({})), fact)
-        state[fact.dossier] = dossier
-        deltas += dossiers.unit_deltas(fact, changes, 0, position(offset // 3, offset % 3))
+    for offset, start in enumerate(range(0, len(facts), per_message)):
+        merged = dossiers.MessageDeltas()
+        for fact in facts[start : start + per_message]:
+            known = state.get(fact.dossier, dossiers.Dossier({}))
+            state[fact.dossier], changes = dossiers.apply_fact(known, fact)
+            merged.add(fact, changes)
+        deltas += merged.deltas(0, offset)
     return deltas
 
 
@@ -52,8 +56,7 @@ def tally_rows(deltas: list[UnitDelta]) -> Rows:
     """The counter rows the tally stage makes of ``deltas``."""
     table: dict[str, counters.Row] = {}
     for delta in deltas:
-        for row_key, row, _ in counters.tally(delta, lambda k: table.get(k, counters.empty())):
-            table[row_key] = row
+        counters.tally(delta, lambda k: counters.empty(), table)
     return {
         counters.split_key(k): counters.as_dict(r.values) for k, r in table.items() if any(r.values)
     }

@@ -14,6 +14,7 @@ from streams.wire import (
     UNIT_DELTAS,
     UnitDelta,
     encode,
+    message_position,
     position,
     source,
 )
@@ -29,6 +30,11 @@ def test_a_delta_vector_has_one_entry_per_counter_field() -> None:
 
 def test_a_later_item_always_stands_later() -> None:
     assert position(0, MAX_ITEMS - 1) < position(1, 0) < position(1, 1)
+
+
+def test_a_message_stands_at_or_above_each_of_its_items_and_below_the_next_message() -> None:
+    assert position(5, 0) < position(5, 499) <= message_position(5) < position(6, 0)
+    assert message_position(5) < message_position(6)
 
 
 def test_a_source_keeps_at_most_so_much_of_a_key_and_says_how_long_it_was() -> None:

@@ -1,17 +1,18 @@
 """The Redis live view writer: coalescing, batched, absolute writes that never block the stream.
 
-:meth:`RedisView.update` is synchronous and O(1): it records the latest counters of a
-(unit, period) in a pending map (a newer update replaces an older one, so memory is bounded by
-the number of distinct keys changed since the last successful flush). A background task flushes
-the map every ``flush_interval_s`` seconds (longer under load: after a round that took ``t`` the
-next waits at least ``LOAD_PACE * t``, so the view takes at most a quarter of the worker's time
-and coalesces more rows the busier the stream is), each batch in one call of a Lua script
-(:data:`WRITE_SCRIPT`, EVALSHA, loaded again on NOSCRIPT) that Redis runs atomically (no other
-client's command runs in between, as with MULTI/EXEC; a failed call is retried whole, and
-absolute values make a second write harmless), one command for the client to pack instead
-of five or more a row. When Redis is down or slow the flush fails, is counted, and is retried
-with exponential backoff and jitter; the pending map keeps only the latest values, so once
-Redis answers again the view converges to exactly the current counters.
+:meth:`RedisView.update` is synchronous and O(1): it records the latest counters of a (unit,
+period) in a pending map (a newer update replaces an older one, so memory is bounded by the
+number of distinct keys changed since the last successful flush). A background task flushes the
+map every ``flush_interval_s`` seconds (longer under load: after a round that took ``t`` the
+next waits at least ``load_pace * t``, by default three times, so a view in the worker's own
+thread takes at most a quarter of its time, and coalesces more rows the busier the stream is),
+each batch in one call of a Lua script (:data:`WRITE_SCRIPT`, EVALSHA, loaded again on
+NOSCRIPT) that Redis runs atomically (no other client's command runs in between, as with
+MULTI/EXEC; a failed call is retried whole, and absolute values make a second write harmless),
+one command for the client to pack instead of five or more a row. When Redis is down or slow
+the flush fails, is counted, and is retried with exponential backoff and jitter; the pending
+map keeps only the latest values, so once Redis answers again the view converges to exactly the
+current counters.
 
 Healing: given ``owned`` (every row this worker owns now), the view notices when Redis lost
 its data while the worker ran (a restart without persistence, a failover to an empty replica)
@@ -37,7 +38,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Final
+from typing import Final, TypeVar
 
 import msgspec
 import redis.asyncio as aioredis
@@ -151,12 +152,15 @@ def _rfc3339(epoch_s: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def current_first(rows: Iterable[Row], now: datetime) -> Iterator[Row]:
+AnyRow = TypeVar("AnyRow", bound=tuple[str, str, object])
+
+
+def current_first(rows: Iterable[AnyRow], now: datetime) -> Iterator[AnyRow]:
     """``rows``, those of ``now``'s year, month and day first: what dashboards show is whole
     again first (the pending map is written in the order it was filled)."""
     today = now.astimezone(VN_TZ).date().isoformat()
     current = {today[:4], today[:7], today}
-    later: list[Row] = []
+    later: list[AnyRow] = []
     for row in rows:
         if row[1] in current:
             yield row
@@ -165,7 +169,8 @@ def current_first(rows: Iterable[Row], now: datetime) -> Iterator[Row]:
     yield from later
 
 
-#: Under load, the wait after a flush round is at least this many times the round's duration.
+#: Under load, the wait after a flush round is at least this many times the round's duration
+#: (by default: a view beside a stream in one thread leaves it three quarters of the time).
 LOAD_PACE: Final = 3.0
 
 
@@ -193,6 +198,7 @@ class RedisView:
         observer: SinkObserver | None = None,
         owned: OwnedRows | None = None,
         heal_check_s: float = 1.0,
+        load_pace: float = LOAD_PACE,
         clock: Callable[[], datetime] = _utc_now,
         client: aioredis.Redis | None = None,
     ) -> None:
@@ -223,6 +229,7 @@ class RedisView:
         self._stopping = False
         self._owned = owned
         self.heal_check_s = heal_check_s
+        self.load_pace = load_pace
         self._next_check_s = 0.0  # monotonic time the generation is due to be checked
         self.generation: str | None = None  # the one all owned rows were last queued under
         self.heals = 0
@@ -318,7 +325,7 @@ class RedisView:
             if answered:
                 self._backoff.reset()
             took_s = time.monotonic() - started_s
-            await asyncio.sleep(max(self.flush_interval_s, LOAD_PACE * took_s))
+            await asyncio.sleep(max(self.flush_interval_s, self.load_pace * took_s))
 
     async def _round(self) -> bool:
         """Flush what is pending, else check the generation if due; True if Redis answered."""

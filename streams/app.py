@@ -217,8 +217,9 @@ class Pipeline:
 
     async def _steps(self, stream: StreamT[bytes]) -> AsyncIterator[Events]:
         async for events in seam.take_steps(
-            stream, self.settings.batch_size, self.settings.batch_within_s
-        ):
+            stream, self.settings.batch_size, self.settings.batch_within_s,
+            self.settings.step_max_bytes,
+        ):  # fmt: skip
             yield events
 
     async def _ingest(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
@@ -638,9 +639,7 @@ class Pipeline:
             for event_time_us, produced_ms in delta.timings:
                 self.stats.counted(event_time_us / 1e6, produced_ms / 1e3)
         # The live view may show a row before its checkpoint: a replay rebuilds the same values.
-        self.listeners.notify(
-            [(*rows.split_key(key), rows.as_counters(row.values)) for key, row in changed.items()]
-        )
+        self.listeners.notify([(*rows.split_key(key), row.values) for key, row in changed.items()])
 
     def _tally_one(
         self, delta: UnitDelta, own: dict[str, rows.Row]

@@ -108,11 +108,11 @@ def tally(
     return out
 
 
-def as_counters(values: list[int]) -> Counters:
+def as_counters(values: Sequence[int]) -> Counters:
     return Counters(*values)  # FIELDS is Counters' own field order
 
 
-def as_dict(values: list[int]) -> dict[str, int]:
+def as_dict(values: Sequence[int]) -> dict[str, int]:
     return dict(zip(FIELDS, values, strict=True))
 
 

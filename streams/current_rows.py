@@ -37,12 +37,12 @@ def month_and_day(now: datetime) -> tuple[str, str]:
     return local.strftime("%Y-%m"), local.strftime("%Y-%m-%d")
 
 
-def table_rows(pipeline: Pipeline) -> Iterator[tuple[str, str, Counters]]:
-    """Every counter row this worker's table holds now."""
+def table_rows(pipeline: Pipeline) -> Iterator[ChangedRow]:
+    """Every counter row this worker's table holds now, as (unit, period, counter values)."""
     for key, value in pipeline.counters.items():
         name = key.decode() if isinstance(key, bytes) else str(key)
         unit, period = rows.split_key(name)
-        yield unit, period, rows.as_counters(rows.load(value).values)
+        yield unit, period, rows.load(value).values
 
 
 class CurrentRows:
@@ -68,9 +68,9 @@ class CurrentRows:
     def remember(self, changed: list[ChangedRow]) -> None:
         """A step's changed rows (a pipeline listener)."""
         month, day = self._today()
-        for unit, period, counters in changed:
+        for unit, period, values in changed:
             if self.keep(period, month, day):
-                self.cache[(unit, period)] = counters
+                self.cache[(unit, period)] = rows.as_counters(values)
 
     def _today(self) -> tuple[str, str]:
         """The clock's (month, day), worked out again once a second (it is asked once per

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from models.kpi import Counters
-
-#: A changed counter row: (unit code, period key, counters).
-ChangedRow = tuple[str, str, Counters]
+#: A changed counter row: (unit code, period key, its ten counter values in the order of
+#: models.kpi.COUNTER_FIELDS). Listeners must not keep the sequence itself (copy what they keep).
+ChangedRow = tuple[str, str, Sequence[int]]
 #: Called with the rows a step changed, once per step, after they were stored.
 Listener = Callable[[list[ChangedRow]], object]
 

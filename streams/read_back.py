@@ -19,6 +19,8 @@ from streams.view_process import ViewProcess
 
 log = logging.getLogger(__name__)
 
+PAID, REVERSED = rows.INDEX["paid"], rows.INDEX["reversed"]
+
 #: Counter rows read back per chunk after a rebalance (the stages run between chunks).
 READ_BACK_CHUNK = 2000
 
@@ -64,16 +66,15 @@ class ReadBack:
                     value = ck.get(name) if name in watched or name in ck.rows else stored
                     row = value if isinstance(value, rows.Row) else rows.load(value)
                     unit, period = rows.split_key(name)
-                    counters = rows.as_counters(row.values)
-                    chunk.append((unit, period, counters))
+                    chunk.append((unit, period, row.values))
                     if self.current.keep(period, month, day) and (
                         (unit, period) not in self.current.cache
                     ):
-                        self.current.cache[(unit, period)] = counters
+                        self.current.cache[(unit, period)] = rows.as_counters(row.values)
                         kept += 1
                     if period_kind(period) == "day":
                         when = date.fromisoformat(period)
-                        by_day[when] = by_day.get(when, 0) + counters.paid + counters.reversed
+                        by_day[when] = by_day.get(when, 0) + row.values[PAID] + row.values[REVERSED]
                 if not chunk:
                     break
                 self.redis.update_many(chunk)

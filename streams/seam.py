@@ -105,8 +105,12 @@ def committed_offsets(consumer: Any) -> Mapping[Any, int | None]:
 # -- steps -----------------------------------------------------------------------------------
 
 
-def take_steps(stream: Any, max_events: int, within_s: float) -> AsyncIterator[Events]:
-    """Faust's ``Stream.take_events``, except that an empty stream sleeps until an event comes.
+def take_steps(
+    stream: Any, max_events: int, within_s: float, max_bytes: int
+) -> AsyncIterator[Events]:
+    """Faust's ``Stream.take_events``, except that an empty stream sleeps until an event comes,
+    and a step also closes once its messages' values reach ``max_bytes`` (a ``payments-bulk``
+    message holds 500 events: a thousand of them made steps of half a million).
 
     ``take_events`` wakes every ``within`` seconds whether or not anything arrived (each wake
     a ``wait_first`` of three tasks): three agents at 50 ms were a third of an idle worker's
@@ -116,18 +120,26 @@ def take_steps(stream: Any, max_events: int, within_s: float) -> AsyncIterator[E
     passively drained channel and waits while a full buffer is consumed, acks are the stream's
     to give after the step, and the stream closes the generator when it stops. Private:
     ``Stream._enable_passive``, ``Stream._processors`` and ``Stream._active_agens``."""
-    steps = _steps(stream, max_events, within_s)
+    steps = _steps(stream, max_events, within_s, max_bytes)
     stream._active_agens.add(steps)
     return steps
 
 
-async def _steps(stream: Any, max_events: int, within_s: float) -> AsyncGenerator[Events, None]:
+def step_is_full(events: int, size: int, max_events: int, max_bytes: int) -> bool:
+    """Whether a step of ``events`` messages whose values take ``size`` bytes is closed."""
+    return events >= max_events or size >= max_bytes
+
+
+async def _steps(
+    stream: Any, max_events: int, within_s: float, max_bytes: int
+) -> AsyncGenerator[Events, None]:
     events: Events = []
+    size = 0  # bytes of the step's message values
     arrived, full, consumed = asyncio.Event(), asyncio.Event(), asyncio.Event()
     consuming: asyncio.Future[None] | None = None
 
     async def add_to_buffer(value: Any) -> Any:
-        nonlocal consuming
+        nonlocal consuming, size
         try:
             if consuming is not None:
                 try:
@@ -138,8 +150,9 @@ async def _steps(stream: Any, max_events: int, within_s: float) -> AsyncGenerato
             if event is None:
                 raise RuntimeError("take_steps found current_event is None")
             events.append(event)
+            size += len(event.message.value or b"")
             arrived.set()
-            if len(events) >= max_events:
+            if step_is_full(len(events), size, max_events, max_bytes):
                 full.set()
                 consumed.clear()
                 await stream.wait(consumed)
@@ -164,7 +177,7 @@ async def _steps(stream: Any, max_events: int, within_s: float) -> AsyncGenerato
             try:
                 yield list(events)
             finally:
-                step, events[:] = list(events), []
+                step, events[:], size = list(events), [], 0
                 for event in step:
                     await stream.ack(event)
                 if not consuming.done():

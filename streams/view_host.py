@@ -27,6 +27,9 @@ from streams import view_pipe as pipe
 
 log = logging.getLogger("paywatch.view_host")
 
+#: The view has a process of its own: under load it may flush half of the time (in the worker's
+#: thread it took a quarter at most), so its pending map stays small during a backfill.
+LOAD_PACE = 1.0
 #: Seconds between the view's state reports (pending keys and lag, for the worker's gauges)
 #: while writes are pending, and while none are.
 STATE_EVERY_S = 0.25
@@ -84,6 +87,7 @@ def build(config: dict[str, Any], send: Send) -> HostedView:
         UnitDirectory(registry, targets),
         observer=Relay(send),
         send=send,
+        load_pace=LOAD_PACE,
     )
 
 

@@ -15,15 +15,14 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import operator
 import sys
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sinks.redis_schema import COUNTER_FIELDS
-from sinks.redis_view import SINK, OwnedRows, Row, SinkObserver, current_first
+from sinks.redis_view import SINK, SinkObserver, current_first
 from streams import view_pipe as pipe
+from streams.hooks import ChangedRow
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,9 @@ CHUNK: Final = 2000
 RESTART_S: Final = 1.0
 #: Seconds the process may take to exit beyond its drain budget before it is killed.
 STOP_GRACE_S: Final = 3.0
-_values: Final = operator.attrgetter(*COUNTER_FIELDS)
+#: Every (unit, period, counter values) the worker owns now, or None for "not now" (its tables
+#: are being recovered).
+OwnedRows = Callable[[], Iterable[ChangedRow] | None]
 
 
 class ViewProcess:
@@ -69,9 +70,9 @@ class ViewProcess:
     def pid(self) -> int | None:
         return None if self._proc is None else self._proc.pid
 
-    def update_many(self, rows: Iterable[Row]) -> int:
-        """Send ``rows`` (unit, period, counters) to be written; returns their number."""
-        items = [(unit, period, _values(counters)) for unit, period, counters in rows]
+    def update_many(self, rows: Iterable[ChangedRow]) -> int:
+        """Send ``rows`` (unit, period, counter values) to be written; returns their number."""
+        items = rows if isinstance(rows, list) else list(rows)
         if items:
             self._send(pipe.frame(pipe.ROWS, items))
         return len(items)
@@ -91,7 +92,7 @@ class ViewProcess:
         rows = self._owned()
         return None if rows is None else self._send_all(rows)
 
-    def _send_all(self, rows: Iterable[Row]) -> int:
+    def _send_all(self, rows: Iterable[ChangedRow]) -> int:
         ordered = current_first(rows, datetime.now(UTC))
         count = 0
         while chunk := list(itertools.islice(ordered, CHUNK)):

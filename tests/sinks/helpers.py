@@ -1,16 +1,18 @@
-"""Helpers of the sinks tests: a dump of what a Redis prefix holds, its deletion, counters, a
-runner."""
+"""Helpers of the sinks tests: a dump of what a Redis prefix holds, its deletion, counters, the
+counters Redis holds, a runner."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import redis
+import redis.asyncio as aioredis
 
 from models.kpi import Counters
+from sinks.redis_schema import COUNTER_FIELDS
 
 #: 2022-03-15 10:00 in Vietnam: windows are year 2022, month 2022-03, day 2022-03-15.
 NOW = datetime(2022, 3, 15, 3, 0, tzinfo=UTC)
@@ -64,3 +66,24 @@ def dump(url: str, prefix: str, skip_changes: bool = True) -> dict[str, Any]:
         return out
     finally:
         client.close()
+
+
+async def stored(
+    url: str, prefix: str, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Counters]:
+    """The counters Redis holds under ``prefix`` for the (unit, period) ``keys`` (keys it lacks
+    are left out)."""
+    keys = list(keys)
+    client = aioredis.Redis.from_url(url, decode_responses=True)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for unit, period in keys:
+            pipe.hmget(f"{prefix}:v1:kpi:{unit}:{period}", list(COUNTER_FIELDS))
+        answers = await pipe.execute()
+    finally:
+        await client.aclose()
+    return {
+        key: Counters(*(int(v) for v in values))
+        for key, values in zip(keys, answers, strict=True)
+        if None not in values
+    }

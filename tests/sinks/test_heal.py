@@ -18,10 +18,11 @@ import redis.asyncio as aioredis
 
 from models.kpi import Counters
 from sinks.backoff import Backoff
-from sinks.redis_schema import COUNTER_FIELDS, GENERATION_FIELD
+from sinks.redis_schema import GENERATION_FIELD
 from sinks.redis_view import OwnedRows, RedisView, Row
 from sinks.unit_directory import UnitDirectory
 from tests.sinks.helpers import NOW, c, dump, run
+from tests.sinks.helpers import stored as stored_counters
 from tests.streams.private_servers import PrivateRedis
 
 pytestmark = pytest.mark.servers
@@ -78,19 +79,7 @@ def view(
 
 async def stored(url: str, rows: Table, prefix: str = "heal") -> Table:
     """The counters Redis holds for the keys of ``rows`` (rows it lacks are left out)."""
-    client = aioredis.Redis.from_url(url, decode_responses=True)
-    try:
-        pipe = client.pipeline(transaction=False)
-        for unit, period in rows:
-            pipe.hmget(f"{prefix}:v1:kpi:{unit}:{period}", list(COUNTER_FIELDS))
-        answers = await pipe.execute()
-    finally:
-        await client.aclose()
-    return {
-        key: Counters(*(int(v) for v in values))
-        for key, values in zip(rows, answers, strict=True)
-        if None not in values
-    }
+    return await stored_counters(url, prefix, rows)
 
 
 async def wait_until_stored(url: str, rows: Table, bound_s: float) -> float:

@@ -60,3 +60,25 @@ def test_bulk_messages_count_like_single_events_and_isolate_bad_ones(
         assert (whole["offset"], whole["reason"]) == (offsets[1], "unreadable")
     finally:
         worker.stop()
+
+
+@pytest.mark.timeout(300)
+def test_steps_cut_short_by_their_bytes_count_exactly(
+    settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path, hoa_binh: Registry
+) -> None:
+    """With PAYWATCH_STEP_MAX_BYTES at its least every step of every stage holds a message or
+    a few: the counts are the same."""
+    settings = settings_factory(partitions=3, step_max_bytes=1024)
+    create_topics(settings)
+    records = small_cases()
+    expected = recount([v for _, v in records], hoa_binh)
+    items = [BulkItem(key, value) for key, value in records]
+    topic = settings.topic("payments-bulk")
+    messages = [(i % 3, encode(items[i : i + 4])) for i in range(0, len(items), 4)]
+    worker = Worker(settings, tmp_path / "worker.log").start()
+    try:
+        asyncio.run(_send(kafka_bootstrap, topic, messages))
+        got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 120)
+        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+    finally:
+        worker.stop()

@@ -179,3 +179,12 @@ def test_a_resume_clears_the_changelog_queue_only_after_a_stop() -> None:
     assert queue.qsize() == 0
     recovery = inspect.getsource(type(app.tables.recovery))
     assert recovery.count("flow_control.resume)()") + recovery.count("flow_control.resume()") >= 3
+
+
+def test_a_step_closes_at_its_events_or_at_its_bytes() -> None:
+    """A thousand `payments-bulk` messages of 500 events made steps of half a million events;
+    the bytes of the values close such a step after a few messages."""
+    assert not seam.step_is_full(999, 400_000, 1000, 1_048_576)  # single events: by count
+    assert seam.step_is_full(1000, 400_000, 1000, 1_048_576)
+    assert not seam.step_is_full(5, 5 * 180_000, 1000, 1_048_576)  # bulk: by bytes
+    assert seam.step_is_full(6, 6 * 180_000, 1000, 1_048_576)

@@ -20,12 +20,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from models.kpi import Counters
-from sinks.redis_schema import COUNTER_FIELDS
-from sinks.redis_view import Row, SinkObserver
+from sinks.redis_view import SinkObserver
 from streams import view_pipe as pipe
+from streams.hooks import ChangedRow
 from streams.view_process import ViewProcess
 from tests.conftest import ROOT
-from tests.sinks.helpers import c, run
+from tests.sinks.helpers import c, run, stored
 from tests.streams.private_servers import PrivateRedis
 
 pytestmark = pytest.mark.servers
@@ -80,25 +80,9 @@ def table(units: tuple[str, ...], seed: int) -> Table:
     }
 
 
-def as_rows(rows: Table) -> list[Row]:
-    return [(unit, period, counters) for (unit, period), counters in rows.items()]
-
-
-async def stored(url: str, prefix: str, keys: Any) -> Table:
-    """The counters Redis holds for ``keys`` (keys it lacks are left out)."""
-    client = aioredis.Redis.from_url(url, decode_responses=True)
-    try:
-        redis_pipe = client.pipeline(transaction=False)
-        for unit, period in keys:
-            redis_pipe.hmget(f"{prefix}:v1:kpi:{unit}:{period}", list(COUNTER_FIELDS))
-        answers = await redis_pipe.execute()
-    finally:
-        await client.aclose()
-    return {
-        key: Counters(*(int(v) for v in values))
-        for key, values in zip(keys, answers, strict=True)
-        if None not in values
-    }
+def as_rows(rows: Table) -> list[ChangedRow]:
+    """As the tally gives its listeners: (unit, period, the ten counter values)."""
+    return [(unit, period, list(c.to_dict().values())) for (unit, period), c in rows.items()]
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
@@ -124,7 +108,7 @@ def test_rows_are_written_and_the_figures_come_back(
 
         await eventually(written, "the rows in Redis")
         rows[("148", "2022")] = c(999, 500, 10**9, 10**8)
-        view.update_many([("148", "2022", rows[("148", "2022")])])
+        view.update_many(as_rows({("148", "2022"): rows[("148", "2022")]}))
         await eventually(written, "the newer value in Redis")
 
         async def settled() -> bool:
@@ -252,11 +236,7 @@ def test_the_process_ends_with_its_worker(redis_server_url: str, redis_prefix: s
         )  # fmt: skip
         assert proc.stdin is not None
         proc.stdin.write(pipe.frame(pipe.CONFIG, config(redis_server_url, redis_prefix)))
-        rows = [
-            (u, p, list(counters.to_dict().values()))
-            for u, p, counters in as_rows(table(UNITS_A, 1))
-        ]
-        proc.stdin.write(pipe.frame(pipe.ROWS, rows))
+        proc.stdin.write(pipe.frame(pipe.ROWS, as_rows(table(UNITS_A, 1))))
         await proc.stdin.drain()
         proc.stdin.close()
         return await asyncio.wait_for(proc.wait(), 10)

@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 
 from models.event_clock import EventClock
 from models.kpi import Counters
-from models.periods import VN_TZ, period_kind
+from models.periods import VN_TZ
 from streams import counters as rows
 from streams.app import Pipeline
 from streams.hooks import ChangedRow
 
+#: The lengths of a counter row's year ("2022") and month ("2022-03") periods.
+YEAR_SIZE, MONTH_SIZE = 4, 7
 #: How long the clock's (month, day) is reused before it is worked out again: the clock itself
 #: moves once a second.
 TODAY_REUSE_S = 1.0
@@ -58,9 +60,11 @@ class CurrentRows:
     @staticmethod
     def keep(period: str, month: str, day: str) -> bool:
         """Year rows, and the current month and day; and the months and days after them, which
-        the clock may move to (it moves once a second, after their rows were stored)."""
-        kind = period_kind(period)
-        return kind == "year" or period >= (month if kind == "month" else day)
+        the clock may move to (it moves once a second, after their rows were stored).
+        ``period`` is a counter row's (streams/counters.periods): its length tells its kind,
+        which models.periods.period_kind would parse again for every changed row."""
+        size = len(period)
+        return size == YEAR_SIZE or period >= (month if size == MONTH_SIZE else day)
 
     def now(self) -> datetime:
         return current_time(self.clock)

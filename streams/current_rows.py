@@ -111,4 +111,11 @@ class CurrentRows:
         if (month, day) == self._window:
             return
         self._window = (month, day)
-        self.cache = {k: v for k, v in self.cache.items() if self.keep(k[1], month, day)}
+        # In place, past the year rows at a glance: in a backfill the clock moves every second.
+        stale = [
+            key
+            for key in self.cache
+            if len(key[1]) != YEAR_SIZE and not self.keep(key[1], month, day)
+        ]
+        for key in stale:
+            del self.cache[key]

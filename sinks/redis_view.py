@@ -35,7 +35,7 @@ import logging
 import operator
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Final, TypeVar
@@ -137,7 +137,7 @@ _dumps: Final = msgspec.json.encode
 
 @dataclass(slots=True)
 class _Pending:
-    values: tuple[int, ...]
+    values: Sequence[int]
     updated_at_s: float  # wall clock (epoch seconds) of the latest update
     pending_since_s: float  # monotonic time of the oldest unflushed update of this key
     seq: int  # bumped by every update, so a flush knows whether it wrote the latest
@@ -240,24 +240,32 @@ class RedisView:
     # -- the stream side: synchronous, never waits on Redis ---------------------------------
     def update(self, unit: str, period: str, counters: Counters) -> None:
         """Record the latest counters of (unit, period); the next flush writes them."""
-        self._put(unit, period, counters, self._clock().timestamp(), time.monotonic())
+        values = _counter_values(counters)
+        self._put(unit, period, values, self._clock().timestamp(), time.monotonic())
 
     def update_many(self, rows: Iterable[Row]) -> int:
         """:meth:`update` for every row (the rows a step changed, or a resync's); returns the
         number of rows. One pass without awaiting, so no stream update can slip in between
         reading a row and queueing it (a stale value queued after a newer one would win)."""
+        return self.update_values(
+            (unit, period, _counter_values(counters)) for unit, period, counters in rows
+        )
+
+    def update_values(self, rows: Iterable[tuple[str, str, Sequence[int]]]) -> int:
+        """:meth:`update_many` for rows given as their ten counter values (in the order of
+        ``COUNTER_FIELDS``), as the worker's pipe brings them: no Counters made and taken
+        apart again. The view keeps each sequence as it is (it must not change later)."""
         now_s = self._clock().timestamp()
         since_s = time.monotonic()
         count = 0
-        for unit, period, counters in rows:
-            self._put(unit, period, counters, now_s, since_s)
+        for unit, period, values in rows:
+            self._put(unit, period, values, now_s, since_s)
             count += 1
         return count
 
     def _put(
-        self, unit: str, period: str, counters: Counters, now_s: float, since_s: float
+        self, unit: str, period: str, values: Sequence[int], now_s: float, since_s: float
     ) -> None:
-        values: tuple[int, ...] = _counter_values(counters)
         entry = self._pending.get((unit, period))
         if entry is None:
             self._pending[(unit, period)] = _Pending(values, now_s, since_s, 0)
@@ -281,9 +289,12 @@ class RedisView:
 
     @property
     def lag(self) -> float:
-        """Seconds since the oldest unflushed update arrived (0 when all is written)."""
-        oldest = min((e.pending_since_s for e in self._pending.values()), default=None)
-        return 0.0 if oldest is None else max(0.0, time.monotonic() - oldest)
+        """Seconds since the oldest unflushed update arrived (0 when all is written). The
+        pending map is in the order of ``pending_since_s`` (a key joins at its end, and a flush
+        that finds a key updated meanwhile moves it there with a new time), so the oldest is
+        the first: reading this costs nothing however many keys wait."""
+        oldest = next(iter(self._pending.values()), None)
+        return 0.0 if oldest is None else max(0.0, time.monotonic() - oldest.pending_since_s)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:

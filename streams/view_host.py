@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from models.kpi import Counters
 from models.registry import Registry
 from models.targets import Targets
 from sinks.redis_view import RedisView, SinkObserver
@@ -95,7 +94,7 @@ def apply(view: HostedView, message: list[Any]) -> float | None:
     """Act on one frame from the worker; the drain budget (s) when it says stop."""
     kind = message[0]
     if kind == pipe.ROWS:
-        view.update_many((unit, period, Counters(*values)) for unit, period, values in message[1])
+        view.update_values(message[1])
     elif kind == pipe.DISCARD:
         dropped = view.discard(frozenset(message[1]))
         log.info(

@@ -279,3 +279,17 @@ def test_write_script_is_loaded_again_after_script_flush(
     state = dump(redis_server_url, redis_prefix, skip_changes=False)
     assert state[f"{redis_prefix}:v1:kpi:04789:2022"]["paid"] == "8"
     assert len(state[f"{redis_prefix}:v1:changes"]) == 2
+
+
+def test_the_lag_is_the_age_of_the_oldest_pending_update(directory: UnitDirectory) -> None:
+    """Read from the first pending key (the map keeps arrival order): a newer value of an old
+    key keeps its age, a discarded key takes its age along. No Redis is contacted."""
+    v = RedisView("redis://127.0.0.1:1/0", "lag", directory)
+    assert v.lag == 0.0
+    v.update("148", "2022", c(1))
+    time.sleep(0.2)
+    v.update_values([("150", "2022", [2, 0, 0, 0, 0, 0, 0, 0, 0, 0])])
+    v.update("148", "2022", c(3))
+    assert v.lag >= 0.2
+    v.discard({"148"})
+    assert v.pending == 1 and v.lag < 0.2

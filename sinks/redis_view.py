@@ -33,6 +33,7 @@ import itertools
 import json
 import logging
 import operator
+import sys
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -268,7 +269,11 @@ class RedisView:
     ) -> None:
         entry = self._pending.get((unit, period))
         if entry is None:
-            self._pending[(unit, period)] = _Pending(values, now_s, since_s, 0)
+            # Interned: a backfill leaves hundreds of thousands of keys pending, each naming
+            # one of a few thousand units and periods.
+            self._pending[(sys.intern(unit), sys.intern(period))] = _Pending(
+                values, now_s, since_s, 0
+            )
         else:
             entry.values = values
             entry.updated_at_s = now_s

@@ -18,7 +18,7 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -26,6 +26,9 @@ from models.registry import Registry
 from models.targets import Targets
 from tests.ports import free_port
 from tests.tier import enter_unit_tier, refuse_in_unit_tier
+
+if TYPE_CHECKING:
+    from tests.streams.private_servers import PrivateRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_BOOTSTRAP = os.environ.get("PAYWATCH_TEST_BOOTSTRAP", "127.0.0.1:9092")
@@ -162,6 +165,20 @@ def settings_factory(
         return Settings(**fields)
 
     return make
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A redis-server of this test alone on a free port, without persistence, killed afterwards:
+    for the tests that stop Redis or empty it (the stack's Redis is never stopped)."""
+    from tests.streams.private_servers import PrivateRedis
+
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
 
 
 @pytest.fixture(scope="session")

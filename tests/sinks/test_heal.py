@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -34,16 +32,6 @@ UNITS_A = ("17", "148", "04789", "04792")
 UNITS_B = ("150", "04795", "04798")
 
 Table = dict[tuple[str, str], Counters]
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
 
 
 def table(units: tuple[str, ...], seed: int) -> Table:

@@ -12,8 +12,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -51,16 +50,6 @@ class Observed(SinkObserver):
 
     def sink_healed(self, sink: str, rows: int) -> None:
         self.healed.append(rows)
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
 
 
 def config(url: str, prefix: str) -> dict[str, Any]:

@@ -52,6 +52,11 @@ Deltas = tuple[int, int, int, int, int, int, int, int, int, int]  # one per fiel
 DayChanges = tuple[tuple[str, Deltas], ...]
 
 
+#: The lengths of the periods :func:`periods` makes ("2022", "2022-03", "2022-03-15"): a row's
+#: period kind is read from them without parsing it again (models.periods.period_kind checks).
+YEAR_SIZE, MONTH_SIZE, DAY_SIZE = 4, 7, 10
+
+
 def periods(day: str) -> tuple[str, str, str]:
     """The row periods a day's changes apply to: the day, its month, its year."""
     return day, day[:7], day[:4]

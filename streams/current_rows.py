@@ -16,8 +16,6 @@ from streams import counters as rows
 from streams.app import Pipeline
 from streams.hooks import ChangedRow
 
-#: The lengths of a counter row's year ("2022") and month ("2022-03") periods.
-YEAR_SIZE, MONTH_SIZE = 4, 7
 #: How long the clock's (month, day) is reused before it is worked out again: the clock itself
 #: moves once a second.
 TODAY_REUSE_S = 1.0
@@ -61,10 +59,9 @@ class CurrentRows:
     def keep(period: str, month: str, day: str) -> bool:
         """Year rows, and the current month and day; and the months and days after them, which
         the clock may move to (it moves once a second, after their rows were stored).
-        ``period`` is a counter row's (streams/counters.periods): its length tells its kind,
-        which models.periods.period_kind would parse again for every changed row."""
+        ``period`` is a counter row's: its length tells its kind (streams/counters.periods)."""
         size = len(period)
-        return size == YEAR_SIZE or period >= (month if size == MONTH_SIZE else day)
+        return size == rows.YEAR_SIZE or period >= (month if size == rows.MONTH_SIZE else day)
 
     def now(self) -> datetime:
         return current_time(self.clock)
@@ -111,11 +108,7 @@ class CurrentRows:
         if (month, day) == self._window:
             return
         self._window = (month, day)
-        # In place, past the year rows at a glance: in a backfill the clock moves every second.
-        stale = [
-            key
-            for key in self.cache
-            if len(key[1]) != YEAR_SIZE and not self.keep(key[1], month, day)
-        ]
+        # In place: in a backfill the clock moves every second.
+        stale = [key for key in self.cache if not self.keep(key[1], month, day)]
         for key in stale:
             del self.cache[key]

@@ -11,7 +11,6 @@ import logging
 import time
 from datetime import date
 
-from models.periods import period_kind
 from streams import counters as rows
 from streams.app import Pipeline
 from streams.current_rows import CurrentRows
@@ -72,7 +71,7 @@ class ReadBack:
                     ):
                         self.current.cache[(unit, period)] = rows.as_counters(row.values)
                         kept += 1
-                    if period_kind(period) == "day":
+                    if len(period) == rows.DAY_SIZE:
                         when = date.fromisoformat(period)
                         by_day[when] = by_day.get(when, 0) + row.values[PAID] + row.values[REVERSED]
                 if not chunk:

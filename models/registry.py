@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Final
 
 from models import gso, gso2025
@@ -159,6 +159,20 @@ class Registry:
             if segment.start <= on <= segment.stop:
                 return segment.chain
         return ()
+
+    def steady_span(self, code: str, on: date) -> tuple[date, date]:
+        """The first and last day around ``on`` over which :meth:`resolve`, :meth:`parent` and
+        :meth:`chain` answer for ``code`` as they do on ``on``: one version of the unit under
+        one chain, or a gap between two (or before the first, or after the last)."""
+        first, last = date.min, date.max
+        for segment in self._segments.get(code, ()):
+            if segment.start <= on <= segment.stop:
+                return segment.start, segment.stop
+            if segment.stop < on:
+                first = max(first, segment.stop + timedelta(days=1))
+            else:
+                last = min(last, segment.start - timedelta(days=1))
+        return first, last
 
     def resolve(self, code: str, on: date) -> Unit | None:
         """The unit that carries ``code`` on ``on``, or None."""

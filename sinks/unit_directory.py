@@ -28,6 +28,8 @@ class RegistryLike(Protocol):
 
     def versions(self, code: str) -> tuple[Unit, ...]: ...
 
+    def steady_span(self, code: str, on: date) -> tuple[date, date]: ...
+
 
 class TargetsLike(Protocol):
     """The part of :class:`models.targets.Targets` the sinks use."""
@@ -60,8 +62,22 @@ class UnitDirectory:
     ) -> None:
         self._registry = registry
         self._targets = targets
-        self.info = lru_cache(maxsize=cache_size)(self._info)
+        #: Per code, (first day, last day, metadata) for each span of days asked so far.
+        self._spans: dict[str, tuple[tuple[date, date, UnitInfo], ...]] = {}
         self.target = lru_cache(maxsize=cache_size)(self._target)
+
+    def info(self, code: str, on: date) -> UnitInfo:
+        """``code``'s metadata on ``on``. Cached per span of days over which the registry
+        answers the same (:meth:`RegistryLike.steady_span`), not per day: the live view asks
+        for every day a unit has a row, and the cache stays as small as the registry."""
+        spans = self._spans.get(code, ())
+        for first, last, known in spans:
+            if first <= on <= last:
+                return known
+        first, last = self._registry.steady_span(code, on)
+        info = self._info(code, on)
+        self._spans[code] = (*spans, (first, last, info))
+        return info
 
     def _info(self, code: str, on: date) -> UnitInfo:
         unit = self._registry.resolve(code, on)

@@ -236,3 +236,13 @@ def test_parent_change_mid_validity() -> None:
     registry = Registry.from_rows(units, links)
     assert registry.chain("00001", date(2022, 12, 31)) == ("00001", "001", "01")
     assert registry.chain("00001", switch) == ("00001", "002", "01")
+
+
+def test_steady_span_is_the_version_and_chain_in_force_or_the_gap_around_a_day() -> None:
+    registry = reform_registry()
+    old_end, new_start = date(2025, 6, 30), date(2025, 7, 1)
+    assert registry.steady_span("04795", date(2022, 3, 15)) == (date(2020, 1, 1), old_end)
+    assert registry.steady_span("04795", date(2030, 1, 1)) == (new_start, date.max)
+    assert registry.steady_span("04789", date(2026, 1, 1)) == (new_start, date.max)  # abolished
+    assert registry.steady_span("04789", date(2019, 12, 31)) == (date.min, date(2019, 12, 31))
+    assert registry.steady_span("99999", date(2022, 1, 1)) == (date.min, date.max)  # never known

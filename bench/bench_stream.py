@@ -76,6 +76,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CONTENDERS = ("bare", "faust", "paywatch", "quix-alo", "quix-eos")
 GUARANTEES = {"quix-alo": "at-least-once", "quix-eos": "exactly-once"}
 START, END = date(2021, 1, 1), date(2022, 12, 31)
+#: Seconds between looks at the worker's committed offsets at the end of its run: the end is
+#: timed to this, as Quix's is to the moment it has processed and committed everything.
+END_POLL_S = 0.2
 SCOPE_NAMES = {"17": "Hòa Bình", "all": "whole country"}
 
 
@@ -139,23 +142,53 @@ def run_faust(settings: Settings, n: int, batch: int) -> dict[str, Any]:
     return {"rate": rate, "rss_mib": float(rss[-1].replace(",", "")) if rss else None}
 
 
-async def group_lag(bootstrap: str, group: str, topics: set[str]) -> int:
-    """Messages of ``topics`` the group has not committed yet (a whole partition if none)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
-    await consumer.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group)
-        metadata = await consumer._client.fetch_all_metadata()
-        tps = [TopicPartition(t, p) for t in topics for p in metadata.partitions_for_topic(t) or ()]
-        ends = await consumer.end_offsets(tps)
+class GroupLag:
+    """Messages of ``topics`` a consumer group has not committed yet (a whole partition if
+    none), asked through clients kept open: the end of a run is polled often."""
+
+    def __init__(self, bootstrap: str, group: str, topics: set[str]) -> None:
+        self.group, self.topics = group, topics
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+
+    async def __aenter__(self) -> GroupLag:
+        await self.admin.start()
+        await self.consumer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.consumer.stop()
+        await self.admin.close()
+
+    async def lag(self) -> int:
+        committed = await self.admin.list_consumer_group_offsets(self.group)
+        metadata = await self.consumer._client.fetch_all_metadata()
+        of = metadata.partitions_for_topic
+        tps = [TopicPartition(t, p) for t in self.topics for p in of(t) or ()]
+        ends = await self.consumer.end_offsets(tps)
         return sum(
             max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in tps
         )
-    finally:
-        await consumer.stop()
-        await admin.close()
+
+
+async def group_lag(bootstrap: str, group: str, topics: set[str]) -> int:
+    """:meth:`GroupLag.lag`, once."""
+    async with GroupLag(bootstrap, group, topics) as lag:
+        return await lag.lag()
+
+
+async def committed_all(
+    bootstrap: str, group: str, topics: set[str], deadline_s: float
+) -> float | None:
+    """The wall time at which the group is first seen to have committed every message of
+    ``topics`` (polled every :data:`END_POLL_S`), None at the deadline (monotonic)."""
+    async with GroupLag(bootstrap, group, topics) as lag:
+        while time.monotonic() < deadline_s:
+            with contextlib.suppress(Exception):  # the group may not exist yet
+                if await lag.lag() == 0:
+                    return time.time()
+            await asyncio.sleep(END_POLL_S)
+    return None
 
 
 def wait_until_counted(
@@ -170,13 +203,13 @@ def wait_until_counted(
     topics = {settings.topic(t) for t in TOPICS if t != "payments-dlq"}
     bootstrap, deadline_s = settings.bootstrap_servers, time.monotonic() + timeout_s
     while time.monotonic() < deadline_s:
+        at_s = asyncio.run(committed_all(bootstrap, settings.app_id, topics, deadline_s))
+        if at_s is None:
+            break
+        got = read_counters(bootstrap, settings.app_id)
+        if got == expected:
+            return got, at_s
         time.sleep(1.0)
-        with contextlib.suppress(Exception):  # the group may not exist yet
-            if asyncio.run(group_lag(bootstrap, settings.app_id, topics)) == 0:
-                at_s = time.time()
-                got = read_counters(bootstrap, settings.app_id)
-                if got == expected:
-                    return got, at_s
     got = wait_for_counters(bootstrap, settings.app_id, expected, 60, settle_s=0.0)
     return got, time.time()
 

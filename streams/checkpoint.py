@@ -14,8 +14,8 @@ the checkpoint runs:
    partition of the last event that changed it, sent in record batches), and wait for the
    changelog's acknowledgement.
 3. Release the held events (acknowledge them).
-4. Faust's own commit, on its timer (``broker_commit_interval``, set to the checkpoint
-   interval), commits the offsets of acknowledged events.
+4. Faust's own commit, on its timer (``broker_commit_interval``, a quarter of the checkpoint
+   interval: streams/app.py's ``check_every_s``), commits the offsets of acknowledged events.
 
 So state never runs ahead of the outputs it implies (1 before 2), and an offset is never
 committed before the state of its event is in the changelog (2 before 3, and Faust's 4). A
@@ -86,7 +86,7 @@ class Checkpoint(Generic[V]):
         # again by the next steps, and reading it back from the store means decoding it again.
         # Only equal to the store while no rebalance happened (see forget_written).
         self.keep_written = keep_written
-        self.written_rows: dict[str, V] = {}
+        self.written_rows: dict[str, tuple[EventT[bytes], V]] = {}
         self._watchers: list[set[str]] = []
         self.outputs: list[Awaitable[Any]] = []
         self.held: list[EventT[bytes]] = []
@@ -101,7 +101,7 @@ class Checkpoint(Generic[V]):
             return held[1]
         written = self.written_rows.get(key)
         if written is not None:
-            return written
+            return written[1]
         try:
             return seam.read_row(self.table, key.encode())
         except Exception as exc:
@@ -168,7 +168,7 @@ class Checkpoint(Generic[V]):
         ]
         await write(self.table, dumped)  # 2
         if self.keep_written:
-            self.written_rows = {key: value for key, (_event, value) in rows.items()}
+            self.written_rows = rows
         if self.after is not None:
             await self.after()
         held, self.held = self.held, []

@@ -51,7 +51,9 @@ class CurrentRows:
 
     def __init__(self, clock: EventClock) -> None:
         self.clock = clock
-        self.cache: dict[tuple[str, str], Counters] = {}
+        #: (unit, period) -> the row's counter values, made Counters only when rendered: a busy
+        #: worker changes far more rows between two scrapes than a scrape renders.
+        self.cache: dict[tuple[str, str], tuple[int, ...]] = {}
         self._today_until_s, self._today_value = 0.0, ("", "")
         self._window = ("", "")
 
@@ -71,7 +73,7 @@ class CurrentRows:
         month, day = self._today()
         for unit, period, values in changed:
             if self.keep(period, month, day):
-                self.cache[(unit, period)] = rows.as_counters(values)
+                self.cache[(unit, period)] = tuple(values)
 
     def _today(self) -> tuple[str, str]:
         """The clock's (month, day), worked out again once a second (it is asked once per
@@ -94,9 +96,9 @@ class CurrentRows:
     def owned_rows(self) -> Iterator[tuple[str, str, Counters]]:
         """The rows /metrics renders (sinks/unit_metrics.py's view)."""
         month, day = self.window_now()
-        for (unit, period), counters in self.cache.items():
+        for (unit, period), values in self.cache.items():
             if self.keep(period, month, day):
-                yield unit, period, counters
+                yield unit, period, rows.as_counters(values)
 
     def forget(self, units: Collection[str]) -> None:
         """Drop the rows of ``units`` (their partitions went to another worker)."""

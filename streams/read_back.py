@@ -69,7 +69,7 @@ class ReadBack:
                     if self.current.keep(period, month, day) and (
                         (unit, period) not in self.current.cache
                     ):
-                        self.current.cache[(unit, period)] = rows.as_counters(row.values)
+                        self.current.cache[(unit, period)] = tuple(row.values)
                         kept += 1
                     if len(period) == rows.DAY_SIZE:
                         when = date.fromisoformat(period)

@@ -36,7 +36,8 @@ def test_every_row_is_kept_until_the_clock_has_seen_an_event() -> None:
 def test_rows_the_clock_has_passed_are_pruned_and_revoked_units_forgotten() -> None:
     clock = EventClock()
     current = CurrentRows(clock)
-    current.cache = {("148", "2019-01-02"): ONE, ("148", "2019"): ONE, ("4789", "2019"): ONE}
+    one = tuple(ONE_VALUES)
+    current.cache = {("148", "2019-01-02"): one, ("148", "2019"): one, ("4789", "2019"): one}
     clock.pinned = date(2019, 1, 3)
     current.prune()
     assert set(current.cache) == {("148", "2019"), ("4789", "2019")}

@@ -292,7 +292,11 @@ async def write_rows(table: Any, rows: Sequence[Row]) -> list[Awaitable[Any]]:
     public ``create_batch``/``send_batch`` are used)."""
     by_partition: dict[int, list[tuple[bytes, bytes | None]]] = {}
     for event, key, value in rows:
-        by_partition.setdefault(event.message.partition, []).append((key, value))
+        partition = event.message.partition
+        items = by_partition.get(partition)
+        if items is None:
+            items = by_partition[partition] = []
+        items.append((key, value))
     store = table.data
     for partition, items in by_partition.items():
         if isinstance(store, RocksDBStore):

@@ -14,8 +14,8 @@ the checkpoint runs:
    partition of the last event that changed it, sent in record batches), and wait for the
    changelog's acknowledgement.
 3. Release the held events (acknowledge them).
-4. Faust's own commit, on its timer (``broker_commit_interval``, a quarter of the checkpoint
-   interval: streams/app.py's ``check_every_s``), commits the offsets of acknowledged events.
+4. Faust's own commit, on its timer (``broker_commit_interval``, set to the checkpoint
+   interval), commits the offsets of acknowledged events.
 
 So state never runs ahead of the outputs it implies (1 before 2), and an offset is never
 committed before the state of its event is in the changelog (2 before 3, and Faust's 4). A

@@ -35,8 +35,8 @@ from tests.streams.private_servers import PrivateRedis
 from tests.streams.stream_harness import (
     Records,
     Worker,
+    assert_counts,
     create_topics,
-    diff,
     produce,
     simulated,
     wait_for_counters,
@@ -78,9 +78,9 @@ def test_redis_and_metrics_equal_the_recount(
     try:
         produce(kafka_bootstrap, settings.topic("payments"), records)
         got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 600)
-        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        assert_counts(got, expected.counters)
         view = wait_for_redis(redis_server_url, settings.redis_prefix, expected.counters, 120)
-        assert view == expected.counters, "\n".join(diff(expected.counters, view))
+        assert_counts(view, expected.counters)
         assert check_rankings(redis_server_url, settings.redis_prefix, expected.counters, registry)
         time.sleep(2)  # the last pub/sub messages
         assert feed.seen >= set(expected.counters)
@@ -151,9 +151,9 @@ def test_redis_down_for_30_seconds_then_converges(
         finally:
             server.start()
         got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 600)
-        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        assert_counts(got, expected.counters)
         view = wait_for_redis(server.url, settings.redis_prefix, expected.counters, 180)
-        assert view == expected.counters, "\n".join(diff(expected.counters, view))
+        assert_counts(view, expected.counters)
         assert _sample(settings.web_port, "paywatch_sink_pending_updates", sink="redis") == 0
     finally:
         worker.stop()
@@ -188,7 +188,7 @@ def test_two_workers_after_a_rebalance_sum_to_the_truth(
         workers.append(Worker(second, tmp_path / "w2.log").start())  # a rebalance mid-stream
         produce(kafka_bootstrap, first.topic("payments"), records[half:])
         got = wait_for_counters(kafka_bootstrap, first.app_id, expected.counters, 600)
-        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        assert_counts(got, expected.counters)
         want = expected_totals(expected.counters)
         deadline_s = time.monotonic() + 120
         while True:
@@ -202,7 +202,7 @@ def test_two_workers_after_a_rebalance_sum_to_the_truth(
         assert a and b, "one worker exposes nothing: no rebalance happened"
         assert merged == want
         view = wait_for_redis(redis_server_url, first.redis_prefix, expected.counters, 120)
-        assert view == expected.counters, "\n".join(diff(expected.counters, view))
+        assert_counts(view, expected.counters)
     finally:
         for worker in workers:
             worker.stop()

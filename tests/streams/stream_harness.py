@@ -198,14 +198,24 @@ def read_dead_letters(bootstrap: str, topic: str) -> list[dict[str, Any]]:
 
 
 def wait_for_counters(
-    bootstrap: str, app_id: str, expected: Counts, timeout_s: float, settle_s: float = 3.0
+    bootstrap: str,
+    app_id: str,
+    expected: Counts,
+    timeout_s: float,
+    settle_s: float = 3.0,
+    stall_s: float = 240.0,
 ) -> Counts:
-    """Poll the changelog until it equals ``expected`` and stays equal for ``settle`` seconds
-    (or the timeout passes); return the last reading."""
+    """Poll the changelog until it equals ``expected`` and stays equal for ``settle`` seconds;
+    return the last reading. Gives up at the timeout, or once the reading has stayed the same,
+    and wrong, for ``stall_s`` seconds: a worker that stopped counting will not catch up, and a
+    failing test should say so in minutes, not at its timeout."""
     deadline_s = time.monotonic() + timeout_s
     got: Counts = {}
-    while time.monotonic() < deadline_s:
-        got = read_counters(bootstrap, app_id)
+    changed_s = time.monotonic()
+    while time.monotonic() < deadline_s and time.monotonic() - changed_s < stall_s:
+        before, got = got, read_counters(bootstrap, app_id)
+        if got != before:
+            changed_s = time.monotonic()
         if got == expected:
             time.sleep(settle_s)
             got = read_counters(bootstrap, app_id)
@@ -223,6 +233,33 @@ def diff(expected: Counts, got: Counts, limit: int = 10) -> list[str]:
             if len(lines) >= limit:
                 break
     return lines
+
+
+def assert_counts(got: Counts, expected: Counts, *logs: Path) -> None:
+    """Fail unless ``got`` equals ``expected``, with a summary a CI log's tail can hold: how
+    many rows are missing, extra and different, the paid totals, the first wrong rows, and the
+    last warnings and errors of each worker log in ``logs`` (not pytest's diff of two dicts of
+    thousands of rows)."""
+    if got == expected:
+        return
+    missing = len(expected.keys() - got.keys())
+    extra = len(got.keys() - expected.keys())
+    different = sum(1 for key in expected.keys() & got.keys() if expected[key] != got[key])
+    paid = [sum(row["paid"] for row in rows.values()) for rows in (expected, got)]
+    lines = [
+        f"counters differ: {missing} rows missing, {extra} extra, {different} different of "
+        f"{len(expected)}; paid summed over all rows: expected {paid[0]}, got {paid[1]}",
+        *diff(expected, got),
+    ]
+    for log in logs:
+        if log.exists():
+            noted = [
+                line
+                for line in log.read_text(errors="replace").splitlines()
+                if "[WARNING]" in line or "[ERROR]" in line or "exiting" in line.lower()
+            ]
+            lines += [f"{log.name}: last of {len(noted)} warnings and errors:", *noted[-15:]]
+    raise AssertionError("\n".join(lines))
 
 
 # -- records as a bad producer may send them (fuzz tests) -----------------------------------------

@@ -21,8 +21,8 @@ from tests.streams.private_servers import PrivateKafka
 from tests.streams.stream_harness import (
     Records,
     Worker,
+    assert_counts,
     create_topics,
-    diff,
     produce,
     read_counters,
     read_dead_letters,
@@ -87,7 +87,7 @@ def test_kill_nine_five_times(
             worker.kill()
             worker.start()
         got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 900)
-        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        assert_counts(got, expected.counters, worker.log)
         _check_dlq(kafka_bootstrap, settings.topic("payments-dlq"), positions, expected, records)
     finally:
         worker.stop()
@@ -120,7 +120,7 @@ def test_scale_out_and_in(
         positions += produce(kafka_bootstrap, base.topic("payments"), records[2 * third :])
         workers[0].stop()  # leaves
         got = wait_for_counters(kafka_bootstrap, base.app_id, expected.counters, 900)
-        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        assert_counts(got, expected.counters, *(worker.log for worker in workers))
         _check_dlq(kafka_bootstrap, base.topic("payments-dlq"), positions, expected, records)
     finally:
         for worker in workers:
@@ -162,7 +162,7 @@ def _count_across_a_broker_restart(
         assert worker.alive, "the supervised worker gave up while the broker was away"
         positions += produce(bootstrap, settings.topic("payments"), records[half:])
         got = wait_for_counters(bootstrap, settings.app_id, expected.counters, 900)
-        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        assert_counts(got, expected.counters, worker.log)
         _check_dlq(bootstrap, settings.topic("payments-dlq"), positions, expected, records)
     finally:
         worker.stop()

@@ -17,8 +17,8 @@ from models.registry import Registry
 from streams.simulator import SimConfig
 from tests.streams.stream_harness import (
     Worker,
+    assert_counts,
     create_topics,
-    diff,
     produce,
     read_counters,
     simulated,
@@ -48,6 +48,6 @@ def test_sigterm_exits_after_a_last_checkpoint(
         assert "last checkpoint, then exit" in log.read_text()
         worker.start()
         got = wait_for_counters(kafka_bootstrap, settings.app_id, expected.counters, 300)
-        assert got == expected.counters, "\n".join(diff(expected.counters, got))
+        assert_counts(got, expected.counters)
     finally:
         worker.stop()

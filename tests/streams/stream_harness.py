@@ -235,11 +235,16 @@ def diff(expected: Counts, got: Counts, limit: int = 10) -> list[str]:
     return lines
 
 
+#: What a failing counter test quotes from a worker's log: warnings, errors, exits, and the
+#: worker's own seeks over gaps and stalls (logged at info: run the worker with log_level="info").
+NOTED_LOG_LINES = ("[WARNING]", "[ERROR]", "xiting", "reading again", "hold no records")
+
+
 def assert_counts(got: Counts, expected: Counts, *logs: Path) -> None:
     """Fail unless ``got`` equals ``expected``, with a summary a CI log's tail can hold: how
     many rows are missing, extra and different, the paid totals, the first wrong rows, and the
-    last warnings and errors of each worker log in ``logs`` (not pytest's diff of two dicts of
-    thousands of rows)."""
+    last :data:`NOTED_LOG_LINES` of each worker log in ``logs`` (not pytest's diff of two dicts
+    of thousands of rows)."""
     if got == expected:
         return
     missing = len(expected.keys() - got.keys())
@@ -256,9 +261,9 @@ def assert_counts(got: Counts, expected: Counts, *logs: Path) -> None:
             noted = [
                 line
                 for line in log.read_text(errors="replace").splitlines()
-                if "[WARNING]" in line or "[ERROR]" in line or "exiting" in line.lower()
+                if any(mark in line for mark in NOTED_LOG_LINES)
             ]
-            lines += [f"{log.name}: last of {len(noted)} warnings and errors:", *noted[-15:]]
+            lines += [f"{log.name}: last of {len(noted)} noted lines:", *noted[-15:]]
     raise AssertionError("\n".join(lines))
 
 

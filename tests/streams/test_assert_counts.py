@@ -22,7 +22,10 @@ def test_equal_tables_pass_and_a_difference_is_summed_up_with_the_worker_log(
     assert_counts(dict(expected), expected)
     got = {("17", "2022"): row(4), ("148", "2022"): row(2), ("05341", "2022"): row(1)}
     log = tmp_path / "worker.log"
-    log.write_text("a [INFO] line\nb [WARNING] stalled\nc [ERROR] step failed\n")
+    log.write_text(
+        "a [INFO] line\nb [WARNING] stalled\nc [INFO] p-3: offset 7 missing; reading again\n"
+        "d [ERROR] step failed\n"
+    )
     with pytest.raises(AssertionError) as failed:
         assert_counts(got, expected, log)
     lines = str(failed.value).splitlines()
@@ -31,8 +34,9 @@ def test_equal_tables_pass_and_a_difference_is_summed_up_with_the_worker_log(
         "paid summed over all rows: expected 6, got 7"
     )
     assert "('04789', '2022'): expected" in lines[1] and "got None" in lines[1]
-    assert lines[-3:] == [
-        "worker.log: last of 2 warnings and errors:",
+    assert lines[-4:] == [
+        "worker.log: last of 3 noted lines:",
         "b [WARNING] stalled",
-        "c [ERROR] step failed",
+        "c [INFO] p-3: offset 7 missing; reading again",
+        "d [ERROR] step failed",
     ]

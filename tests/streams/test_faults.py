@@ -73,7 +73,9 @@ def test_kill_nine_five_times(
     settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     records, expected = _input()
-    settings = settings_factory(processing_guarantee="at_least_once", standby_replicas=0)
+    settings = settings_factory(
+        processing_guarantee="at_least_once", standby_replicas=0, log_level="info"
+    )
     create_topics(settings)
     rng = random.Random(5)
     half = len(records) // 2
@@ -99,11 +101,13 @@ def test_scale_out_and_in(
     settings_factory: Callable[..., Any], kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     records, expected = _input()
-    base = settings_factory(processing_guarantee="at_least_once")
+    base = settings_factory(processing_guarantee="at_least_once", log_level="info")
     create_topics(base)
     workers = [
         Worker(
-            settings_factory(data_dir=tmp_path / f"w{i}", processing_guarantee="at_least_once"),
+            settings_factory(
+                data_dir=tmp_path / f"w{i}", processing_guarantee="at_least_once", log_level="info"
+            ),
             tmp_path / f"w{i}.log",
         )
         for i in range(3)
@@ -147,7 +151,7 @@ def _count_across_a_broker_restart(
 ) -> None:
     records, expected = _input()
     bootstrap = broker.bootstrap
-    settings = settings_factory(standby_replicas=0, broker=f"kafka://{bootstrap}")
+    settings = settings_factory(standby_replicas=0, broker=f"kafka://{bootstrap}", log_level="info")
     create_topics(settings)
     half = len(records) // 2
     positions = produce(bootstrap, settings.topic("payments"), records[:half])

@@ -46,6 +46,7 @@ from streams.kafka_security import faust_options
 from streams.membership import group_options
 from streams.quarantine import FailedSteps, Position, is_transient
 from streams.settings import Settings
+from streams.stalls import Stalls
 from streams.wire import (
     BULK,
     BY_TX,
@@ -97,8 +98,10 @@ LARGE_DOSSIER = 1000
 #: Largest record batch the producer builds (Faust's default is 16 KiB): a checkpoint sends its
 #: changelog messages in batches of this size, a few to one produce request.
 PRODUCER_BATCH_BYTES = 256 * 1024
-#: Seconds between checks for a partition that stopped short of its end (_resume_stalled).
+#: Seconds between checks for a partition that stopped short of its end (_resume_stalled),
+#: and the longest wait between two seeks of one still stopped at the same offset.
 STALL_CHECK_S = 5.0
+STALL_RESEEK_MAX_S = 300.0
 #: Facts or unit deltas per message on the internal topics (see :func:`_chunks`).
 ITEMS_PER_MESSAGE = 500
 T = TypeVar("T")
@@ -191,9 +194,8 @@ class Pipeline:
         #: Per source partition, the gap it was last sought back over: (next offset, offset
         #: found past it). Found again at once, it holds no records (see _in_order).
         self._sought_over: dict[Any, tuple[int, int]] = {}
-        #: Per source partition behind its end, the offset it waited at (see _resume_stalled).
-        self._waiting_at: dict[Any, int] = {}
-        self._sought_stalled: dict[Any, int] = {}
+        #: Source partitions stopped short of their end (see _resume_stalled).
+        self._stalls: Stalls[Any] = Stalls(STALL_CHECK_S, STALL_RESEEK_MAX_S)
         self._last_step_s = 0.0  # monotonic time of the last step that took events
         sources = {topic(t) for t in TOPICS}
         seam.wrap_rebalance_seek(app.consumer, sources, self._next_offset.__setitem__)
@@ -225,7 +227,7 @@ class Pipeline:
         for tp in [tp for tp in self._next_offset if tp not in assigned]:
             del self._next_offset[tp]
             self._sought_over.pop(tp, None)
-            self._sought_stalled.pop(tp, None)
+            self._stalls.forget(tp)
 
     # -- agents ------------------------------------------------------------------------------
 
@@ -714,17 +716,12 @@ class Pipeline:
         return kept
 
     async def _resume_stalled(self) -> None:
-        """Read again a partition that stopped short of its end.
-
-        A fetch that returns after a rebalance's seek can move the fetcher past events that
-        the rebalance dropped; with nothing after them, no gap ever shows (see _in_order) and
-        the partition waits for its next event. While the worker has no step to take, one that
-        stays behind its end without moving for two checks is sought back to the event it
-        waits for, once per such offset (an end that is a transaction marker has no event to
-        come). A busy worker is left alone: a partition's events may wait in a queue behind
+        """Read again a partition that stopped short of its end (see :mod:`streams.stalls`:
+        two quiet checks at the same offset, then again after a doubling wait while it stays
+        there). A busy worker is left alone: a partition's events may wait in a queue behind
         others', and one stopped short is found by _in_order when its next event comes."""
         if self.app.rebalancing or time.monotonic() - self._last_step_s < STALL_CHECK_S:
-            self._waiting_at.clear()
+            self._stalls.busy()
             return
         consumer: Any = self.app.consumer
         behind = {}
@@ -732,12 +729,9 @@ class Pipeline:
             expected, end = self._next_offset.get(tp), consumer.highwater(tp)
             if expected is not None and end is not None and end > expected:
                 behind[tp] = expected
-        for tp, expected in behind.items():
-            if self._waiting_at.get(tp) == expected != self._sought_stalled.get(tp):
-                self._sought_stalled[tp] = expected
-                log.info("%s: stopped at offset %d before its end; reading again", tp, expected)
-                await seam.rewind(consumer, tp, expected)
-        self._waiting_at = behind
+        for tp, offset in self._stalls.to_seek(behind, time.monotonic()).items():
+            log.info("%s: stopped at offset %d before its end; reading again", tp, offset)
+            await seam.rewind(consumer, tp, offset)
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -90,11 +90,13 @@ def build(config: dict[str, Any], send: Send) -> HostedView:
     )
 
 
-def apply(view: HostedView, message: list[Any]) -> float | None:
+def apply(view: HostedView, message: list[Any], send: Send) -> float | None:
     """Act on one frame from the worker; the drain budget (s) when it says stop."""
     kind = message[0]
     if kind == pipe.ROWS:
         view.update_values(message[1])
+    elif kind == pipe.DRAIN:
+        _drains.add(asyncio.create_task(drain(view, message[1], message[2], send)))
     elif kind == pipe.DISCARD:
         dropped = view.discard(frozenset(message[1]))
         log.info(
@@ -109,6 +111,19 @@ def apply(view: HostedView, message: list[Any]) -> float | None:
     elif kind == pipe.STOP:
         return float(message[1])
     return None
+
+
+#: The drains under way (a reference to each task until it ends).
+_drains: set[asyncio.Task[None]] = set()
+
+
+async def drain(view: RedisView, token: int, timeout_s: float, send: Send) -> None:
+    """Answer drain ``token`` once nothing is pending (every write done), or at the timeout."""
+    done = await view.wait_idle(timeout_s)
+    send(pipe.frame(pipe.DRAINED, token, done))
+    task = asyncio.current_task()
+    if task is not None:
+        _drains.discard(task)
 
 
 async def report_state(view: RedisView, send: Send) -> None:
@@ -144,7 +159,7 @@ async def serve(answers_fd: int) -> None:
         if message is None:  # the worker is gone: its partitions' new owner writes from now on
             log.warning("live view: the worker is gone; exiting without a last flush")
             os._exit(0)
-        drain_s = apply(view, message)
+        drain_s = apply(view, message, send)
         if drain_s is not None:
             reporter.cancel()
             await view.stop(drain_timeout_s=drain_s)
@@ -165,7 +180,7 @@ def main() -> None:
     asyncio.run(serve(answers_fd))
 
 
-__all__ = ["HostedView", "Relay", "apply", "build", "main", "serve"]
+__all__ = ["HostedView", "Relay", "apply", "build", "drain", "main", "serve"]
 
 if __name__ == "__main__":
     main()

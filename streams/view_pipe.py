@@ -3,10 +3,11 @@ side, streams/view_host.py in the process): length-prefixed msgpack frames, each
 ``[kind, *arguments]``.
 
 Worker to view: ``config`` (first, once), ``rows`` (changed counter rows as (unit, period,
-the ten counter values)), ``discard`` (units whose partitions went away), the heal sequence
-``begin_heal`` / ``rows`` ... / ``end_heal`` or ``not_now``, and ``stop``. View to worker:
-``state`` (pending keys, lag), ``error``, ``flushed``, ``healed`` (the sink's figures for
-/metrics) and ``heal`` (Redis lost the view: send every owned row again)."""
+the ten counter values)), ``drain`` (write everything pending, then answer ``drained``),
+``discard`` (units whose partitions went away), the heal sequence ``begin_heal`` / ``rows`` ...
+/ ``end_heal`` or ``not_now``, and ``stop``. View to worker: ``state`` (pending keys, lag),
+``error``, ``flushed``, ``healed`` (the sink's figures for /metrics), ``heal`` (Redis lost the
+view: send every owned row again) and ``drained`` (whether a drain wrote everything in time)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import msgspec
 
 CONFIG: Final = "config"
 ROWS: Final = "rows"
+DRAIN: Final = "drain"
 DISCARD: Final = "discard"
 BEGIN_HEAL: Final = "begin_heal"
 END_HEAL: Final = "end_heal"
@@ -28,6 +30,7 @@ ERROR: Final = "error"
 FLUSHED: Final = "flushed"
 HEALED: Final = "healed"
 HEAL: Final = "heal"
+DRAINED: Final = "drained"
 
 _HEADER: Final = struct.Struct(">I")
 _ENCODER: Final = msgspec.msgpack.Encoder()

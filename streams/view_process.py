@@ -32,6 +32,8 @@ CHUNK: Final = 2000
 RESTART_S: Final = 1.0
 #: Seconds the process may take to exit beyond its drain budget before it is killed.
 STOP_GRACE_S: Final = 3.0
+#: Seconds a drain's answer may take beyond its budget (a busy process reads frames late).
+DRAIN_GRACE_S: Final = 1.0
 #: Every (unit, period, counter values) the worker owns now, or None for "not now" (its tables
 #: are being recovered).
 OwnedRows = Callable[[], Iterable[ChangedRow] | None]
@@ -55,6 +57,8 @@ class ViewProcess:
         self.pending = 0  # distinct keys not yet written, as the process last said
         self.lag = 0.0  # seconds since the oldest of them arrived
         self.restarts = 0
+        self._drains: dict[int, asyncio.Future[bool]] = {}
+        self._next_drain = 0
 
     async def start(self) -> None:
         self._stopping = False
@@ -76,6 +80,22 @@ class ViewProcess:
         if items:
             self._send(pipe.frame(pipe.ROWS, items))
         return len(items)
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait until the process has written every row sent so far (a batch in flight too);
+        False if it could not within ``timeout_s`` (Redis down or slow, or no process)."""
+        if self._proc is None or self._proc.stdin is None or self._proc.stdin.is_closing():
+            return False
+        self._next_drain += 1
+        token = self._next_drain
+        answered = self._drains[token] = asyncio.get_running_loop().create_future()
+        self._send(pipe.frame(pipe.DRAIN, token, timeout_s))
+        try:
+            return await asyncio.wait_for(answered, timeout_s + DRAIN_GRACE_S)
+        except TimeoutError:
+            return False
+        finally:
+            self._drains.pop(token, None)
 
     def discard(self, units: Collection[str]) -> None:
         """Forget pending writes of ``units`` (their partitions went to another worker)."""
@@ -127,6 +147,10 @@ class ViewProcess:
             self.observer.sink_healed(SINK, message[1])
         elif kind == pipe.HEAL:
             self._heal(message[1])
+        elif kind == pipe.DRAINED:
+            answered = self._drains.get(message[1])
+            if answered is not None and not answered.done():
+                answered.set_result(bool(message[2]))
 
     def _heal(self, generation: str) -> None:
         """Redis lost the view: every owned row again, between the process's heal marks."""

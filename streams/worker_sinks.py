@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -33,6 +34,9 @@ from streams.view_process import ViewProcess
 log = logging.getLogger(__name__)
 
 SYNC_INTERVAL_S = 1.0
+#: Seconds a revocation waits for the live view to write what it has pending (a backfill's
+#: backlog takes seconds; Redis down must not hold the rebalance up for long).
+REVOKE_DRAIN_S = 5.0
 
 
 class WorkerSinks:
@@ -84,17 +88,34 @@ class WorkerSinks:
         app.timer(SYNC_INTERVAL_S)(self._sync)
 
     async def _on_revoked(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        """Hand the revoked units' rows over cleanly: what this worker's live view has pending
+        is written before the rebalance goes on (their new owner reads them back from its
+        tables once it has recovered them, and a write of ours landing after that would leave
+        an older value in Redis); only if Redis cannot take it in time is it dropped."""
         self.read_back.stop()  # the next one reads what this worker owns then
         revoked = args[0] if args else kwargs.get("revoked", ())
         units_topic = self.pipeline.settings.topic("unit-deltas")
         lost = {tp.partition for tp in revoked if tp.topic == units_topic}
         if not lost:
             return
+        started_s = time.monotonic()
+        drained = await self.redis.drain(REVOKE_DRAIN_S)
         n = self.pipeline.settings.partitions
         gone = {u for (u, _) in self.current.cache if partition_for(u, n) in lost}
         self.current.forget(gone)
         self.redis.discard(gone)
-        log.info("revoked %d unit partitions: %d units", len(lost), len(gone))
+        if drained:
+            log.info(
+                "revoked %d unit partitions: %d units; live view written in %.2f s",
+                len(lost), len(gone), time.monotonic() - started_s,
+            )  # fmt: skip
+        else:
+            log.warning(
+                "revoked %d unit partitions: the live view could not write what was pending "
+                "within %.0f s (Redis down or slow, or its process restarting); their new "
+                "owner writes them",
+                len(lost), REVOKE_DRAIN_S,
+            )  # fmt: skip
 
     async def _on_assigned(self, sender: Any, *args: Any, **kwargs: Any) -> None:
         self.partitions.assigned(args[0] if args else kwargs.get("assigned", ()))

@@ -175,7 +175,7 @@ def test_two_workers_after_a_rebalance_sum_to_the_truth(
     tmp_path: Path,
 ) -> None:
     records, expected, _ = _input(seed=23)
-    first = _worker(settings_factory, tmp_path, "w1")
+    first = _worker(settings_factory, tmp_path, "w1", log_level="info")
     second = first.model_copy(
         update={"data_dir": tmp_path / "w2", "web_port": settings_factory().web_port}
     )
@@ -202,7 +202,7 @@ def test_two_workers_after_a_rebalance_sum_to_the_truth(
         assert a and b, "one worker exposes nothing: no rebalance happened"
         assert merged == want
         view = wait_for_redis(redis_server_url, first.redis_prefix, expected.counters, 120)
-        assert_counts(view, expected.counters)
+        assert_counts(view, expected.counters, *(worker.log for worker in workers))
     finally:
         for worker in workers:
             worker.stop()

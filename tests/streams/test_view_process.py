@@ -1,7 +1,8 @@
 """The live-view process (streams/view_process.py, streams/view_host.py) on a real Redis: rows
 sent down the pipe are written, its figures come back, a stop writes what is pending, a Redis
 that comes back empty is healed with the worker's owned rows, a killed process is started again
-with every owned row, discarded units are never written, and the process ends with its worker.
+with every owned row, a drain answers once what was sent is written, discarded units are never
+written, and the process ends with its worker.
 
 Tests that stop Redis or empty it run their own redis-server on a free port."""
 
@@ -189,6 +190,41 @@ def test_a_killed_view_process_is_started_again_with_every_owned_row(
 
     assert run(go) == 1
     assert seen.errors >= 1
+
+
+def test_a_drain_answers_once_every_row_sent_before_it_is_in_redis_and_false_while_redis_is_down(
+    private_redis: PrivateRedis,
+) -> None:
+    """What a revocation waits for: the rows sent before the drain are in Redis when it
+    answers True (no write of this worker can land after it); with Redis down it answers False
+    within its budget, and the rows stay pending until Redis is back."""
+    url = private_redis.url
+    rows_a, rows_b = table(UNITS_A, 3), table(UNITS_B, 4)
+
+    async def go() -> tuple[bool, Table, bool, float, Table]:
+        view = ViewProcess(config(url, "drain"), Observed(), lambda: None)
+        await view.start()
+        view.update_many(as_rows(rows_a))
+        drained = await view.drain(5.0)
+        in_redis = await stored(url, "drain", rows_a)  # read at once: no waiting here
+        await asyncio.to_thread(private_redis.kill)
+        view.update_many(as_rows(rows_b))
+        started_s = time.monotonic()
+        drained_down = await view.drain(1.0)
+        took_s = time.monotonic() - started_s
+        await asyncio.to_thread(private_redis.start)
+
+        async def written() -> bool:
+            return await stored(url, "drain", rows_b) == rows_b
+
+        await eventually(written, "the rows pending while Redis was down")
+        await view.stop()
+        return drained, in_redis, drained_down, took_s, await stored(url, "drain", rows_b)
+
+    drained, in_redis, drained_down, took_s, later = run(go)
+    assert drained and in_redis == rows_a
+    assert not drained_down and took_s < 1.0 + 1.5
+    assert later == rows_b
 
 
 def test_discarded_units_are_never_written(private_redis: PrivateRedis) -> None:

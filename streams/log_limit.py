@@ -5,8 +5,9 @@ hundreds of times per 20,000 events.
 A message is "the same" when its logger, level and text agree once numbers are left out (ports,
 node ids, buffer sizes differ between repeats). The first one passes; its repeats within
 :data:`INTERVAL_S` are held back and counted; :meth:`RepeatFilter.flush` (called every second
-by the worker) then logs one line per held-back message: what it was and how many times it
-repeated.
+by the worker) then logs one line per held-back message: how many times it repeated, and the
+last of the repeats (its numbers are the latest: "read back 0 rows" then "read back 2473 rows" is
+summarised with the 2473).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ _SUMMARY: Final = "paywatch.log_limit"
 class _Seen:
     passed_at_s: float  # when the message last passed (the filter's clock)
     held: int  # repeats held back since then
-    example: str  # the text of the first one, for the summary
+    example: str  # the text of the last one held back, for the summary
     level: int
 
 
@@ -60,6 +61,7 @@ class RepeatFilter(logging.Filter):
             seen = self._seen.get(key)
             if seen is not None and now - seen.passed_at_s < self.interval_s:
                 seen.held += 1
+                seen.example = text  # the summary quotes the last: its numbers are the latest
                 return False
             if seen is not None and seen.held:
                 record.msg, record.args = f"{text} (and {seen.held} more like it)", ()
@@ -84,7 +86,7 @@ class RepeatFilter(logging.Filter):
         for seen in due:
             out.log(
                 seen.level,
-                "repeated %d times in the last %.0f s: %s",
+                "repeated %d times in the last %.0f s, the last: %s",
                 seen.held,
                 now - seen.passed_at_s,
                 seen.example,

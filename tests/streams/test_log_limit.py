@@ -54,8 +54,8 @@ def test_repeats_are_held_back_and_summarised(
     clock.now += 30
     limit.flush()
     assert lines[2:] == [
-        "ERROR repeated 999 times in the last 40 s: Unable connect to node with id 1: "
-        "Connect call failed ('127.0.0.1', 0)"
+        "ERROR repeated 999 times in the last 40 s, the last: Unable connect to node with id 1: "
+        "Connect call failed ('127.0.0.1', 999)"
     ]
     kafka.error("Unable connect to node with id 1: Connect call failed ('127.0.0.1', 7)")
     assert lines[-1].endswith("('127.0.0.1', 7)")  # a new interval: it passes again
@@ -88,4 +88,4 @@ def test_different_messages_and_levels_pass(
     assert len(lines) == 4
     log.warning("one")
     limit.flush(everything=True)  # as a worker stops
-    assert lines[-1] == "WARNING repeated 1 times in the last 0 s: one"
+    assert lines[-1] == "WARNING repeated 1 times in the last 0 s, the last: one"

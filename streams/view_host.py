@@ -96,7 +96,9 @@ def apply(view: HostedView, message: list[Any], send: Send) -> float | None:
     if kind == pipe.ROWS:
         view.update_values(message[1])
     elif kind == pipe.DRAIN:
-        _drains.add(asyncio.create_task(drain(view, message[1], message[2], send)))
+        task = asyncio.create_task(drain(view, message[1], message[2], send))
+        _drains.add(task)
+        task.add_done_callback(_drains.discard)
     elif kind == pipe.DISCARD:
         dropped = view.discard(frozenset(message[1]))
         log.info(
@@ -121,9 +123,6 @@ async def drain(view: RedisView, token: int, timeout_s: float, send: Send) -> No
     """Answer drain ``token`` once nothing is pending (every write done), or at the timeout."""
     done = await view.wait_idle(timeout_s)
     send(pipe.frame(pipe.DRAINED, token, done))
-    task = asyncio.current_task()
-    if task is not None:
-        _drains.discard(task)
 
 
 async def report_state(view: RedisView, send: Send) -> None:

@@ -93,7 +93,7 @@ class Steady:
 
 async def lag(settings: Settings) -> int:
     topics = {settings.topic(t) for t in CONSUMED}
-    return await group_lag(settings.bootstrap_servers, settings.app_id, topics)
+    return await group_lag(settings.bootstrap_servers, settings.app_id, topics, settings.partitions)
 
 
 async def caught_up(settings: Settings, rate: float, since_s: float, timeout_s: float) -> float:

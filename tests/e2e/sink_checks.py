@@ -27,10 +27,17 @@ def redis_counters(url: str, prefix: str) -> Counts:
     try:
         base = Keys(prefix).base + "kpi:"
         out: Counts = {}
-        for key in client.scan_iter(match=base + "*", count=2000):
-            unit, period = key[len(base) :].split(":", 1)
-            fields = client.hgetall(key)
-            out[(unit, period)] = {name: int(fields[name]) for name in COUNTER_FIELDS}
+        cursor: int | None = None
+        while cursor != 0:
+            cursor, keys = client.scan(cursor or 0, match=base + "*", count=5000)
+            pipe = client.pipeline(transaction=False)
+            for key in keys:
+                pipe.hmget(key, COUNTER_FIELDS)
+            for key, values in zip(cast(list[str], keys), pipe.execute(), strict=True):
+                if values[0] is None:  # deleted since the scan
+                    continue
+                unit, period = key[len(base) :].split(":", 1)
+                out[(unit, period)] = dict(zip(COUNTER_FIELDS, map(int, values), strict=True))
         return {k: v for k, v in out.items() if any(v.values())}
     finally:
         client.close()

@@ -148,6 +148,37 @@ def test_deliveries_skip_the_race_only_while_the_flow_runs() -> None:
     assert raced.done == [stopped_flow] and raced.results == [True]  # the flow stop won
 
 
+def test_a_fetch_returns_records_only_of_the_partitions_active_when_it_was_asked() -> None:
+    consumer = _app("seam-contract-getmany").consumer
+    wait_next = " ".join(inspect.getsource(type(consumer)._wait_next_records).split())
+    assert "active_partitions = self._get_active_partitions()" in wait_next
+    assert "await self._getmany( active_partitions=active_partitions, timeout=timeout, )" in (
+        wait_next
+    )
+    assert list(inspect.signature(consumer._getmany).parameters) == ["active_partitions", "timeout"]
+    asked: list[Any] = []
+
+    async def fetch(active_partitions: Any, timeout: float) -> dict[str, Any]:
+        asked.append(active_partitions)
+        await asyncio.sleep(0.01)
+        return {}
+
+    consumer._getmany = fetch
+    seam.fetch_what_was_asked(consumer)
+    live = {"changelog-0", "standby-1"}
+
+    async def fetches() -> None:
+        fetching = asyncio.ensure_future(consumer._getmany(live, 1.0))
+        await asyncio.sleep(0)
+        live.clear()  # the main thread pauses them while the fetch waits
+        await fetching
+        await consumer._getmany(live, 1.0)  # nothing active: no fetch at all
+        await consumer._getmany(None, 1.0)  # a client-only app's "every partition"
+
+    consumer.loop.run_until_complete(fetches())
+    assert asked == [frozenset({"changelog-0", "standby-1"}), None]
+
+
 def test_fetches_are_held_on_the_consumer_faust_creates() -> None:
     consumer = _app("seam-contract-fetch").consumer
     thread = consumer._thread

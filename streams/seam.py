@@ -240,31 +240,46 @@ def hold_fetches(consumer: Any, min_bytes: int, max_wait_ms: int) -> None:
     thread._create_worker_consumer = create_holding
 
 
-def fetch_what_was_asked(consumer: Any) -> None:
-    """Hand the fetcher a copy of the partitions to return records of, taken when the fetch
-    is asked for.
+class _ActivePartitions:
+    """Faust's live set of active partitions as the fetcher reads it: membership follows the
+    set as the main thread changes it, but an empty set is never taken for "every partition"."""
+
+    __slots__ = ("_live",)
+
+    def __init__(self, live: Any) -> None:
+        self._live = live
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __contains__(self, tp: object) -> bool:
+        return tp in self._live
+
+
+def fetch_only_active(consumer: Any) -> None:
+    """Make the fetcher return records of active partitions only, even when none is active.
 
     Faust passes its live set of active partitions to aiokafka's ``fetched_records``, which runs
-    on the consumer thread and waits there for records. When the main thread pauses every
-    partition of that set meanwhile (recovery pauses the active changelog partitions when it has
-    read them, before it resumes the standby ones), the set is empty, and aiokafka takes an empty
-    set for "every partition": it returns, and moves past, the records of every assigned
+    on the consumer thread and waits there for records, testing ``partitions and tp not in
+    partitions``. When the main thread pauses every partition of the set meanwhile (recovery
+    pauses the active changelog partitions when it has read them, before it resumes the standby
+    ones), the set is empty, so aiokafka returns, and moves past, the records of every assigned
     partition, and Faust drops those of partitions not active. A standby partition's first
     records were lost that way, while later ones were read: the standby copy missed rows for
     good, and the worker that later took the partition over counted from an empty row (seen in
     the scale-out fault test: 3 standby copies of the counters table each missing every row
-    written before their start). Private: ``Consumer._getmany`` (wrapped on this instance)."""
+    written before their start). The fetcher now gets a view of the same live set that is never
+    falsy. Private: ``Consumer._getmany`` (wrapped on this instance)."""
     getmany = consumer._getmany
 
-    async def getmany_of_a_copy(active_partitions: Any, timeout: float) -> Any:
+    async def getmany_of_active(active_partitions: Any, timeout: float) -> Any:
         if active_partitions is None:  # a client-only app: every partition
             return await getmany(None, timeout)
-        asked = frozenset(active_partitions)
-        if not asked:
+        if not active_partitions:
             return {}
-        return await getmany(asked, timeout)
+        return await getmany(_ActivePartitions(active_partitions), timeout)
 
-    consumer._getmany = getmany_of_a_copy
+    consumer._getmany = getmany_of_active
 
 
 def resume_flow_once(app: Any) -> None:

@@ -203,7 +203,7 @@ class Pipeline:
         sources = {topic(t) for t in TOPICS}
         seam.wrap_rebalance_seek(app.consumer, sources, self._next_offset.__setitem__)
         seam.deliver_directly(app.consumer)
-        seam.fetch_only_deliverable(app.consumer)
+        seam.fetch_what_was_asked(app.consumer)
         seam.resume_flow_once(app)
         seam.hold_fetches(app.consumer, settings.fetch_min_bytes, settings.fetch_max_wait_ms)
         app.agent(self.source, name="ingest")(self._ingest)

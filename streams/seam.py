@@ -240,49 +240,35 @@ def hold_fetches(consumer: Any, min_bytes: int, max_wait_ms: int) -> None:
     thread._create_worker_consumer = create_holding
 
 
-class _Deliverable:
-    """The partitions whose fetched records Faust delivers (its live set of active partitions,
-    and those it paused because their stream buffer is full, whose fetched records it still
-    takes), as the fetcher reads them: membership follows both sets as the main thread changes
-    them, but no partition at all is never taken for "every partition"."""
-
-    __slots__ = ("_active", "_consumer")
-
-    def __init__(self, active: Any, consumer: Any) -> None:
-        self._active = active
-        self._consumer = consumer
-
-    def __bool__(self) -> bool:
-        return True
-
-    def __contains__(self, tp: object) -> bool:
-        return tp in self._active or tp in self._consumer._buffered_partitions
-
-
-def fetch_only_deliverable(consumer: Any) -> None:
-    """Make the fetcher return records only of the partitions Faust delivers records of, even
-    when there is none.
+def fetch_what_was_asked(consumer: Any) -> None:
+    """Hand the fetcher a copy of the partitions to return records of, taken when the fetch
+    is asked for.
 
     Faust passes its live set of active partitions to aiokafka's ``fetched_records``, which runs
-    on the consumer thread and waits there for records, testing ``partitions and tp not in
-    partitions``; Faust then delivers the records of active partitions and of those it paused
-    for a full stream buffer, and drops the rest. When the main thread empties the set
-    meanwhile (recovery pauses the active changelog partitions when it has read them, before it
-    resumes the standby ones), aiokafka returns, and moves past, the records of every assigned
-    partition, and Faust dropped those of the standby partitions. A standby copy missed its
-    first rows that way, for good, and the worker that later took the partition over counted
-    from an empty row (seen in the scale-out fault test: 3 standby copies of the counters table
-    each missing every row written before their start). The fetcher now asks by the same
-    membership Faust delivers by, never empty. Private: ``Consumer._getmany`` (wrapped on this
-    instance) and ``Consumer._buffered_partitions``."""
+    on the consumer thread and waits there for records. When the main thread pauses every
+    partition of that set meanwhile (recovery pauses the active changelog partitions when it has
+    read them, before it resumes the standby ones), the set is empty, and aiokafka takes an empty
+    set for "every partition": it returns, and moves past, the records of every assigned
+    partition, and Faust drops those of partitions not active. A standby partition's first
+    records were lost that way, while later ones were read: the standby copy missed rows for
+    good, and the worker that later took the partition over counted from an empty row (seen in
+    the scale-out fault test: 3 standby copies of the counters table each missing every row
+    written before their start). A frozenset, not a live view of Faust's sets: aiokafka tests
+    membership between listing its buffered records and reading them, while seeks from the main
+    thread delete from that buffer; a membership test in Python code widened that window into a
+    KeyError that crashed the fetcher (seen once). Private: ``Consumer._getmany`` (wrapped on
+    this instance)."""
     getmany = consumer._getmany
 
-    async def getmany_deliverable(active_partitions: Any, timeout: float) -> Any:
+    async def getmany_of_a_copy(active_partitions: Any, timeout: float) -> Any:
         if active_partitions is None:  # a client-only app: every partition
             return await getmany(None, timeout)
-        return await getmany(_Deliverable(active_partitions, consumer), timeout)
+        asked = frozenset(active_partitions)
+        if not asked:
+            return {}
+        return await getmany(asked, timeout)
 
-    consumer._getmany = getmany_deliverable
+    consumer._getmany = getmany_of_a_copy
 
 
 def resume_flow_once(app: Any) -> None:

@@ -716,7 +716,8 @@ class Pipeline:
             self._next_offset[tp] = max(expected, msg.offset + 1)
         for tp, offset in rewind.items():
             log.info("%s: offset %d missing before later ones; reading again from it", tp, offset)
-            await seam.rewind(consumer, tp, offset)
+        if rewind:
+            await seam.rewind(consumer, rewind)
         return kept
 
     async def _resume_stalled(self) -> None:
@@ -733,9 +734,11 @@ class Pipeline:
             expected, end = self._next_offset.get(tp), consumer.highwater(tp)
             if expected is not None and end is not None and end > expected:
                 behind[tp] = expected
-        for tp, offset in self._stalls.to_seek(behind, time.monotonic()).items():
+        stalled = self._stalls.to_seek(behind, time.monotonic())
+        for tp, offset in stalled.items():
             log.info("%s: stopped at offset %d before its end; reading again", tp, offset)
-            await seam.rewind(consumer, tp, offset)
+        if stalled:
+            await seam.rewind(consumer, stalled)
 
     # -- reading -----------------------------------------------------------------------------
 

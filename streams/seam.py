@@ -86,14 +86,18 @@ def unread(consumer: Any, message: Any) -> None:
     consumer._unacked_messages.discard(message)
 
 
-async def rewind(consumer: Any, tp: Any, offset: int) -> None:
-    """Read ``tp`` again from ``offset``. Faust took the offsets it skipped for a gap in the log,
-    which counts as acknowledged when it commits; they come again now, so only their own acks
-    may commit them. Private: ``Consumer._gap`` (a per-partition interval tree)."""
-    gap = consumer._gap.get(tp)
-    if gap:
-        gap.chop(offset, 2**63)
-    await consumer.seek(tp, offset)
+async def rewind(consumer: Any, offsets: Mapping[Any, int]) -> None:
+    """Read each partition again from its offset. Faust took the offsets it skipped for a gap
+    in the log, which counts as acknowledged when it commits; they come again now, so only
+    their own acks may commit them. The seek runs on the consumer's own thread (Faust's
+    ``seek_wait``): aiokafka's fetcher is not thread-safe, and a seek from this thread deletes
+    buffered records while that thread reads them. Private: ``Consumer._gap`` (a per-partition
+    interval tree)."""
+    for tp, offset in offsets.items():
+        gap = consumer._gap.get(tp)
+        if gap:
+            gap.chop(offset, 2**63)
+    await consumer.seek_wait(dict(offsets))
 
 
 def committed_offsets(consumer: Any) -> Mapping[Any, int | None]:
@@ -253,10 +257,11 @@ def fetch_what_was_asked(consumer: Any) -> None:
     records were lost that way, while later ones were read: the standby copy missed rows for
     good, and the worker that later took the partition over counted from an empty row (seen in
     the scale-out fault test: 3 standby copies of the counters table each missing every row
-    written before their start). A frozenset, not a live view of Faust's sets: aiokafka tests
-    membership between listing its buffered records and reading them, while seeks from the main
-    thread delete from that buffer; a membership test in Python code widened that window into a
-    KeyError that crashed the fetcher (seen once). Private: ``Consumer._getmany`` (wrapped on
+    written before their start). A frozenset, not a live view of Faust's sets: the set is then
+    fixed for the whole fetch, and membership is tested in C, not in Python code run between
+    aiokafka listing its buffered records and reading them (with a Python view, a seek from the
+    main thread deleted a record in that window: a KeyError crashed the fetcher, seen once;
+    :func:`rewind` now seeks on the consumer thread). Private: ``Consumer._getmany`` (wrapped on
     this instance)."""
     getmany = consumer._getmany
 

@@ -76,7 +76,9 @@ def test_the_consumer_internals_used_after_a_rebalance(app: Any) -> None:
     thread = consumer._thread
     for name in ("seek_to_beginning", "position"):
         assert inspect.iscoroutinefunction(getattr(thread, name)), name
-    assert inspect.iscoroutinefunction(consumer.seek)
+    assert list(inspect.signature(consumer.seek_wait).parameters) == ["partitions"]
+    # rewinds rely on seek_wait seeking on the consumer's own thread, as aiokafka requires
+    assert "self.call_thread(self._seek_wait" in inspect.getsource(type(thread).seek_wait)
 
 
 def test_holding_and_releasing_a_message(app: Any) -> None:

@@ -205,6 +205,7 @@ class Pipeline:
         seam.deliver_directly(app.consumer)
         seam.fetch_what_was_asked(app.consumer)
         seam.resume_flow_once(app)
+        seam.drop_stale_changelog_events(app)
         seam.hold_fetches(app.consumer, settings.fetch_min_bytes, settings.fetch_max_wait_ms)
         app.agent(self.source, name="ingest")(self._ingest)
         app.agent(self.by_dossier, name="dossier")(self._dossier)

@@ -221,3 +221,37 @@ def test_a_step_closes_at_its_events_or_at_its_bytes() -> None:
     assert seam.step_is_full(1000, 400_000, 1000, 1_048_576)
     assert not seam.step_is_full(5, 5 * 180_000, 1000, 1_048_576)  # bulk: by bytes
     assert seam.step_is_full(6, 6 * 180_000, 1000, 1_048_576)
+
+
+def test_recovery_gets_only_changelog_events_of_this_generation_and_of_partitions_it_reads() -> (
+    None
+):
+    app = _app("seam-contract-changelog")
+    seam.drop_stale_changelog_events(app)
+    recovery = app.tables.recovery
+    standby, gone = faust.types.TP("c-changelog", 3), faust.types.TP("c-changelog", 4)
+    recovery.standby_tps.add(standby)
+    app.consumer_generation_id = 7
+
+    def event(tp: Any, offset: int, generation: int | None) -> Any:
+        message = Message(tp.topic, tp.partition, offset, 0.0, 0, None, b"k", b"v", None)
+        message.generation_id = generation
+        return SimpleNamespace(message=message)
+
+    async def read() -> list[tuple[int, int]]:
+        queue = app.tables.changelog_queue
+        app.flow_control.resume()
+        for item in (
+            event(standby, 932, 6),  # fetched before the rebalance, queued after it
+            event(gone, 10, 7),  # a partition recovery does not read (any more)
+            event(standby, 839, 7),
+            event(standby, 840, None),  # no generation known: kept
+        ):
+            queue.put_nowait(item)
+        got = [await asyncio.wait_for(queue.get(), 1) for _ in range(2)]
+        return [(e.message.partition, e.message.offset) for e in got]
+
+    assert asyncio.run(read()) == [(3, 839), (3, 840)]
+    slurp = inspect.getsource(type(recovery))
+    assert "changelog_queue.get()" in slurp
+    assert "generation_id" in inspect.signature(Message).parameters

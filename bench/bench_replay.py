@@ -74,6 +74,9 @@ def main() -> None:
     parser.add_argument("--provinces", default="all", help="'all' or province codes, e.g. 17")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--checkpoint-interval-s", type=float, help="the worker's (default: the setting's own)"
+    )
     args = parser.parse_args()
     scope = None if args.provinces == "all" else set(args.provinces.split(","))
     registry = Registry.load(scope)
@@ -87,7 +90,9 @@ def main() -> None:
     values = [record.value for record in generate(config, registry)]
     export.write_bytes(b"".join(v + b"\n" for v in values))
     expected = recount(values, registry).counters
-    settings, worker = private_worker("replay", args.bootstrap, provinces=args.provinces)
+    interval = args.checkpoint_interval_s
+    tuned = {} if interval is None else {"checkpoint_interval_s": interval}
+    settings, worker = private_worker("replay", args.bootstrap, provinces=args.provinces, **tuned)
     try:
         time.sleep(10)  # the worker's start-up is not the replay's
         started_s = time.perf_counter()
@@ -107,9 +112,11 @@ def main() -> None:
     finally:
         worker.stop()
         export.unlink(missing_ok=True)
+    interval_s = settings.checkpoint_interval_s
     figures = {
         "rows": len(values),
         "provinces": args.provinces,
+        "checkpoint_interval_s": interval_s,
         "counted_seconds": counted_s,
         "seconds": seconds,
         "rows_per_s": len(values) / seconds,
@@ -121,7 +128,7 @@ def main() -> None:
         f"paywatch replay --wait of {len(values):,} rows ({args.provinces}): counted in "
         f"{counted_s:,.1f} s, in Redis in {seconds:,.1f} s ({figures['rows_per_s']:,.0f} rows/s); "
         f"exact: counters {figures['exact']}, Redis {figures['redis_exact']}; "
-        f"worker peak RSS {rss or 0:,.0f} MiB"
+        f"worker peak RSS {rss or 0:,.0f} MiB; checkpoints every {interval_s:g} s"
     )
     print(done.stdout.strip())
     if args.json:

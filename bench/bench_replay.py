@@ -90,8 +90,8 @@ def main() -> None:
     values = [record.value for record in generate(config, registry)]
     export.write_bytes(b"".join(v + b"\n" for v in values))
     expected = recount(values, registry).counters
-    interval = args.checkpoint_interval_s
-    tuned = {} if interval is None else {"checkpoint_interval_s": interval}
+    given = args.checkpoint_interval_s
+    tuned = {} if given is None else {"checkpoint_interval_s": given}
     settings, worker = private_worker("replay", args.bootstrap, provinces=args.provinces, **tuned)
     try:
         time.sleep(10)  # the worker's start-up is not the replay's

@@ -223,9 +223,7 @@ def test_a_step_closes_at_its_events_or_at_its_bytes() -> None:
     assert seam.step_is_full(6, 6 * 180_000, 1000, 1_048_576)
 
 
-def test_recovery_gets_only_changelog_events_of_this_generation_and_of_partitions_it_reads() -> (
-    None
-):
+def test_recovery_gets_only_changelog_events_of_this_generation_it_reads() -> None:
     app = _app("seam-contract-changelog")
     seam.drop_stale_changelog_events(app)
     recovery = app.tables.recovery

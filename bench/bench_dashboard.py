@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import time
 from dataclasses import replace
 from datetime import date
@@ -29,25 +28,12 @@ from aiokafka import AIOKafkaProducer
 
 from bench.bench_latency import CLEAN, _percentile
 from bench.private_worker import REDIS_URL, private_worker
+from bench.process_figures import process_cpu_s, rss_mib
 from models.registry import Registry
 from streams.settings import Settings
 from streams.simulator import SimConfig, generate
 from tests.dashboard.dashboard_harness import Dashboard, DashboardUser, dashboard_env
 from tests.ports import free_port
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-
-
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def client(url: str, latencies: list[tuple[float, float]], stop: asyncio.Event) -> None:
@@ -88,7 +74,7 @@ async def run(args: argparse.Namespace, settings: Settings, dashboard: Dashboard
     await asyncio.sleep(2)  # connected
     assert dashboard.proc is not None
     pid = dashboard.proc.pid
-    cpu_before, rss_max = _cpu_s(pid), 0.0
+    cpu_before, rss_max = process_cpu_s(pid), 0.0
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=2, acks=1)
     await producer.start()
     started_s = time.monotonic()
@@ -99,13 +85,13 @@ async def run(args: argparse.Namespace, settings: Settings, dashboard: Dashboard
             if delay_s > 0:
                 await asyncio.sleep(delay_s)
             if i % 1000 == 0:
-                rss_max = max(rss_max, _rss_mib(pid))
+                rss_max = max(rss_max, rss_mib(pid) or 0.0)
             await producer.send(settings.topic("payments"), value, key=key)
         await producer.flush()
     finally:
         await producer.stop()
     elapsed_s = time.monotonic() - started_s
-    cpu = (_cpu_s(pid) - cpu_before) / elapsed_s
+    cpu = (process_cpu_s(pid) - cpu_before) / elapsed_s
     await asyncio.sleep(5)  # the last batches
     stop.set()
     for task in clients:
@@ -122,7 +108,7 @@ async def run(args: argparse.Namespace, settings: Settings, dashboard: Dashboard
         "p99_s": _percentile(measured, 0.99) if measured else None,
         "max_s": max(measured) if measured else None,
         "server_cpu_share_of_a_core": cpu,
-        "server_rss_max_mib": max(rss_max, _rss_mib(pid)),
+        "server_rss_max_mib": max(rss_max, rss_mib(pid) or 0.0),
     }
 
 

@@ -8,7 +8,8 @@ of its own (own topics, app id, Redis prefix, web port), then runs the real comm
 waiting until the worker has counted everything; then until its live view has nothing left to
 write to Redis (the goal's end: Redis exact). Then checks the worker's counters (read from its
 changelog) and its Redis view against the offline recount of the file, and prints the worker's
-peak RSS; exits 1 if either differs.
+peak RSS and the CPU seconds each process used (the worker, its live view, Redis, the replay
+command, the rest of the machine) while counting and after it; exits 1 if either differs.
 
     .venv/bin/python -m bench.bench_replay [--events 1000000] [--provinces all]
 """
@@ -17,15 +18,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import time
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import redis
+
 from bench.private_worker import REDIS_URL, private_worker
-from bench.process_figures import peak_rss_mib
+from bench.process_figures import cpu_s, machine_busy_cpu_s, peak_rss_mib, process_cpu_s
 from models.registry import Registry, national_provinces
 from streams.simulator import SimConfig, generate
 from tests.e2e.sink_checks import redis_counters
@@ -68,6 +74,55 @@ def view_written(port: int, timeout_s: float) -> None:
     raise SystemExit(f"the live view still had rows pending after {timeout_s:.0f} s")
 
 
+@dataclass(frozen=True)
+class CpuReading:
+    """CPU seconds used so far: by the worker's own process, by its descendants (its live-view
+    process), by Redis, by this process's finished children (`paywatch replay`), and by the
+    whole machine."""
+
+    worker: float
+    view: float
+    redis: float
+    replay: float
+    machine: float
+
+    @classmethod
+    def now(cls, worker_pid: int, redis_pid: int) -> CpuReading:
+        own = process_cpu_s(worker_pid)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return cls(
+            worker=own,
+            view=cpu_s(worker_pid) - own,
+            redis=process_cpu_s(redis_pid),
+            replay=children.ru_utime + children.ru_stime,
+            machine=machine_busy_cpu_s(),
+        )
+
+    def since(self, start: CpuReading) -> dict[str, float]:
+        used = {
+            name: getattr(self, name) - getattr(start, name)
+            for name in ("worker", "view", "redis", "replay", "machine")
+        }
+        used["rest"] = used["machine"] - sum(v for k, v in used.items() if k != "machine")
+        return used
+
+
+def redis_pid() -> int:
+    return int(redis.Redis.from_url(REDIS_URL).info("server")["process_id"])
+
+
+def cpu_line(phase: str, used: dict[str, float], wall_s: float) -> str:
+    """Where the CPU went over ``wall_s`` seconds, against what the machine's cores allow."""
+    cores = os.cpu_count() or 1
+    return (
+        f"CPU seconds {phase} ({wall_s:,.1f} s; {cores} cores allow {cores * wall_s:,.0f}): "
+        f"worker {used['worker']:,.1f} ({used['worker'] / wall_s:.0%} of a core), its live view "
+        f"{used['view']:,.1f}, Redis {used['redis']:,.1f}, `paywatch replay` "
+        f"{used['replay']:,.1f}, the rest (Kafka, this benchmark, the system) "
+        f"{used['rest']:,.1f}; the machine busy {used['machine'] / (cores * wall_s):.0%}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -95,17 +150,20 @@ def main() -> None:
     settings, worker = private_worker("replay", args.bootstrap, provinces=args.provinces, **tuned)
     try:
         time.sleep(10)  # the worker's start-up is not the replay's
+        assert worker.proc is not None
+        cpu_start = CpuReading.now(worker.proc.pid, redis_pid())
         started_s = time.perf_counter()
         done = subprocess.run(
             [PAYWATCH, "replay", str(export), "--skip-bad", "--no-progress", "--wait"],
             env=worker_env(settings), capture_output=True, text=True, timeout=3600,
         )  # fmt: skip
         counted_s = time.perf_counter() - started_s
+        cpu_counted = CpuReading.now(worker.proc.pid, redis_pid())
         if done.returncode != 0:
             raise SystemExit(f"paywatch replay failed:\n{done.stderr[-2000:]}")
         view_written(settings.web_port, 600)
         seconds = time.perf_counter() - started_s - 0.5  # the second idle reading's wait
-        assert worker.proc is not None
+        cpu_end = CpuReading.now(worker.proc.pid, redis_pid())
         rss = peak_rss_mib(worker.proc.pid)
         got = read_counters(args.bootstrap, settings.app_id)
         view = redis_counters(REDIS_URL, settings.redis_prefix)
@@ -113,6 +171,7 @@ def main() -> None:
         worker.stop()
         export.unlink(missing_ok=True)
     interval_s = settings.checkpoint_interval_s
+    counting, view_after = cpu_counted.since(cpu_start), cpu_end.since(cpu_counted)
     figures = {
         "rows": len(values),
         "provinces": args.provinces,
@@ -123,6 +182,8 @@ def main() -> None:
         "exact": got == expected,
         "redis_exact": view == expected,
         "worker_peak_rss_mib": rss,
+        "cpu_seconds_counting": counting,
+        "cpu_seconds_view_after": view_after,
     }
     print(
         f"paywatch replay --wait of {len(values):,} rows ({args.provinces}): counted in "
@@ -130,6 +191,9 @@ def main() -> None:
         f"exact: counters {figures['exact']}, Redis {figures['redis_exact']}; "
         f"worker peak RSS {rss or 0:,.0f} MiB; checkpoints every {interval_s:g} s"
     )
+    print(cpu_line("while counting", counting, counted_s))
+    if seconds - counted_s >= 1:  # shares of a moment would mean nothing
+        print(cpu_line("after it, until Redis", view_after, seconds - counted_s))
     print(done.stdout.strip())
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

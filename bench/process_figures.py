@@ -45,11 +45,22 @@ def rss_mib(pid: int) -> float | None:
     return sum(p for p in now if p is not None) if now[0] is not None else None
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` alone so far (0 once it is gone)."""
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS_S
+    return 0.0
+
+
 def cpu_s(pid: int) -> float:
     """User + system CPU seconds of ``pid`` and its descendants so far."""
-    total = 0.0
-    for each in process_tree(pid):
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / TICKS_S
-    return total
+    return sum(process_cpu_s(each) for each in process_tree(pid))
+
+
+def machine_busy_cpu_s() -> float:
+    """CPU seconds every core of the machine spent busy so far (anything but idle and I/O
+    wait; time taken by the hypervisor counts as busy)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / TICKS_S

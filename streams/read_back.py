@@ -22,6 +22,11 @@ PAID, REVERSED = rows.INDEX["paid"], rows.INDEX["reversed"]
 
 #: Counter rows read back per chunk after a rebalance (the stages run between chunks).
 READ_BACK_CHUNK = 2000
+#: After a chunk that took *t*, the read-back waits *t* before the next: it takes at most half
+#: of the worker's thread. Given every turn of the event loop instead, it took nearly all of
+#: it, and a worker restarted after kill -9 wrote its first checkpoint only once a million
+#: rows were read back (13.2 s after the kill in the slow state of this machine).
+READ_BACK_PACE = 1.0
 
 
 class ReadBack:
@@ -45,11 +50,12 @@ class ReadBack:
 
     async def _read_back(self) -> None:
         """Every owned counter row into the live view, the metrics' cache and the clock, a chunk
-        at a time while the stages count (a million rows take seconds; counting waited for them
-        after every restart and rebalance). A row is read and queued within one chunk, without
-        an await between: the value queued is the row's latest, so a newer one can only come
-        after it. The table's iterator reads a snapshot, so rows that a checkpoint wrote since
-        it began, and rows pending in the checkpoint, are read through the checkpoint instead."""
+        at a time while the stages count, paced (:data:`READ_BACK_PACE`; a million rows take
+        seconds, and counting waited for them after every restart and rebalance). A row is read
+        and queued within one chunk, without an await between: the value queued is the row's
+        latest, so a newer one can only come after it. The table's iterator reads a snapshot,
+        so rows that a checkpoint wrote since it began, and rows pending in the checkpoint, are
+        read through the checkpoint instead."""
         started_s = time.monotonic()
         ck = self.pipeline.tally_ck
         watched = ck.watch()
@@ -58,6 +64,7 @@ class ReadBack:
         try:
             table_rows = iter(self.pipeline.counters.items())
             while True:
+                chunk_started_s = time.monotonic()
                 chunk = []
                 month, day = self.current.window_now()
                 for key, stored in itertools.islice(table_rows, READ_BACK_CHUNK):
@@ -78,7 +85,7 @@ class ReadBack:
                     break
                 self.redis.update_many(chunk)
                 count += len(chunk)
-                await asyncio.sleep(0)
+                await asyncio.sleep(READ_BACK_PACE * (time.monotonic() - chunk_started_s))
         finally:
             ck.unwatch(watched)
         self.current.clock.seed(by_day)

@@ -108,7 +108,11 @@ class CpuReading:
 
 
 def redis_pid() -> int:
-    return int(redis.Redis.from_url(REDIS_URL).info("server")["process_id"])
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        return int(client.info("server")["process_id"])
+    finally:
+        client.close()
 
 
 def cpu_line(phase: str, used: dict[str, float], wall_s: float) -> str:
@@ -151,20 +155,21 @@ def main() -> None:
     try:
         time.sleep(10)  # the worker's start-up is not the replay's
         assert worker.proc is not None
-        cpu_start = CpuReading.now(worker.proc.pid, redis_pid())
+        worker_pid, server_pid = worker.proc.pid, redis_pid()
+        cpu_start = CpuReading.now(worker_pid, server_pid)
         started_s = time.perf_counter()
         done = subprocess.run(
             [PAYWATCH, "replay", str(export), "--skip-bad", "--no-progress", "--wait"],
             env=worker_env(settings), capture_output=True, text=True, timeout=3600,
         )  # fmt: skip
         counted_s = time.perf_counter() - started_s
-        cpu_counted = CpuReading.now(worker.proc.pid, redis_pid())
+        cpu_counted = CpuReading.now(worker_pid, server_pid)
         if done.returncode != 0:
             raise SystemExit(f"paywatch replay failed:\n{done.stderr[-2000:]}")
         view_written(settings.web_port, 600)
         seconds = time.perf_counter() - started_s - 0.5  # the second idle reading's wait
-        cpu_end = CpuReading.now(worker.proc.pid, redis_pid())
-        rss = peak_rss_mib(worker.proc.pid)
+        cpu_end = CpuReading.now(worker_pid, server_pid)
+        rss = peak_rss_mib(worker_pid)
         got = read_counters(args.bootstrap, settings.app_id)
         view = redis_counters(REDIS_URL, settings.redis_prefix)
     finally:

@@ -8,28 +8,50 @@ as text from cached label strings instead: while :func:`render` or :func:`render
 appended afterwards. Anywhere else (``generate_latest`` called directly, prometheus_client's
 own HTTP server) it yields ordinary metric families parsed from the same text, so both paths
 expose exactly the same samples.
+
+Both renders take the names a scrape asked for (``/metrics?name[]=...``, as prometheus_client's
+own server does): only the samples of those names are rendered, and a collector none of whose
+names is asked for is not read at all.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Final, Protocol
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-__all__ = ["CONTENT_TYPE", "DeferredCollector", "defer", "render", "render_async"]
+__all__ = [
+    "CONTENT_TYPE",
+    "DeferredCollector",
+    "Names",
+    "asked_names",
+    "defer",
+    "render",
+    "render_async",
+]
 
 #: The classic text format (what generate_latest writes): every Prometheus version reads it.
 CONTENT_TYPE: Final = CONTENT_TYPE_PLAIN_0_0_4
 
 
+#: The sample names a scrape asked for (None: all of them).
+Names = frozenset[str] | None
+
+
+def asked_names(values: Iterable[str]) -> Names:
+    """The ``name[]`` values of a scrape's query (none given: every sample)."""
+    return frozenset(values) or None
+
+
 class DeferredCollector(Protocol):
-    def prepare(self) -> Callable[[], list[bytes]]:
+    def prepare(self, names: Names = None) -> Callable[[], list[bytes]]:
         """Read the data now (on the caller's thread); the returned call formats it, as
-        chunks of the exposition text (joined once with everything else)."""
+        chunks of the exposition text (joined once with everything else), only the families
+        whose samples are named in ``names`` if given."""
         ...
 
 
@@ -45,30 +67,30 @@ def defer(collector: DeferredCollector) -> bool:
     return True
 
 
-def _head(registry: CollectorRegistry) -> tuple[bytes, list[DeferredCollector]]:
+def _head(registry: CollectorRegistry, names: Names) -> tuple[bytes, list[DeferredCollector]]:
     deferred: list[DeferredCollector] = []
     token = _DEFERRED.set(deferred)
     try:
-        head = generate_latest(registry)
+        head = generate_latest(registry if names is None else registry.restricted_registry(names))
     finally:
         _DEFERRED.reset(token)
     return head, deferred
 
 
-def render(registry: CollectorRegistry) -> bytes:
+def render(registry: CollectorRegistry, names: Names = None) -> bytes:
     """The registry's exposition text (what ``generate_latest`` gives, faster)."""
-    head, deferred = _head(registry)
+    head, deferred = _head(registry, names)
     parts = [head]
     for collector in deferred:
-        parts.extend(collector.prepare()())
+        parts.extend(collector.prepare(names)())
     return b"".join(parts)
 
 
-async def render_async(registry: CollectorRegistry) -> bytes:
+async def render_async(registry: CollectorRegistry, names: Names = None) -> bytes:
     """:func:`render` for an event loop: data is read on the loop (so a table the loop mutates
     is never read concurrently), formatting runs in the default executor."""
-    head, deferred = _head(registry)
-    jobs = [collector.prepare() for collector in deferred]
+    head, deferred = _head(registry, names)
+    jobs = [collector.prepare(names) for collector in deferred]
     loop = asyncio.get_running_loop()
     parts = [head]
     for job in jobs:

@@ -9,12 +9,14 @@ The stream side calls :func:`install` once per worker::
 
 ``view`` returns ``(unit, period, Counters)`` for the counter rows of the partitions this
 worker owns now; it is read on the event loop at scrape time and the text is formatted in a
-thread, so the loop is never blocked for the whole render.
+thread, so the loop is never blocked for the whole render. ``/metrics?name[]=a&name[]=b`` renders
+only those samples (and reads no unit counters unless a per-unit family is among them).
 """
 
 from __future__ import annotations
 
 import threading
+import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +25,7 @@ from typing import Any
 from aiohttp.web import Response
 from prometheus_client import CollectorRegistry, ProcessCollector
 
-from sinks.exposition import CONTENT_TYPE, render, render_async
+from sinks.exposition import CONTENT_TYPE, asked_names, render, render_async
 from sinks.pipeline_metrics import PipelineMetrics
 from sinks.unit_directory import UnitDirectory
 from sinks.unit_metrics import CountersView, UnitCollector
@@ -64,7 +66,7 @@ def install(
     ProcessCollector(registry=registry)
 
     async def metrics_page(self: Any, request: Any) -> Response:
-        body = await render_async(registry)
+        body = await render_async(registry, asked_names(request.query.getall("name[]", [])))
         return Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     app.page(pattern)(metrics_page)
@@ -82,10 +84,12 @@ def serve(
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path.split("?", 1)[0] != "/metrics":
+            url = urllib.parse.urlsplit(self.path)
+            if url.path != "/metrics":
                 self.send_error(404)
                 return
-            body = render(registry)
+            query = urllib.parse.parse_qs(url.query)
+            body = render(registry, asked_names(query.get("name[]", [])))
             self.send_response(200)
             self.send_header("Content-Type", CONTENT_TYPE)
             self.send_header("Content-Length", str(len(body)))

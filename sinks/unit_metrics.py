@@ -29,7 +29,7 @@ from prometheus_client.samples import Sample
 
 from models.kpi import Counters
 from models.periods import VN_TZ
-from sinks.exposition import defer
+from sinks.exposition import Names, defer
 from sinks.unit_directory import UnitDirectory
 
 __all__ = ["FAMILIES", "UNTARGETED", "CountersView", "UnitCollector"]
@@ -159,14 +159,14 @@ class UnitCollector(Collector):
         return iter(families)
 
     # -- the fast path (sinks.exposition) ------------------------------------------------------
-    def prepare(self) -> Callable[[], list[bytes]]:
+    def prepare(self, names: Names = None) -> Callable[[], list[bytes]]:
         today = self.clock().astimezone(VN_TZ).date()
         with gc_paused():
             rows = self._snapshot(today)
 
         def render() -> list[bytes]:
             with gc_paused():
-                return self._render(rows, today)
+                return self._render(rows, today, names)
 
         return render
 
@@ -218,9 +218,10 @@ class UnitCollector(Collector):
             cached = self._labels[unit] = (base, info, target, i.province)
         return cached
 
-    def _render(self, rows: dict[str, _Row], today: date) -> list[bytes]:
-        """The families' text. Each unit's lines are cached as bytes with the inputs they
-        came from, so a scrape formats only the units that changed since the last one."""
+    def _render(self, rows: dict[str, _Row], today: date, names: Names) -> list[bytes]:
+        """The families' text (those named in ``names``, if given). Each unit's lines are
+        cached as bytes with the inputs they came from, so a scrape formats only the units that
+        changed since the last one."""
         with self._lock:
             if self._cache_day != today:  # labels and targets are per day / per year
                 self._cache = {}
@@ -246,9 +247,12 @@ class UnitCollector(Collector):
             self._cache = cache
         out: list[bytes] = []
         for k, (name, kind, _labels, doc) in enumerate(FAMILIES):
-            out.append(f"# HELP {name} {doc}\n# TYPE {name} {kind}\n".encode())
-            out.extend(chunks[k] for _key, chunks in cache.values())
-        out.append(self._untargeted(untargeted, today.year))
+            if names is None or name in names:
+                out.append(f"# HELP {name} {doc}\n# TYPE {name} {kind}\n".encode())
+                out.extend(chunks[k] for _key, chunks in cache.values())
+        untargeted_text = self._untargeted(untargeted, today.year)
+        if names is None or UNTARGETED[0] in names:
+            out.append(untargeted_text)
         return out
 
     def _untargeted(self, units: dict[str, list[str]], year: int) -> bytes:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from sinks.exposition import defer, render, render_async
+from sinks.exposition import Names, defer, render, render_async
 
 TEXT = b"# HELP demo_rows Rows.\n# TYPE demo_rows gauge\ndemo_rows 3.0\n"
 
@@ -27,7 +27,7 @@ class Deferred:
             return iter(())
         return iter([GaugeMetricFamily("demo_rows", "Rows.", value=3.0)])
 
-    def prepare(self) -> Callable[[], list[bytes]]:
+    def prepare(self, names: Names = None) -> Callable[[], list[bytes]]:
         self.prepared += 1
         return lambda: [TEXT]
 

@@ -202,6 +202,50 @@ def test_generic_server_exposes_the_same_samples(
     assert generic == samples(scrape(url))
 
 
+ASKED = ("paywatch_sink_pending_updates", "paywatch_unit_payments_total", "paywatch_unit_info")
+
+
+def test_a_scrape_asks_for_some_names(served: tuple[str, CollectorRegistry]) -> None:
+    """?name[]=... keeps exactly those samples, as prometheus_client's own server does."""
+    url, registry = served
+    query = "?" + "&".join(f"name[]={n}" for n in ASKED)
+    everything = samples(scrape(url))
+    kept = samples(scrape(url + query))
+    assert kept == {k: v for k, v in everything.items() if k[0] in ASKED}
+    assert {name for name, _ in kept} == set(ASKED)
+    port = free_port()
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    try:
+        assert samples(scrape(f"http://127.0.0.1:{port}/metrics{query}")) == kept
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_a_scrape_without_unit_families_reads_no_counters(directory: UnitDirectory) -> None:
+    reads: list[int] = []
+
+    def view() -> Rows:
+        reads.append(1)
+        return ROWS
+
+    registry = CollectorRegistry()
+    register(registry, view, directory, clock=lambda: NOW).watch_sink("redis", lambda: 4, lambda: 0)
+    reads.clear()  # register() collects once to learn the names
+    server = serve(registry)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
+        pending = samples(scrape(url + "?name[]=paywatch_sink_pending_updates"))
+        assert pending == {("paywatch_sink_pending_updates", frozenset({("sink", "redis")})): 4}
+        assert reads == []
+        scrape(url)
+        assert reads == [1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_ownership_split_sums_to_the_whole(directory: UnitDirectory) -> None:
     """Two workers, each exposing the units it owns: no series twice, totals add up."""
     mine = {"04789"}
@@ -234,13 +278,20 @@ def test_install_serves_on_the_faust_web_app(directory: UnitDirectory) -> None:
     metrics = install(app, registry, lambda: ROWS, directory, clock=lambda: NOW)
     metrics.rebalances.inc()
 
-    async def go() -> tuple[int, str, str]:
+    async def go() -> tuple[int, str, str, str]:
         async with TestClient(TestServer(cast(Any, app.web).web_app, host="127.0.0.1")) as client:
             response = await client.get("/metrics")
-            return response.status, response.headers["Content-Type"], await response.text()
+            asked = await client.get("/metrics?name[]=paywatch_rebalances_total")
+            return (
+                response.status,
+                response.headers["Content-Type"],
+                await response.text(),
+                await asked.text(),
+            )
 
-    status, content_type, text = asyncio.run(go())
+    status, content_type, text, asked = asyncio.run(go())
     assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
+    assert samples(asked) == {("paywatch_rebalances_total", frozenset()): 1}
     found = samples(text)
     assert value(found, "paywatch_rebalances_total") == 1
     assert (

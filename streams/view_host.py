@@ -21,7 +21,7 @@ from models.registry import Registry
 from models.targets import Targets
 from sinks.redis_view import RedisView, SinkObserver
 from sinks.unit_directory import UnitDirectory
-from streams import log_limit
+from streams import collector, log_limit
 from streams import view_pipe as pipe
 
 log = logging.getLogger("paywatch.view_host")
@@ -151,6 +151,7 @@ async def serve(answers_fd: int) -> None:
         raise SystemExit("paywatch view host: expected the worker's config first")
     logging.getLogger().setLevel(config[1]["log_level"].upper())
     view = build(config[1], send)
+    collector.tune()  # like the worker's: its pending rows and caches are a big heap to walk
     await view.start()
     reporter = asyncio.create_task(report_state(view, send))
     while True:

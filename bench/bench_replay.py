@@ -44,22 +44,19 @@ from tests.streams.stream_harness import (
 )
 
 START, END = date(2021, 1, 1), date(2022, 12, 31)
-#: The worker's gauge of live-view rows not yet written to Redis, as its exposition line starts.
-PENDING_NAME = "paywatch_sink_pending_updates"
-PENDING_LINE = PENDING_NAME + '{sink="redis"} '
 
 
-def pending_updates(port: int) -> float:
-    """The worker's live-view rows not yet written, asked of its /metrics by name: a whole
+def redis_sink_sample(port: int, name: str) -> float:
+    """The worker's sample ``name{sink="redis"}``, asked of its /metrics by name: a whole
     scrape renders every unit's series (hundreds of thousands once the whole country is
     counted), work the worker did twice a second instead of its live view's."""
-    url = f"http://127.0.0.1:{port}/metrics?name[]={PENDING_NAME}"
-    with urllib.request.urlopen(url, timeout=30) as response:
-        text = response.read().decode()
-    start = text.find("\n" + PENDING_LINE)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics?name[]={name}", timeout=30) as r:
+        text = r.read().decode()
+    line = f'\n{name}{{sink="redis"}} '
+    start = text.find(line)
     if start < 0:
-        raise SystemExit(f"the worker's /metrics has no {PENDING_LINE.strip()} series")
-    start += 1 + len(PENDING_LINE)
+        raise SystemExit(f"the worker's /metrics has no {line.strip()} series")
+    start += len(line)
     return float(text[start : text.index("\n", start)])
 
 
@@ -68,7 +65,7 @@ def view_written(port: int, timeout_s: float) -> None:
     nothing pending (polled only after the counting is done)."""
     deadline_s, idle = time.monotonic() + timeout_s, 0
     while time.monotonic() < deadline_s:
-        idle = idle + 1 if pending_updates(port) == 0 else 0
+        idle = idle + 1 if redis_sink_sample(port, "paywatch_sink_pending_updates") == 0 else 0
         if idle == 2:
             return
         time.sleep(0.5)
@@ -170,6 +167,7 @@ def main() -> None:
         view_written(settings.web_port, 600)
         seconds = time.perf_counter() - started_s - 0.5  # the second idle reading's wait
         cpu_end = CpuReading.now(worker_pid, server_pid)
+        written = int(redis_sink_sample(settings.web_port, "paywatch_sink_writes_total"))
         rss = peak_rss_mib(worker_pid)
         got = read_counters(args.bootstrap, settings.app_id)
         view = redis_counters(REDIS_URL, settings.redis_prefix)
@@ -190,6 +188,8 @@ def main() -> None:
         "worker_peak_rss_mib": rss,
         "cpu_seconds_counting": counting,
         "cpu_seconds_view_after": view_after,
+        "counter_rows": len(expected),
+        "view_rows_written": written,
     }
     print(
         f"paywatch replay --wait of {len(values):,} rows ({args.provinces}): counted in "
@@ -200,6 +200,10 @@ def main() -> None:
     print(cpu_line("while counting", counting, counted_s))
     if seconds - counted_s >= 1:  # shares of a moment would mean nothing
         print(cpu_line("after it, until Redis", view_after, seconds - counted_s))
+    print(
+        f"the live view wrote {written:,} rows to Redis for {len(expected):,} counter rows "
+        f"({written / max(len(expected), 1):.2f} writes a row)"
+    )
     print(done.stdout.strip())
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

@@ -5,7 +5,8 @@ period) in a pending map (a newer update replaces an older one, so memory is bou
 number of distinct keys changed since the last successful flush). A background task flushes the
 map every ``flush_interval_s`` seconds (longer under load: after a round that took ``t`` the
 next waits at least ``load_pace * t``, by default three times, so a view in the worker's own
-thread takes at most a quarter of its time, and coalesces more rows the busier the stream is),
+thread takes at most a quarter of its time, and coalesces more rows the busier the stream is;
+never more than :data:`MAX_PAUSE_S`, as a round can last as long as rows keep coming),
 each batch in one call of a Lua script (:data:`WRITE_SCRIPT`, EVALSHA, loaded again on
 NOSCRIPT) that Redis runs atomically (no other client's command runs in between, as with
 MULTI/EXEC; a failed call is retried whole, and absolute values make a second write harmless),
@@ -173,6 +174,9 @@ def current_first(rows: Iterable[AnyRow], now: datetime) -> Iterator[AnyRow]:
 #: Under load, the wait after a flush round is at least this many times the round's duration
 #: (by default: a view beside a stream in one thread leaves it three quarters of the time).
 LOAD_PACE: Final = 3.0
+#: The longest wait between rounds: a round writes until nothing is pending, so in a backfill one
+#: can last a minute, and a wait as long left the rows of the backfill's end unwritten that long.
+MAX_PAUSE_S: Final = 2.0
 
 
 class RedisView:
@@ -340,8 +344,11 @@ class RedisView:
                 continue
             if answered:
                 self._backoff.reset()
-            took_s = time.monotonic() - started_s
-            await asyncio.sleep(max(self.flush_interval_s, self.load_pace * took_s))
+            await asyncio.sleep(self.pause_s(time.monotonic() - started_s))
+
+    def pause_s(self, round_s: float) -> float:
+        """The wait after a round that took ``round_s`` seconds."""
+        return max(self.flush_interval_s, min(MAX_PAUSE_S, self.load_pace * round_s))
 
     async def _round(self) -> bool:
         """Flush what is pending, else check the generation if due; True if Redis answered."""

@@ -16,7 +16,7 @@ import redis
 import redis.asyncio as aioredis
 
 from models.kpi import Counters
-from sinks.redis_view import RedisView
+from sinks.redis_view import MAX_PAUSE_S, RedisView
 from sinks.unit_directory import UnitDirectory
 from tests.ports import free_port
 from tests.sinks.helpers import NOW, c, dump, run
@@ -293,3 +293,12 @@ def test_the_lag_is_the_age_of_the_oldest_pending_update(directory: UnitDirector
     assert v.lag >= 0.2
     v.discard({"148"})
     assert v.pending == 1 and v.lag < 0.2
+
+
+def test_the_pause_after_a_round_grows_with_it_up_to_a_bound(directory: UnitDirectory) -> None:
+    """Short rounds: the flush interval; longer ones: load_pace times as long; a round of a
+    minute (a backfill's): never more than MAX_PAUSE_S. No Redis is contacted."""
+    v = RedisView("redis://127.0.0.1:1/0", "pause", directory, flush_interval_s=0.2, load_pace=3)
+    assert v.pause_s(0.01) == 0.2
+    assert v.pause_s(0.5) == 1.5
+    assert v.pause_s(60.0) == MAX_PAUSE_S == 2.0

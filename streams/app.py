@@ -560,7 +560,8 @@ class Pipeline:
         return True
 
     async def _purge(self) -> None:
-        """Delete the records :meth:`_maybe_purge` found due, in one pass over the table.
+        """Delete the records :meth:`_maybe_purge` found due, in one pass over the stores of
+        their partitions.
 
         Not while claims are on their way: in a backfill the payments can be read far ahead of
         the claims they sent to ``payments-by-tx``, and a claim must meet its payment's record
@@ -569,7 +570,7 @@ class Pipeline:
             return
         due, self._purge_due = self._purge_due, {}
         stale: dict[int, list[bytes]] = {p: [] for p in due}
-        for key, value in self.txns.items():
+        for key, value in seam.stored_items(self.txns, due):
             try:
                 record = ingest.load(value)
             except msgspec.DecodeError:

@@ -14,7 +14,16 @@ import asyncio
 import logging
 import os
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from importlib.metadata import version
 from typing import Any, Final
 
@@ -355,6 +364,21 @@ def read_row(table: Any, key: bytes) -> bytes | None:
         return value
     found: bytes | None = store.data.get(key)
     return found
+
+
+def stored_items(table: Any, partitions: Collection[int]) -> Iterator[tuple[bytes, bytes]]:
+    """The raw (key, value) rows ``table`` stores for ``partitions``, without Faust's decoding
+    of each key and value (a purge reads a whole partition: through ``table.items()`` that
+    decoding was most of its cost). RocksDB keeps one store per partition, so only theirs are
+    read; the memory store keeps every partition in one dict, all of which is given (the caller
+    tells its rows apart). Private: RocksDB's ``_db_for_partition`` and ``_visible_items``
+    (which leaves out the store's own offset key), the memory store's ``data`` dict."""
+    store = table.data
+    if isinstance(store, RocksDBStore):
+        for partition in partitions:
+            yield from store._visible_items(store._db_for_partition(partition))
+    else:
+        yield from store.data.items()
 
 
 Row = tuple[EventT[bytes], bytes, bytes | None]

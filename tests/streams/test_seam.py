@@ -17,7 +17,7 @@ from faust.stores.base import SerializedStore
 from faust.stores.rocksdb import RocksDBOptions
 from faust.stores.rocksdb import Store as RocksStore
 from faust.streams import current_event
-from faust.types.tuples import Message
+from faust.types.tuples import TP, Message
 from intervaltree import IntervalTree
 
 from streams import seam
@@ -112,6 +112,28 @@ def test_the_table_write_path(app: Any) -> None:
     assert inspect.iscoroutinefunction(send)
     params = list(inspect.signature(send).parameters)
     assert params[:7] == ["self", "topic", "key", "value", "partition", "timestamp", "headers"]
+
+
+def test_stored_items_are_the_raw_rows_of_the_partitions_asked(tmp_path: Any, app: Any) -> None:
+    rocks = faust.App(
+        "seam-stored",
+        broker="kafka://127.0.0.1:1",
+        store="rocksdb://",
+        datadir=str(tmp_path),
+        web_enabled=False,
+        autodiscover=False,
+    )
+    table = rocks.Table("rows", partitions=3, key_type=bytes, value_type=bytes)
+    store = table.data
+    assert isinstance(store, RocksStore)
+    for partition, key in ((0, b"a"), (1, b"b"), (2, b"c")):
+        store._db_for_partition(partition).put(key, b"v-" + key)
+    store.set_persisted_offset(TP(table.changelog_topic.get_topic_name(), 0), 7)
+    assert list(seam.stored_items(table, [0])) == [(b"a", b"v-a")]  # not the offset key
+    assert sorted(seam.stored_items(table, {0, 2})) == [(b"a", b"v-a"), (b"c", b"v-c")]
+    memory = app.Table("seam-contract-stored", partitions=2, key_type=bytes, value_type=bytes)
+    memory.data.data.update({b"x": b"1", b"y": b"2"})
+    assert sorted(seam.stored_items(memory, [1])) == [(b"x", b"1"), (b"y", b"2")]
 
 
 def test_a_rocksdb_write_batch_puts_and_deletes_raw_keys(tmp_path: Any) -> None:

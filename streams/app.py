@@ -57,6 +57,7 @@ from streams.wire import (
     Source,
     UnitDelta,
     encode,
+    messages,
     position,
 )
 from streams.wire import source as wire_source
@@ -105,9 +106,6 @@ PRODUCER_BATCH_BYTES = 256 * 1024
 #: and the longest wait between two seeks of one still stopped at the same offset.
 STALL_CHECK_S = 5.0
 STALL_RESEEK_MAX_S = 300.0
-#: Facts or unit deltas per message on the internal topics (see :func:`_chunks`).
-ITEMS_PER_MESSAGE = 500
-T = TypeVar("T")
 Item = TypeVar("Item")
 RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
 BYTES: dict[str, Any] = {"key_type": bytes, "value_type": bytes, **RAW}
@@ -510,7 +508,7 @@ class Pipeline:
 
     async def _send_outcome(self, out: Outcome) -> list[Awaitable[Any]]:
         """Send what a step's records ask for; facts go as one message per target partition
-        (see :func:`_chunks`). Returns the acknowledgements to wait for."""
+        (see :func:`streams.wire.messages`). Returns the acknowledgements to wait for."""
         n = self.settings.partitions
         acks: list[Awaitable[Any]] = []
         facts: dict[int, list[Fact]] = {}
@@ -526,8 +524,8 @@ class Pipeline:
         for dead in out.dead:
             acks.append(await self._send_dead(dead))
         for part, items in facts.items():
-            for chunk in _chunks(items):
-                acks.append(await self.by_dossier.send(value=encode(chunk), partition=part))
+            for message in messages(items):
+                acks.append(await self.by_dossier.send(value=message, partition=part))
         return acks
 
     def _maybe_purge(self, events: Events) -> None:
@@ -614,8 +612,8 @@ class Pipeline:
                 deltas.setdefault(ingest.partition_for(delta.unit, n), []).append(delta)
         acks = [await self._send_dead(letter) for letter in dead]
         for part, batch in deltas.items():
-            for chunk in _chunks(batch):
-                acks.append(await self.unit_deltas.send(value=encode(chunk), partition=part))
+            for message in messages(batch):
+                acks.append(await self.unit_deltas.send(value=message, partition=part))
         ck.sent(acks)
 
     def _dossier_one(self, fact: Fact) -> tuple[dossiers.Dossier, dossiers.Changes]:
@@ -772,13 +770,6 @@ class Pipeline:
 
         self.app.page("/counters/")(counters)
         self.app.page("/stats/")(stats)
-
-
-def _chunks(items: list[T]) -> Iterator[list[T]]:
-    """``items`` in lists small enough for one Kafka message (a fact or a delta encodes to a
-    few hundred bytes; the broker's default limit is 1 MiB)."""
-    for start in range(0, len(items), ITEMS_PER_MESSAGE):
-        yield items[start : start + ITEMS_PER_MESSAGE]
 
 
 def _positions(events: list[EventT[bytes]]) -> list[Position]:

@@ -356,11 +356,21 @@ def resume_flow_once(app: Any) -> None:
 
 def read_row(table: Any, key: bytes) -> bytes | None:
     """``table.get(key)`` under the current event's partition (see :func:`enter`), without
-    the KeyError that Faust's mapping raises and catches for every missing row. Private:
-    ``SerializedStore._get`` (RocksDB) and the memory store's ``data`` dict."""
+    the KeyError that Faust's mapping raises and catches for every missing row, and straight
+    from that partition's RocksDB store: ``Store._get`` also files every key it finds in an
+    LRU index (under a lock), of use only to reads without a current event, which paywatch
+    never makes. Private: the current event (:data:`_CURRENT_EVENT`), RocksDB's
+    ``_db_for_partition``, ``SerializedStore._get`` (without a current event) and the memory
+    store's ``data`` dict."""
     store = table.data
+    if isinstance(store, RocksDBStore) and not (table.is_global or table.use_partitioner):
+        current = _CURRENT_EVENT.get(None)
+        event = None if current is None else current()
+        if event is not None:
+            value: bytes | None = store._db_for_partition(event.message.partition).get(key)
+            return value
     if isinstance(store, SerializedStore):
-        value: bytes | None = store._get(key)
+        value = store._get(key)
         return value
     found: bytes | None = store.data.get(key)
     return found

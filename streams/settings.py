@@ -95,12 +95,13 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(1000, ge=1, le=100_000, description="events per agent step")
     step_max_bytes: int = Field(
-        1_048_576,
+        4_194_304,
         ge=1024,
         le=104_857_600,
         description="bytes of message values that close an agent step early: a message of "
         "`payments-bulk` (paywatch replay) or of the internal topics holds hundreds of events, "
-        "and this bounds a step's memory",
+        "and this bounds a step's memory; in a backfill, larger steps send fuller messages "
+        "between the stages, which the dossier stage sums into fewer deltas per unit",
     )
     batch_within_s: float = Field(
         0.05, gt=0, le=10, description="seconds to wait to fill an agent step"

@@ -23,6 +23,8 @@ consumes by the step's size: Faust's per-message cost, not the counting, bounds 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import msgspec
 
 from streams.counters import DayChanges
@@ -104,10 +106,15 @@ class UnitDelta(msgspec.Struct, array_like=True, frozen=True, gc=False):
     timings: tuple[Timing, ...] = ()
 
 
-#: Events per ``payments-bulk`` message, and the bytes they may take together (under the
-#: broker's 1 MiB message limit; an event is at most 64 KiB).
+#: The most bytes of one message paywatch sends (under the broker's 1 MiB message limit).
+MESSAGE_BYTES = 900 * 1024
+#: Events per ``payments-bulk`` message, and the bytes they may take together (an event is at
+#: most 64 KiB).
 BULK_ITEMS = 500
-BULK_BYTES = 900 * 1024
+BULK_BYTES = MESSAGE_BYTES
+#: Facts or unit deltas per message on the internal topics (see :func:`messages`): the dossier
+#: stage sums a message's changes per unit, so fuller messages mean fewer deltas to tally.
+ITEMS_PER_MESSAGE = 5000
 #: More items than any message holds (settings.batch_size is at most 100,000).
 MAX_ITEMS = 1 << 20
 
@@ -120,6 +127,24 @@ BULK = msgspec.msgpack.Decoder(list[BulkItem])
 
 def encode(msg: msgspec.Struct | list[Fact] | list[UnitDelta] | list[BulkItem]) -> bytes:
     return ENCODER.encode(msg)
+
+
+def messages(items: list[Fact] | list[UnitDelta]) -> Iterator[bytes]:
+    """``items`` encoded, in order, as messages of at most :data:`ITEMS_PER_MESSAGE` items and
+    :data:`MESSAGE_BYTES` (a fact or a delta is usually about a hundred bytes, but its ids and
+    days vary: a chunk that encodes larger is split in two, again if need be)."""
+    for start in range(0, len(items), ITEMS_PER_MESSAGE):
+        yield from _fitting(items[start : start + ITEMS_PER_MESSAGE])
+
+
+def _fitting(chunk: list[Fact] | list[UnitDelta]) -> Iterator[bytes]:
+    data = encode(chunk)
+    if len(data) <= MESSAGE_BYTES or len(chunk) == 1:
+        yield data
+        return
+    half = len(chunk) // 2
+    yield from _fitting(chunk[:half])
+    yield from _fitting(chunk[half:])
 
 
 def position(offset: int, index: int) -> int:

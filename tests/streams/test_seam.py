@@ -130,6 +130,13 @@ def test_stored_items_are_the_raw_rows_of_the_partitions_asked(tmp_path: Any, ap
         store._db_for_partition(partition).put(key, b"v-" + key)
     store.set_persisted_offset(TP(table.changelog_topic.get_topic_name(), 0), 7)
     assert list(seam.stored_items(table, [0])) == [(b"a", b"v-a")]  # not the offset key
+    reads = contextvars.copy_context()
+    assert reads.run(seam.read_row, table, b"b") == b"v-b"  # no current event: any partition
+    in_partition_1: Any = _Event()
+    in_partition_1.message = SimpleNamespace(partition=1)
+    reads.run(seam.enter, in_partition_1)
+    assert reads.run(seam.read_row, table, b"b") == b"v-b"
+    assert reads.run(seam.read_row, table, b"a") is None  # partition 0's row
     assert sorted(seam.stored_items(table, {0, 2})) == [(b"a", b"v-a"), (b"c", b"v-c")]
     memory = app.Table("seam-contract-stored", partitions=2, key_type=bytes, value_type=bytes)
     memory.data.data.update({b"x": b"1", b"y": b"2"})
